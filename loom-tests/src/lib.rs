@@ -1,0 +1,1 @@
+//! Loom models of the engine (see issue: loom-tests).

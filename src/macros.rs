@@ -1,0 +1,1 @@
+// Public logging macros: filled in by the macros work.
