@@ -1,5 +1,6 @@
+//! Call sites: static metadata owned by each macro expansion, registered once on first use.
 use crate::Level;
-use std::sync::atomic::AtomicU32;
+use crate::sync::{AtomicU32, Mutex, Ordering, lock};
 
 /// Static description of one macro call site.
 #[derive(Debug)]
@@ -27,8 +28,13 @@ pub struct Metadata {
 #[derive(Debug)]
 pub struct Callsite {
     meta: Metadata,
+    /// 0 until registered, then the index in [`REGISTRY`] plus one. Written once, under the
+    /// registry lock, with release ordering after the entry is pushed.
     id: AtomicU32,
 }
+
+/// Every registered call site; append-only. Index `i` holds the call site with id `i + 1`.
+static REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
 
 impl Callsite {
     /// A new, unregistered call site.
@@ -40,4 +46,34 @@ impl Callsite {
     pub fn metadata(&self) -> &Metadata {
         &self.meta
     }
+
+    /// Its id, registering it on first use. After that: one acquire load (a plain load on
+    /// x86-64). Acquire pairs with the release store in `register`, so any thread that sees the
+    /// id also sees the registry entry behind it.
+    #[inline(always)]
+    pub(crate) fn id(&'static self) -> u32 {
+        let id = self.id.load(Ordering::Acquire);
+        if id != 0 { id } else { self.register() }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> u32 {
+        let mut reg = lock(&REGISTRY);
+        // Another thread may have registered it while we waited for the lock.
+        let id = self.id.load(Ordering::Acquire);
+        if id != 0 {
+            return id;
+        }
+        reg.push(self);
+        let id = reg.len() as u32;
+        self.id.store(id, Ordering::Release);
+        id
+    }
+}
+
+/// Looks up a registered call site by id (drain side, on a cache miss only).
+pub(crate) fn lookup(id: u32) -> Option<&'static Callsite> {
+    let reg = lock(&REGISTRY);
+    reg.get((id as usize).checked_sub(1)?).copied()
 }

@@ -1,9 +1,82 @@
-/// Where a record's argument bytes go: the reserved space in the ring (possibly split in two).
+//! Raw encoding of arguments on the hot path: a type tag, then the value's bytes.
+use crate::layout::tag;
+use std::mem::MaybeUninit;
+
+/// Where a record's bytes go: the space reserved in the ring, possibly split in two at the
+/// ring's end. Writes past the reservation are discarded (and flagged), never out of bounds.
 pub struct Writer<'a> {
-    _buf: &'a mut [u8],
+    first: &'a mut [MaybeUninit<u8>],
+    second: &'a mut [MaybeUninit<u8>],
+    pos: usize,
+    arena: &'a [u8],
 }
 
-/// A value the macros can record without formatting it.
+impl<'a> Writer<'a> {
+    pub(crate) fn new(
+        first: &'a mut [MaybeUninit<u8>],
+        second: &'a mut [MaybeUninit<u8>],
+        arena: &'a [u8],
+    ) -> Self {
+        Writer { first, second, pos: 0, arena }
+    }
+
+    /// Appends bytes.
+    #[inline(always)]
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        let end = self.pos + bytes.len();
+        if end <= self.first.len() {
+            self.first[self.pos..end].write_copy_of_slice(bytes);
+            self.pos = end;
+        } else {
+            self.put_split(bytes);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_split(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            let i = self.pos;
+            if i < self.first.len() {
+                self.first[i].write(b);
+            } else if let Some(slot) = self.second.get_mut(i - self.first.len()) {
+                slot.write(b);
+            } else {
+                // An `Encode` impl wrote more than it announced; the surplus is discarded and
+                // `finish` reports the record as malformed.
+                self.pos = usize::MAX / 2;
+                return;
+            }
+            self.pos += 1;
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn put_u8(&mut self, v: u8) {
+        self.put(&[v]);
+    }
+
+    /// Zero-fills whatever was reserved but not written (so every committed byte is
+    /// initialised) and says whether exactly the reservation was written.
+    #[inline(always)]
+    pub(crate) fn finish(self) -> bool {
+        let total = self.first.len() + self.second.len();
+        if self.pos == total {
+            return true;
+        }
+        for (i, slot) in self.first.iter_mut().chain(self.second.iter_mut()).enumerate() {
+            if i >= self.pos.min(total) {
+                slot.write(0);
+            }
+        }
+        false
+    }
+}
+
+/// A value the macros can record without formatting it: a one-byte type tag and raw bytes.
+///
+/// Implemented for all integer and float types, `bool`, `char`, `str`, `String`, `Option<T>` of
+/// these, references to them, and [`Formatted`] (from [`display`] / [`debug`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be logged as a raw value",
     label = "not a tachylog argument type",
@@ -16,26 +89,198 @@ pub trait Encode {
     fn encode(&self, w: &mut Writer<'_>);
 }
 
+macro_rules! encode_pod {
+    ($($t:ty => $tag:expr, $as:ty);* $(;)?) => {$(
+        impl Encode for $t {
+            #[inline(always)]
+            fn size(&self) -> usize {
+                1 + size_of::<$as>()
+            }
+            #[inline(always)]
+            fn encode(&self, w: &mut Writer<'_>) {
+                let mut buf = [0u8; 1 + size_of::<$as>()];
+                buf[0] = $tag;
+                buf[1..].copy_from_slice(&(*self as $as).to_le_bytes());
+                w.put(&buf);
+            }
+        }
+    )*};
+}
+
+encode_pod! {
+    u8 => tag::U8, u8;
+    u16 => tag::U16, u16;
+    u32 => tag::U32, u32;
+    u64 => tag::U64, u64;
+    usize => tag::U64, u64;
+    u128 => tag::U128, u128;
+    i8 => tag::I8, i8;
+    i16 => tag::I16, i16;
+    i32 => tag::I32, i32;
+    i64 => tag::I64, i64;
+    isize => tag::I64, i64;
+    i128 => tag::I128, i128;
+    f32 => tag::F32, f32;
+    f64 => tag::F64, f64;
+}
+
+impl Encode for bool {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        2
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.put(&[tag::BOOL, *self as u8]);
+    }
+}
+
+impl Encode for char {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        5
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        let v = (*self as u32).to_le_bytes();
+        w.put(&[tag::CHAR, v[0], v[1], v[2], v[3]]);
+    }
+}
+
+#[inline(always)]
+fn put_bytes(w: &mut Writer<'_>, tag: u8, bytes: &[u8]) {
+    let n = (bytes.len() as u32).to_le_bytes();
+    w.put(&[tag, n[0], n[1], n[2], n[3]]);
+    w.put(bytes);
+}
+
+impl Encode for str {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        5 + self.len()
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        put_bytes(w, tag::STR, self.as_bytes());
+    }
+}
+
+impl Encode for String {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        self.as_str().size()
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        self.as_str().encode(w)
+    }
+}
+
+impl<T: Encode> Encode for Option<T> {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        1 + self.as_ref().map_or(0, Encode::size)
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        match self {
+            None => w.put_u8(tag::NONE),
+            Some(v) => {
+                w.put_u8(tag::SOME);
+                v.encode(w);
+            }
+        }
+    }
+}
+
+impl<T: Encode + ?Sized> Encode for &T {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        (**self).size()
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        (**self).encode(w)
+    }
+}
+
+impl<T: Encode + ?Sized> Encode for &mut T {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        (**self).size()
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        (**self).encode(w)
+    }
+}
+
 /// A value formatted eagerly on the calling thread by [`display`] or [`debug`].
-#[derive(Debug)]
+///
+/// The text lives in a per-thread scratch buffer (reused, so no allocation once it has grown)
+/// until the record that carries it is written. Use it only as an argument of a logging macro.
+#[derive(Debug, Clone, Copy)]
 pub struct Formatted {
-    _start: u32,
-    _len: u32,
+    start: u32,
+    len: u32,
 }
 
-/// Formats `x` with `Display` now, on the calling thread, for types that cannot be recorded raw.
+impl std::fmt::Display for Formatted {
+    // Only reached by the macros' compile-time check, which never runs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<formatted>")
+    }
+}
+
+impl Encode for Formatted {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        5 + self.len as usize
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        let (s, n) = (self.start as usize, self.len as usize);
+        let arena = w.arena;
+        // A handle from another record (used outside a macro) may point past the arena: then
+        // it encodes as empty text padded with spaces rather than reading out of bounds.
+        match arena.get(s..s + n) {
+            Some(bytes) => put_bytes(w, tag::PRE, bytes),
+            None => {
+                put_bytes(w, tag::PRE, &[]);
+                for _ in 0..n {
+                    w.put_u8(b' ');
+                }
+            }
+        }
+    }
+}
+
+fn format_into(args: std::fmt::Arguments<'_>) -> Formatted {
+    crate::producer::with_arena(|arena| {
+        let start = arena.len();
+        let _ = std::io::Write::write_fmt(arena, args);
+        // Keep records well inside a `u32` length.
+        let end = arena.len().min(start + (u32::MAX as usize / 2));
+        arena.truncate(end);
+        Formatted { start: start as u32, len: (end - start) as u32 }
+    })
+    .unwrap_or(Formatted { start: 0, len: 0 })
+}
+
+/// Formats `x` with `Display` now, on the calling thread, for types that cannot be recorded raw:
+/// `info!("{}", tachylog::display(&addr))`. The decoder shows the text as is.
 pub fn display<T: std::fmt::Display>(x: T) -> Formatted {
-    let _ = x;
-    Formatted { _start: 0, _len: 0 }
+    format_into(format_args!("{x}"))
 }
 
-/// Formats `x` with `Debug` now, on the calling thread, for types that cannot be recorded raw.
+/// Formats `x` with `Debug` now, on the calling thread: `info!("{}", tachylog::debug(&req))`.
+/// The decoder shows the text as is, under `{}` and `{:?}` alike.
 pub fn debug<T: std::fmt::Debug>(x: T) -> Formatted {
-    let _ = x;
-    Formatted { _start: 0, _len: 0 }
+    format_into(format_args!("{x:?}"))
 }
 
-macro_rules! stub_encode { ($($t:ty),*) => { $(impl Encode for $t { fn size(&self) -> usize { 0 } fn encode(&self, _w: &mut Writer<'_>) {} })* } }
-stub_encode!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, str, String, Formatted);
-impl<T: Encode> Encode for Option<T> { fn size(&self) -> usize { 0 } fn encode(&self, _w: &mut Writer<'_>) {} }
-impl<T: Encode + ?Sized> Encode for &T { fn size(&self) -> usize { (**self).size() } fn encode(&self, w: &mut Writer<'_>) { (**self).encode(w) } }
+impl std::fmt::Debug for Writer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("pos", &self.pos).finish()
+    }
+}

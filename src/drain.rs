@@ -1,0 +1,476 @@
+//! The drain: one thread that moves records from every producer's ring into frames of the
+//! current segment, describes call sites and threads once per segment, reports drops, writes
+//! clock anchors, publishes the committed length, rotates, and answers flushes.
+use crate::callsite::{self, Callsite};
+use crate::clock::{self, Anchor, Calibration};
+use crate::engine::{NewRing, Shared};
+use crate::error::Error;
+use crate::layout::{
+    AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead,
+    RecordsHead, ThreadHead,
+};
+use crate::producer::ProducerShared;
+use crate::segment::{Segment, SegmentDir};
+use crate::sync::{Arc, Ordering, lock};
+use std::time::Duration;
+
+/// A producer's ring as the drain sees it.
+struct Ring {
+    id: u32,
+    consumer: rtrb::Consumer<u8>,
+    shared: Arc<ProducerShared>,
+    /// Drops already reported in a notice.
+    reported: u64,
+    /// Records the drain itself had to discard (no writable segment), cumulative.
+    lost_here: u64,
+    /// Sequence number of the segment in which this thread was last described.
+    described_in: u64,
+}
+
+/// Where frames go: the current segment and what it already describes.
+struct Out {
+    shared: Arc<Shared>,
+    dir: SegmentDir,
+    seg: Option<Segment>,
+    /// Per call-site id: the segment sequence in which it was last described.
+    described: Vec<u64>,
+    /// Call-site cache (index = id), filled from the registry on a miss.
+    callsites: Vec<Option<&'static Callsite>>,
+    calib: Calibration,
+    last_anchor_ticks: u64,
+    /// When creating a segment last failed (mono ns), to retry at a bounded rate.
+    last_failure_ns: Option<u64>,
+    /// Scratch list of call-site ids to describe before a records frame.
+    to_describe: Vec<u32>,
+}
+
+pub(crate) struct Drain {
+    shared: Arc<Shared>,
+    rings: Vec<Ring>,
+    out: Out,
+    orphans_reported: u64,
+}
+
+/// How often (at most) the drain writes a clock anchor while records flow.
+const ANCHOR_EVERY: Duration = Duration::from_millis(100);
+/// How long the drain waits before retrying a segment that could not be created.
+const RETRY_EVERY: Duration = Duration::from_millis(100);
+
+impl Drain {
+    pub(crate) fn new(shared: Arc<Shared>, mut dir: SegmentDir, calib: Calibration) -> Result<Drain, Error> {
+        let anchor = Anchor::now();
+        let seg = dir.create(&anchor, calib.ticks_per_sec())?;
+        shared.counters.segments_created.fetch_add(1, Ordering::Relaxed);
+        Ok(Drain {
+            shared: shared.clone(),
+            rings: Vec::new(),
+            out: Out {
+                shared: shared.clone(),
+                dir,
+                seg: Some(seg),
+                described: Vec::new(),
+                callsites: Vec::new(),
+                calib,
+                last_anchor_ticks: anchor.ticks,
+                last_failure_ns: None,
+                to_describe: Vec::new(),
+            },
+            orphans_reported: 0,
+        })
+    }
+
+    /// The drain thread's loop.
+    pub(crate) fn run(&mut self) {
+        let mut idle_rounds = 0u32;
+        loop {
+            // Acquire pairs with the AcqRel ticket increment in `flush`: every record committed
+            // before that call is visible to the pass below.
+            let ticket = self.shared.flush_req.load(Ordering::Acquire);
+            let stopping = self.shared.stop.load(Ordering::Acquire);
+            let moved = self.pass();
+            if ticket > self.shared.flush_done.load(Ordering::Relaxed) {
+                self.shared.complete_flush(ticket);
+            }
+            if stopping && moved == 0 {
+                break;
+            }
+            if moved > 0 {
+                idle_rounds = 0;
+                continue;
+            }
+            idle_rounds = idle_rounds.saturating_add(1);
+            self.idle(idle_rounds);
+        }
+        self.out.seal_current();
+    }
+
+    /// Backs off while there is nothing to do: yield a few times, then sleep with growing
+    /// naps up to `max_idle`. `flush()` and blocked producers unpark the thread early.
+    fn idle(&self, rounds: u32) {
+        let max = self.shared.cfg.max_idle;
+        if max.is_zero() {
+            std::hint::spin_loop();
+        } else if rounds < 8 {
+            std::thread::yield_now();
+        } else {
+            let nap = Duration::from_micros(20u64 << (rounds - 8).min(10)).min(max);
+            std::thread::park_timeout(nap);
+        }
+    }
+
+    /// One pass over every ring. Returns the number of records (and notices) moved.
+    pub(crate) fn pass(&mut self) -> u64 {
+        // Acquire pairs with the release store in `attach`.
+        if self.shared.has_new.swap(false, Ordering::Acquire) {
+            let new: Vec<NewRing> = std::mem::take(&mut *lock(&self.shared.new_rings));
+            for r in new {
+                self.rings.push(Ring {
+                    id: r.id,
+                    consumer: r.consumer,
+                    shared: r.shared,
+                    reported: 0,
+                    lost_here: 0,
+                    described_in: 0,
+                });
+            }
+        }
+        let mut moved = 0;
+        let mut i = 0;
+        while i < self.rings.len() {
+            let ring = &mut self.rings[i];
+            // Read `closed` before draining: if it was set, everything the producer committed is
+            // visible now (acquire pairs with the release in `Producer::drop`), so an empty ring
+            // after this pass is empty for good.
+            let closed = ring.shared.closed.load(Ordering::Acquire);
+            moved += self.out.drain_ring(ring);
+            moved += self.out.report_drops(ring);
+            if closed && ring.consumer.is_empty() && ring.pending_drops() == 0 {
+                self.rings.swap_remove(i);
+                self.shared.counters.live_producers.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
+            i += 1;
+        }
+        moved += self.report_orphans();
+        if moved > 0 {
+            self.out.maybe_anchor();
+        }
+        self.out.publish();
+        moved
+    }
+
+    fn report_orphans(&mut self) -> u64 {
+        let total = self.shared.orphan_dropped.load(Ordering::Relaxed);
+        if total > self.orphans_reported && self.out.write_dropped(0, total - self.orphans_reported) {
+            self.orphans_reported = total;
+            return 1;
+        }
+        0
+    }
+}
+
+impl Ring {
+    fn pending_drops(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed) + self.lost_here - self.reported
+    }
+}
+
+/// Reads the 16-byte record header at `pos` of the two ring slices (it may straddle them).
+fn head_at(a: &[u8], b: &[u8], pos: usize) -> Option<RecordHead> {
+    let mut buf = [0u8; RECORD_HEAD_LEN];
+    for (k, byte) in buf.iter_mut().enumerate() {
+        let i = pos + k;
+        *byte = if i < a.len() { a[i] } else { *b.get(i - a.len())? };
+    }
+    Some(bytemuck::pod_read_unaligned(&buf))
+}
+
+/// The sub-slices of `a ++ b` covering `0..n`.
+fn prefix<'a>(a: &'a [u8], b: &'a [u8], n: usize) -> (&'a [u8], &'a [u8]) {
+    if n <= a.len() { (&a[..n], &[]) } else { (a, &b[..n - a.len()]) }
+}
+
+fn callsite_frame_len(cs: &Callsite) -> usize {
+    let m = cs.metadata();
+    let strings = [m.target, m.module_path, m.file, m.format]
+        .iter()
+        .chain(m.arg_names.iter())
+        .chain(m.field_names.iter())
+        .map(|s| 4 + s.len())
+        .sum::<usize>();
+    Segment::frame_size(size_of::<CallsiteHead>() + strings)
+}
+
+impl Out {
+    fn publish(&self) {
+        if let Some(s) = &self.seg {
+            s.publish();
+        }
+    }
+
+    fn callsite(&mut self, id: u32) -> Option<&'static Callsite> {
+        let i = id as usize;
+        if let Some(Some(cs)) = self.callsites.get(i) {
+            return Some(cs);
+        }
+        let cs = callsite::lookup(id)?;
+        if self.callsites.len() <= i {
+            self.callsites.resize(i + 1, None);
+        }
+        self.callsites[i] = Some(cs);
+        Some(cs)
+    }
+
+    fn is_described(&self, id: u32, seq: u64) -> bool {
+        self.described.get(id as usize) == Some(&seq)
+    }
+
+    /// Makes sure a segment is open, creating one (at a bounded retry rate) if the last attempt
+    /// failed. Returns false while no segment can be had.
+    fn ensure_segment(&mut self) -> bool {
+        if self.seg.is_some() {
+            return true;
+        }
+        let now = clock::mono_ns();
+        if self.last_failure_ns.is_some_and(|t| now.saturating_sub(t) < RETRY_EVERY.as_nanos() as u64) {
+            return false;
+        }
+        let anchor = Anchor::now();
+        self.calib.refine(&anchor);
+        match self.dir.create(&anchor, self.calib.ticks_per_sec()) {
+            Ok(seg) => {
+                self.shared.counters.segments_created.fetch_add(1, Ordering::Relaxed);
+                self.last_anchor_ticks = anchor.ticks;
+                self.seg = Some(seg);
+                self.last_failure_ns = None;
+                true
+            }
+            Err(_) => {
+                self.last_failure_ns = Some(now);
+                false
+            }
+        }
+    }
+
+    /// Seals the current segment and opens the next.
+    fn rotate(&mut self) {
+        self.seal_current();
+        self.ensure_segment();
+    }
+
+    fn seal_current(&mut self) {
+        if let Some(seg) = self.seg.take() {
+            let _ = seg.seal(self.dir.next_seq());
+        }
+    }
+
+    /// Moves as much of `ring` as possible into the segment. Returns records moved.
+    fn drain_ring(&mut self, ring: &mut Ring) -> u64 {
+        let mut moved = 0;
+        loop {
+            let avail = ring.consumer.slots();
+            if avail == 0 {
+                return moved;
+            }
+            let Ok(chunk) = ring.consumer.read_chunk(avail) else { return moved };
+            let (a, b) = chunk.as_slices();
+            let Some(seq) = self.seg.as_ref().map(Segment::seq) else {
+                // No segment: the records are lost; count them for a notice once writing resumes.
+                let n = count_records(a, b, avail);
+                chunk.commit_all();
+                self.lose(&mut ring.lost_here, n);
+                return moved;
+            };
+            let remaining = self.seg.as_ref().map_or(0, Segment::remaining);
+            let mut budget = remaining.saturating_sub(Segment::frame_size(0) + size_of::<RecordsHead>() + 7);
+            // Keep room for the END frame of this segment.
+            budget = budget.saturating_sub(Segment::frame_size(size_of::<EndBody>()));
+            let thread_size = if ring.described_in == seq {
+                0
+            } else {
+                Segment::frame_size(size_of::<ThreadHead>() + ring.shared.name.as_ref().map_or(0, |n| n.len()))
+            };
+            budget = budget.saturating_sub(thread_size);
+            self.to_describe.clear();
+            let (mut pos, mut n) = (0usize, 0u32);
+            let mut corrupt = false;
+            while pos < avail {
+                let Some(h) = head_at(a, b, pos) else { break };
+                let len = h.len as usize;
+                if len < RECORD_HEAD_LEN || pos + len > avail {
+                    // Cannot happen with the engine's own producers (each commit ends on a record
+                    // boundary); skip the rest rather than write garbage.
+                    corrupt = true;
+                    break;
+                }
+                let mut need = len;
+                if !self.is_described(h.callsite, seq) && !self.to_describe.contains(&h.callsite) {
+                    let extra = self.callsite(h.callsite).map_or(0, callsite_frame_len);
+                    need += extra;
+                    if need <= budget {
+                        self.to_describe.push(h.callsite);
+                    }
+                }
+                if need > budget {
+                    break;
+                }
+                budget -= need;
+                pos += len;
+                n += 1;
+            }
+            if corrupt && n == 0 {
+                self.lose(&mut ring.lost_here, 1);
+                chunk.commit_all();
+                return moved;
+            }
+            if n == 0 {
+                // Nothing fits. In a fresh segment that means the record can never fit: drop it.
+                let fresh = self.seg.as_ref().is_some_and(|s| s.records == 0);
+                if fresh {
+                    let len = head_at(a, b, 0).map_or(avail, |h| (h.len as usize).clamp(1, avail));
+                    chunk.commit(len);
+                    self.lose(&mut ring.lost_here, 1);
+                    continue;
+                }
+                drop(chunk);
+                // Without a new segment the next round counts the records as lost.
+                self.rotate();
+                continue;
+            }
+            let seg = self.seg.as_mut().expect("checked above");
+            if thread_size > 0 {
+                let name = ring.shared.name.as_deref().unwrap_or("");
+                let head = ThreadHead {
+                    producer: ring.id,
+                    tid: ring.shared.tid,
+                    has_name: ring.shared.name.is_some() as u32,
+                    name_len: name.len() as u32,
+                };
+                seg.append(Kind::Thread, &[bytemuck::bytes_of(&head), name.as_bytes()]);
+                ring.described_in = seq;
+            }
+            for k in 0..self.to_describe.len() {
+                let id = self.to_describe[k];
+                if let Some(cs) = self.callsite(id) {
+                    write_callsite(self.seg.as_mut().expect("open"), id, cs);
+                }
+                if self.described.len() <= id as usize {
+                    self.described.resize(id as usize + 1, 0);
+                }
+                self.described[id as usize] = seq;
+            }
+            let (pa, pb) = prefix(a, b, pos);
+            let head = RecordsHead { producer: ring.id, count: n };
+            let seg = self.seg.as_mut().expect("open");
+            let before = seg.remaining();
+            seg.append(Kind::Records, &[bytemuck::bytes_of(&head), pa, pb]);
+            seg.records += n as u64;
+            let written = (before - seg.remaining()) as u64;
+            chunk.commit(pos);
+            moved += n as u64;
+            self.shared.counters.records_written.fetch_add(n as u64, Ordering::Relaxed);
+            self.shared.counters.bytes_written.fetch_add(written, Ordering::Relaxed);
+            if corrupt {
+                self.lose(&mut ring.lost_here, 1);
+                let rest = ring.consumer.slots();
+                if let Ok(c) = ring.consumer.read_chunk(rest) {
+                    c.commit_all();
+                }
+                return moved;
+            }
+            if pos < avail {
+                self.rotate();
+            }
+        }
+    }
+
+    /// Counts records the drain itself had to discard (the producer did not count them).
+    fn lose(&self, lost_here: &mut u64, n: u64) {
+        *lost_here += n;
+        self.shared.counters.records_dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Writes a notice for drops this ring has not reported yet. Returns 1 if one was written.
+    fn report_drops(&mut self, ring: &mut Ring) -> u64 {
+        let pending = ring.pending_drops();
+        if pending == 0 {
+            return 0;
+        }
+        if self.write_dropped(ring.id, pending) {
+            ring.reported += pending;
+            return 1;
+        }
+        0
+    }
+
+    /// Appends a dropped-records notice, rotating if the segment is full. False if no segment.
+    fn write_dropped(&mut self, producer: u32, count: u64) -> bool {
+        let body = DroppedBody { producer, _pad: 0, count, ticks: clock::ticks() };
+        self.append_small(Kind::Dropped, bytemuck::bytes_of(&body))
+    }
+
+    /// Appends a small fixed frame, rotating first if it would not fit (keeping room for END).
+    fn append_small(&mut self, kind: Kind, body: &[u8]) -> bool {
+        let need = Segment::frame_size(body.len()) + Segment::frame_size(size_of::<EndBody>());
+        if self.seg.as_ref().is_some_and(|s| s.remaining() < need) {
+            self.seal_current();
+        }
+        if self.seg.is_none() && !self.ensure_segment() {
+            return false;
+        }
+        self.seg.as_mut().is_some_and(|s| s.append(kind, &[body]))
+    }
+
+    /// Writes a clock anchor if the last one is older than [`ANCHOR_EVERY`].
+    fn maybe_anchor(&mut self) {
+        let now = clock::ticks();
+        let every = self.calib.ticks_per_sec() * ANCHOR_EVERY.as_secs_f64();
+        if (now.wrapping_sub(self.last_anchor_ticks) as f64) < every {
+            return;
+        }
+        let anchor = Anchor::now();
+        self.calib.refine(&anchor);
+        self.shared.calibration_tps.store(self.calib.ticks_per_sec().to_bits(), Ordering::Relaxed);
+        let body = AnchorBody { ticks: anchor.ticks, unix_ns: anchor.unix_ns, ticks_per_sec: self.calib.ticks_per_sec() };
+        if self.append_small(Kind::Anchor, bytemuck::bytes_of(&body)) {
+            self.last_anchor_ticks = anchor.ticks;
+        }
+    }
+}
+
+fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
+    let (mut pos, mut n) = (0, 0);
+    while pos < avail {
+        match head_at(a, b, pos) {
+            Some(h) if h.len as usize >= RECORD_HEAD_LEN => pos += h.len as usize,
+            _ => return n + 1,
+        }
+        n += 1;
+    }
+    n
+}
+
+fn write_callsite(seg: &mut Segment, id: u32, cs: &Callsite) {
+    let m = cs.metadata();
+    let head = CallsiteHead {
+        id,
+        line: m.line,
+        level: m.level as u8,
+        _pad: [0; 3],
+        n_args: m.arg_names.len() as u16,
+        n_fields: m.field_names.len() as u16,
+    };
+    let strings: Vec<&str> = [m.target, m.module_path, m.file, m.format]
+        .into_iter()
+        .chain(m.arg_names.iter().copied())
+        .chain(m.field_names.iter().copied())
+        .collect();
+    let lens: Vec<[u8; 4]> = strings.iter().map(|s| (s.len() as u32).to_le_bytes()).collect();
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + 2 * strings.len());
+    parts.push(bytemuck::bytes_of(&head));
+    for (s, l) in strings.iter().zip(&lens) {
+        parts.push(l);
+        parts.push(s.as_bytes());
+    }
+    seg.append(Kind::Callsite, &parts);
+}

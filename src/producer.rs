@@ -1,0 +1,213 @@
+//! Producers: one single-producer ring per logging thread, created on the thread's first record.
+//!
+//! The hot path ([`log`]) is: call-site id (one load), tick read, a thread-local access, the
+//! generation check (one relaxed load), a reservation in the ring, the copies, one release
+//! store to commit. No lock, no allocation, no syscall once the thread has its ring.
+use crate::callsite::Callsite;
+use crate::encode::Writer;
+use crate::engine::{ACTIVE, GENERATION, NewRing, Overflow, Shared};
+use crate::layout::{RECORD_HEAD_LEN, RecordHead};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering, lock};
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+/// State a producer shares with the drain.
+#[derive(Debug)]
+pub(crate) struct ProducerShared {
+    /// Records this producer dropped (ring full, oversized). Written only by the producer.
+    pub dropped: AtomicU64,
+    /// Set (release) when the producer is gone; everything it committed before is then visible
+    /// to a drain that reads `true` (acquire).
+    pub closed: AtomicBool,
+    /// Operating-system thread id.
+    pub tid: u32,
+    /// Thread name, if any.
+    pub name: Option<String>,
+}
+
+pub(crate) struct Producer {
+    ring: rtrb::Producer<u8>,
+    shared: Arc<ProducerShared>,
+    engine: Arc<Shared>,
+    overflow: Overflow,
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+    }
+}
+
+struct Local {
+    /// Generation of the engine `producer` belongs to.
+    generation: u32,
+    producer: Option<Producer>,
+    /// Scratch text of `display()` / `debug()` arguments for the record being built.
+    arena: Vec<u8>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = const {
+        RefCell::new(Local { generation: 0, producer: None, arena: Vec::new() })
+    };
+}
+
+/// Runs `f` on this thread's scratch arena (`None` during thread teardown or re-entry).
+pub(crate) fn with_arena<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> Option<R> {
+    LOCAL.try_with(|l| l.try_borrow_mut().ok().map(|mut l| f(&mut l.arena))).ok().flatten()
+}
+
+/// Writes one record. See the module docs for the cost.
+#[inline(always)]
+pub fn log<F: FnOnce(&mut Writer<'_>)>(cs: &'static Callsite, args_size: usize, encode: F) {
+    let id = cs.id();
+    let ticks = crate::clock::ticks();
+    let generation = GENERATION.load(Ordering::Relaxed);
+    let written = LOCAL.try_with(|l| match l.try_borrow_mut() {
+        Ok(mut l) => l.write(generation, id, ticks, args_size, encode),
+        // Re-entered from inside a record being built: cannot happen through the macros (they
+        // evaluate arguments before writing), but must not panic.
+        Err(_) => false,
+    });
+    if written != Ok(true) {
+        lost_without_producer();
+    }
+}
+
+/// A record that could not reach any ring (thread teardown, no logger): counted, not silent.
+#[cold]
+#[inline(never)]
+fn lost_without_producer() {
+    if let Some(a) = lock(&ACTIVE).as_ref() {
+        a.engine.orphan_dropped.fetch_add(1, Ordering::Relaxed);
+        a.engine.counters.records_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Local {
+    /// Returns false only when no producer could be had (then the caller counts the loss).
+    #[inline(always)]
+    fn write<F: FnOnce(&mut Writer<'_>)>(
+        &mut self,
+        generation: u32,
+        id: u32,
+        ticks: u64,
+        args_size: usize,
+        encode: F,
+    ) -> bool {
+        if self.generation != generation || self.producer.is_none() {
+            self.attach();
+        }
+        let Local { producer, arena, .. } = self;
+        let Some(p) = producer.as_mut() else {
+            arena.clear();
+            return false;
+        };
+        let total = RECORD_HEAD_LEN + args_size;
+        if p.ring.slots() < total && !p.wait_for_room(total) {
+            arena.clear();
+            return true;
+        }
+        if let Ok(mut chunk) = p.ring.write_chunk_uninit(total) {
+            let (a, b) = chunk.as_mut_slices();
+            let mut w = Writer::new(a, b, arena);
+            let head = RecordHead { len: total as u32, callsite: id, ticks };
+            w.put(bytemuck::bytes_of(&head));
+            encode(&mut w);
+            let exact = w.finish();
+            debug_assert!(exact, "Encode::size disagrees with Encode::encode");
+            // SAFETY: `Writer::finish` has initialised every one of the `total` reserved bytes
+            // (written or zero-filled), which is what `commit_all` requires.
+            unsafe { chunk.commit_all() };
+        } else {
+            p.count_drop();
+        }
+        if !arena.is_empty() {
+            arena.clear();
+        }
+        true
+    }
+
+    /// Creates this thread's ring in the running engine (first record, or after a re-init).
+    #[cold]
+    #[inline(never)]
+    fn attach(&mut self) {
+        self.producer = None;
+        let active = lock(&ACTIVE);
+        let Some(a) = active.as_ref() else { return };
+        let engine = a.engine.clone();
+        self.generation = a.generation;
+        drop(active);
+        let (ring, consumer) = rtrb::RingBuffer::new(engine.cfg.ring_capacity);
+        let current = std::thread::current();
+        let shared = Arc::new(ProducerShared {
+            dropped: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            tid: os_tid(),
+            name: current.name().map(str::to_owned),
+        });
+        let id = engine.next_producer_id();
+        engine.counters.live_producers.fetch_add(1, Ordering::Relaxed);
+        lock(&engine.new_rings).push(NewRing { id, consumer, shared: shared.clone() });
+        // Release: the drain that sees the flag (acquire) finds the ring in the list.
+        engine.has_new.store(true, Ordering::Release);
+        self.producer = Some(Producer { ring, shared, overflow: engine.cfg.overflow, engine });
+    }
+}
+
+impl Producer {
+    #[cold]
+    #[inline(never)]
+    fn count_drop(&self) {
+        // Only this thread writes `dropped`; the drain reads it to write notices.
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        self.engine.counters.records_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Applies the overflow policy when the ring lacks `total` bytes. True once there is room;
+    /// false if the record was dropped (and counted).
+    #[cold]
+    #[inline(never)]
+    fn wait_for_room(&mut self, total: usize) -> bool {
+        let limit = match self.overflow {
+            // A record larger than the ring can never fit: waiting would hang.
+            _ if total > self.ring.buffer().capacity() => None,
+            Overflow::Drop => None,
+            Overflow::Block => Some(None),
+            Overflow::BlockFor(d) => Some(Some(d)),
+        };
+        let Some(limit) = limit else {
+            self.count_drop();
+            return false;
+        };
+        let start = Instant::now();
+        let mut round = 0u32;
+        loop {
+            if self.ring.slots() >= total {
+                return true;
+            }
+            if !self.engine.alive.load(Ordering::Acquire) || limit.is_some_and(|d| start.elapsed() >= d) {
+                self.count_drop();
+                return false;
+            }
+            self.engine.wake_drain();
+            match round {
+                0..64 => std::hint::spin_loop(),
+                64..128 => std::thread::yield_now(),
+                _ => std::thread::sleep(Duration::from_micros(20)),
+            }
+            round = round.saturating_add(1);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn os_tid() -> u32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    unsafe { libc::gettid() as u32 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_tid() -> u32 {
+    0
+}

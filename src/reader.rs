@@ -1,0 +1,737 @@
+//! Reading segments back: an iterator of decoded records over directories and files.
+//!
+//! The reader trusts nothing it reads: every length is checked against the bytes that are
+//! there before anything is allocated, every frame's checksum is verified before its payload is
+//! used, and corruption is reported (with file and byte offset) as an `Err` item, after which
+//! reading goes on at the next frame that verifies.
+//!
+//! ```no_run
+//! for item in tachylog::reader::Reader::open(["logs"])? {
+//!     match item {
+//!         Ok(tachylog::reader::Event::Record(r)) => println!("{} {}", r.level, r.message()),
+//!         Ok(other) => println!("{other:?}"),
+//!         Err(e) => eprintln!("{e}"),
+//!     }
+//! }
+//! # Ok::<(), tachylog::reader::ReadError>(())
+//! ```
+use crate::Level;
+use crate::layout::{
+    self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FrameHeader, HEADER_CRC_SPAN,
+    HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, tag,
+};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tachylog_format::{Piece, Value};
+use zerocopy::FromBytes;
+
+/// Why reading failed, or what was found damaged. Damage is reported and reading goes on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// A path could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a tachylog segment (wrong magic or too short).
+    #[error("{}: not a tachylog segment ({reason})", path.display())]
+    NotASegment {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The segment was written in a format version this reader does not know.
+    #[error("{}: unsupported segment format version {version} (this reader supports version {})", path.display(), layout::VERSION)]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        version: u16,
+    },
+    /// A damaged region: a frame whose checksum or structure is wrong.
+    #[error("{}: corrupt data at byte offset {offset}: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the damaged frame (or header).
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// How a segment ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tail {
+    /// Sealed: an END frame closes it.
+    Sealed,
+    /// Unsealed, and the space after the last frame is zero (a live segment, or one whose
+    /// writer stopped between frames).
+    Clean,
+    /// Unsealed, and the last frame is incomplete or fails its checksum (the writer stopped in
+    /// the middle of it). Nothing of it is emitted.
+    Torn,
+}
+
+/// One thing read from a segment.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A log record.
+    Record(Record),
+    /// A notice that a thread lost records.
+    Dropped(DropNotice),
+    /// The end of a segment file was reached.
+    SegmentEnd {
+        /// The file.
+        path: PathBuf,
+        /// How it ends.
+        tail: Tail,
+    },
+}
+
+/// Static description of a call site, as read from a segment.
+#[derive(Debug)]
+pub struct CallsiteInfo {
+    /// Level.
+    pub level: Level,
+    /// Target.
+    pub target: Arc<str>,
+    /// Module path.
+    pub module_path: Arc<str>,
+    /// Source file.
+    pub file: Arc<str>,
+    /// Source line.
+    pub line: u32,
+    /// Format string.
+    pub format: &'static str,
+    pieces: Result<Vec<Piece<'static>>, tachylog_format::ParseError>,
+    arg_names: Vec<&'static str>,
+    /// Names of the structured fields.
+    pub field_names: Vec<Arc<str>>,
+}
+
+/// The thread a record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// Producer id (unique within one run of the writing process).
+    pub producer: u32,
+    /// Operating-system thread id.
+    pub tid: u32,
+    /// Thread name, if it had one.
+    pub name: Option<Arc<str>>,
+}
+
+/// A decoded record. Its message is formatted on demand ([`Record::message`]), so filters
+/// that look only at level, target or thread never pay for formatting.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Wall-clock time, nanoseconds since the Unix epoch.
+    pub ts_unix_ns: i64,
+    /// Raw tick reading taken on the logging thread.
+    pub ticks: u64,
+    /// Level.
+    pub level: Level,
+    /// The call site.
+    pub callsite: Arc<CallsiteInfo>,
+    /// The thread.
+    pub thread: Arc<ThreadInfo>,
+    /// Position of this record among its thread's records in this reader's input (0-based).
+    pub thread_seq: u64,
+    /// Sequence number of the segment it was read from.
+    pub segment: u64,
+    args: Box<[u8]>,
+}
+
+/// A notice that a thread lost records (full ring, oversized record, no writable segment).
+#[derive(Debug, Clone)]
+pub struct DropNotice {
+    /// When the loss was noticed, ns since the Unix epoch.
+    pub ts_unix_ns: i64,
+    /// The thread (`None` for records lost where no thread ring could be used).
+    pub thread: Option<Arc<ThreadInfo>>,
+    /// Records lost since the previous notice for this thread.
+    pub count: u64,
+    /// Sequence number of the segment it was read from.
+    pub segment: u64,
+}
+
+/// A structured field or argument value decoded from a record.
+pub type FieldValue<'a> = Value<'a>;
+
+/// Why a record's values could not be decoded or rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError(pub String);
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Record {
+    /// The decoded values: format arguments, then fields.
+    fn values(&self) -> Result<(Vec<Value<'_>>, Vec<Value<'_>>), ValueError> {
+        let cs = &self.callsite;
+        let mut cur = Cursor { buf: &self.args, pos: 0 };
+        let mut args = Vec::with_capacity(cs.arg_names.len());
+        for _ in 0..cs.arg_names.len() {
+            args.push(cur.value(0)?);
+        }
+        let mut fields = Vec::with_capacity(cs.field_names.len());
+        for _ in 0..cs.field_names.len() {
+            fields.push(cur.value(0)?);
+        }
+        if cur.pos != cur.buf.len() {
+            return Err(ValueError(format!("{} stray bytes after the values", cur.buf.len() - cur.pos)));
+        }
+        Ok((args, fields))
+    }
+
+    /// Appends the formatted message to `out`, as `format!` would have produced it.
+    pub fn write_message(&self, out: &mut String) -> Result<(), ValueError> {
+        let cs = &self.callsite;
+        let pieces = cs.pieces.as_ref().map_err(|e| ValueError(e.to_string()))?;
+        let (args, _) = self.values()?;
+        tachylog_format::render(out, pieces, &cs.arg_names, &args).map_err(|e| ValueError(e.to_string()))
+    }
+
+    /// The formatted message. If the record cannot be rendered (only possible with forged
+    /// input), the format string followed by a bracketed explanation.
+    pub fn message(&self) -> String {
+        let mut s = String::new();
+        if let Err(e) = self.write_message(&mut s) {
+            s.clear();
+            s.push_str(self.callsite.format);
+            s.push_str(" [undecodable arguments: ");
+            s.push_str(&e.0);
+            s.push(']');
+        }
+        s
+    }
+
+    /// The structured fields, by name.
+    pub fn fields(&self) -> Result<Vec<(&str, Value<'_>)>, ValueError> {
+        let (_, fields) = self.values()?;
+        Ok(self.callsite.field_names.iter().map(|n| &**n).zip(fields).collect())
+    }
+}
+
+/// Deepest `Some(Some(..))` nesting accepted (bounds recursion on hostile input).
+const MAX_DEPTH: usize = 16;
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ValueError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
+        let end = end.ok_or_else(|| ValueError(format!("value runs past the record at byte {}", self.pos)))?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn arr<const N: usize>(&mut self) -> Result<[u8; N], ValueError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, ValueError> {
+        let t = self.arr::<1>()?[0];
+        Ok(match t {
+            tag::NONE => Value::None,
+            tag::SOME if depth < MAX_DEPTH => Value::Some(Box::new(self.value(depth + 1)?)),
+            tag::U8 => Value::U8(self.arr::<1>()?[0]),
+            tag::U16 => Value::U16(u16::from_le_bytes(self.arr()?)),
+            tag::U32 => Value::U32(u32::from_le_bytes(self.arr()?)),
+            tag::U64 => Value::U64(u64::from_le_bytes(self.arr()?)),
+            tag::U128 => Value::U128(u128::from_le_bytes(self.arr()?)),
+            tag::I8 => Value::I8(i8::from_le_bytes(self.arr()?)),
+            tag::I16 => Value::I16(i16::from_le_bytes(self.arr()?)),
+            tag::I32 => Value::I32(i32::from_le_bytes(self.arr()?)),
+            tag::I64 => Value::I64(i64::from_le_bytes(self.arr()?)),
+            tag::I128 => Value::I128(i128::from_le_bytes(self.arr()?)),
+            tag::F32 => Value::F32(f32::from_le_bytes(self.arr()?)),
+            tag::F64 => Value::F64(f64::from_le_bytes(self.arr()?)),
+            tag::BOOL => match self.arr::<1>()?[0] {
+                0 => Value::Bool(false),
+                1 => Value::Bool(true),
+                b => return Err(ValueError(format!("invalid bool byte {b}"))),
+            },
+            tag::CHAR => {
+                let v = u32::from_le_bytes(self.arr()?);
+                Value::Char(char::from_u32(v).ok_or_else(|| ValueError(format!("invalid char {v:#x}")))?)
+            }
+            tag::STR | tag::PRE => {
+                let n = u32::from_le_bytes(self.arr()?) as usize;
+                let at = self.pos;
+                let s = std::str::from_utf8(self.take(n)?)
+                    .map_err(|e| ValueError(format!("invalid UTF-8 in a string at byte {}", at + e.valid_up_to())))?;
+                if t == tag::STR { Value::Str(s) } else { Value::Pre(s) }
+            }
+            other => return Err(ValueError(format!("unknown value tag {other}"))),
+        })
+    }
+}
+
+/// Interns strings for the life of the process, so parsed format strings can be shared by
+/// every record of a call site. Bounded by the distinct strings in the input.
+fn intern(s: &str) -> &'static str {
+    static SET: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut g = SET.lock().unwrap_or_else(|e| e.into_inner());
+    let set = g.get_or_insert_with(HashSet::new);
+    if let Some(&v) = set.get(s) {
+        return v;
+    }
+    let v: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    set.insert(v);
+    v
+}
+
+/// Lists the segment files a path stands for: the file itself, or a directory's `*.tlog`
+/// files in (prefix, sequence) order.
+pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
+    let meta = std::fs::metadata(path).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let rd = std::fs::read_dir(path).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
+    let mut files: Vec<(String, u64, PathBuf)> = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name.strip_suffix(".tlog") else { continue };
+        let (prefix, seq) = match stem.rsplit_once('-') {
+            Some((p, d)) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
+                (p.to_owned(), d.parse().unwrap_or(u64::MAX))
+            }
+            _ => (stem.to_owned(), 0),
+        };
+        files.push((prefix, seq, e.path()));
+    }
+    files.sort();
+    Ok(files.into_iter().map(|(_, _, p)| p).collect())
+}
+
+/// Iterates over the records of segment files, in file order and, within a file, in the
+/// order they were written (per thread, in logging order).
+pub struct Reader {
+    files: VecDeque<PathBuf>,
+    current: Option<SegmentState>,
+    queue: VecDeque<Result<Event, ReadError>>,
+    thread_seq: HashMap<(u32, u32), u64>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").field("files", &self.files).finish_non_exhaustive()
+    }
+}
+
+struct SegmentState {
+    path: PathBuf,
+    data: Vec<u8>,
+    seq: u64,
+    pid: u32,
+    off: usize,
+    committed: usize,
+    sealed: bool,
+    anchor: (u64, u64, f64),
+    callsites: HashMap<u32, Arc<CallsiteInfo>>,
+    threads: HashMap<u32, Arc<ThreadInfo>>,
+    done: bool,
+}
+
+impl Reader {
+    /// A reader over directories (their `*.tlog` files) and segment files. Fails only if a
+    /// path does not exist or cannot be listed.
+    pub fn open<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Reader, ReadError> {
+        let mut files = VecDeque::new();
+        for p in paths {
+            files.extend(segment_files(p.as_ref())?);
+        }
+        Ok(Reader { files, current: None, queue: VecDeque::new(), thread_seq: HashMap::new() })
+    }
+
+    /// The files still to be read.
+    pub fn pending_files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(PathBuf::as_path)
+    }
+
+    fn open_next(&mut self) -> Option<()> {
+        let path = self.files.pop_front()?;
+        match std::fs::read(&path) {
+            Err(source) => self.queue.push_back(Err(ReadError::Io { path, source })),
+            Ok(data) => match SegmentState::new(path, data) {
+                Ok((st, warn)) => {
+                    if let Some(w) = warn {
+                        self.queue.push_back(Err(w));
+                    }
+                    self.current = Some(st);
+                }
+                Err(e) => self.queue.push_back(Err(e)),
+            },
+        }
+        Some(())
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<Event, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            match self.current.as_mut() {
+                Some(st) if !st.done => st.step(&mut self.queue, &mut self.thread_seq),
+                Some(_) => self.current = None,
+                None => {
+                    self.open_next()?;
+                }
+            }
+        }
+    }
+}
+
+impl SegmentState {
+    fn new(path: PathBuf, data: Vec<u8>) -> Result<(SegmentState, Option<ReadError>), ReadError> {
+        let Ok((h, _)) = SegmentHeader::read_from_prefix(&data) else {
+            return Err(ReadError::NotASegment { path, reason: format!("{} bytes, shorter than a header", data.len()) });
+        };
+        if h.magic != layout::MAGIC {
+            return Err(ReadError::NotASegment { path, reason: "wrong magic bytes".into() });
+        }
+        if h.version != layout::VERSION {
+            return Err(ReadError::UnsupportedVersion { path, version: h.version });
+        }
+        let mut warn = None;
+        let crc = crc32c::crc32c(&data[..HEADER_CRC_SPAN]);
+        if crc != h.header_crc || h.header_len as usize != HEADER_LEN {
+            warn = Some(ReadError::Corrupt {
+                path: path.clone(),
+                offset: 0,
+                reason: "segment header fails its checksum; timestamps may be wrong".into(),
+            });
+        }
+        let committed = (h.committed as usize).clamp(HEADER_LEN, data.len());
+        let st = SegmentState {
+            path,
+            seq: h.seq,
+            pid: h.pid,
+            off: HEADER_LEN,
+            committed,
+            sealed: h.flags & layout::FLAG_SEALED != 0,
+            anchor: (h.anchor_ticks, h.anchor_unix_ns, h.ticks_per_sec),
+            callsites: HashMap::new(),
+            threads: HashMap::new(),
+            done: false,
+            data,
+        };
+        Ok((st, warn))
+    }
+
+    fn corrupt(&self, offset: usize, reason: impl Into<String>) -> ReadError {
+        ReadError::Corrupt { path: self.path.clone(), offset: offset as u64, reason: reason.into() }
+    }
+
+    /// Checks the frame at `off`: Ok((header, payload range)) or a reason.
+    fn frame_at(&self, off: usize) -> Result<(FrameHeader, usize, usize), String> {
+        let Ok((fh, _)) = FrameHeader::read_from_prefix(&self.data[off..]) else {
+            return Err("frame header cut short".into());
+        };
+        let start = off + FRAME_HEADER_LEN;
+        let end = start.checked_add(fh.len as usize).filter(|&e| e <= self.data.len());
+        let Some(end) = end else {
+            return Err(format!("frame length {} runs past the end of the file", fh.len));
+        };
+        let hb = &self.data[off..off + 8];
+        if layout::frame_crc(hb, &self.data[start..end]) != fh.crc {
+            return Err("frame checksum mismatch".into());
+        }
+        if Kind::from_u16(fh.kind).is_none() {
+            return Err(format!("unknown frame kind {}", fh.kind));
+        }
+        Ok((fh, start, end))
+    }
+
+    /// Finds the next offset after `from` where a frame verifies.
+    fn resync(&self, from: usize) -> Option<usize> {
+        let mut off = layout::align_up(from + 1);
+        while off + FRAME_HEADER_LEN <= self.data.len() {
+            if self.frame_at(off).is_ok() {
+                return Some(off);
+            }
+            off += layout::FRAME_ALIGN;
+        }
+        None
+    }
+
+    fn finish(&mut self, tail: Tail, queue: &mut VecDeque<Result<Event, ReadError>>) {
+        self.done = true;
+        queue.push_back(Ok(Event::SegmentEnd { path: self.path.clone(), tail }));
+    }
+
+    /// Reads one frame, pushing what it yields onto `queue`.
+    fn step(&mut self, queue: &mut VecDeque<Result<Event, ReadError>>, seqs: &mut HashMap<(u32, u32), u64>) {
+        let off = self.off;
+        if off + FRAME_HEADER_LEN > self.data.len() {
+            let tail = if off >= self.data.len() || self.data[off..].iter().all(|&b| b == 0) {
+                if self.sealed { Tail::Sealed } else { Tail::Clean }
+            } else {
+                Tail::Torn
+            };
+            return self.finish(tail, queue);
+        }
+        let (fh, start, end) = match self.frame_at(off) {
+            Ok(f) => f,
+            Err(reason) => {
+                let zeros = self.data[off..].iter().all(|&b| b == 0);
+                if off >= self.committed && zeros {
+                    return self.finish(Tail::Clean, queue);
+                }
+                if off >= self.committed {
+                    // Past the published length: a frame the writer had not finished.
+                    match self.resync(off) {
+                        Some(next) => {
+                            queue.push_back(Err(self.corrupt(off, reason)));
+                            self.off = next;
+                        }
+                        None => self.finish(Tail::Torn, queue),
+                    }
+                    return;
+                }
+                queue.push_back(Err(self.corrupt(off, reason)));
+                match self.resync(off) {
+                    Some(next) => self.off = next,
+                    None => self.finish(Tail::Torn, queue),
+                }
+                return;
+            }
+        };
+        self.off = layout::align_up(end).min(self.data.len().max(end));
+        let payload = &self.data[start..end];
+        match Kind::from_u16(fh.kind) {
+            Some(Kind::Callsite) => match parse_callsite(payload) {
+                Ok((id, info)) => {
+                    self.callsites.insert(id, Arc::new(info));
+                }
+                Err(r) => queue.push_back(Err(self.corrupt(off, r))),
+            },
+            Some(Kind::Thread) => match parse_thread(payload) {
+                Ok(t) => {
+                    self.threads.insert(t.producer, Arc::new(t));
+                }
+                Err(r) => queue.push_back(Err(self.corrupt(off, r))),
+            },
+            Some(Kind::Anchor) => match AnchorBody::read_from_bytes(payload) {
+                Ok(a) => self.anchor = (a.ticks, a.unix_ns, a.ticks_per_sec),
+                Err(_) => queue.push_back(Err(self.corrupt(off, "anchor frame of the wrong size"))),
+            },
+            Some(Kind::Dropped) => match DroppedBody::read_from_bytes(payload) {
+                Ok(d) => {
+                    let thread = self.threads.get(&d.producer).cloned();
+                    queue.push_back(Ok(Event::Dropped(DropNotice {
+                        ts_unix_ns: self.ts(d.ticks),
+                        thread,
+                        count: d.count,
+                        segment: self.seq,
+                    })));
+                }
+                Err(_) => queue.push_back(Err(self.corrupt(off, "dropped frame of the wrong size"))),
+            },
+            Some(Kind::End) => {
+                if EndBody::read_from_bytes(payload).is_err() {
+                    queue.push_back(Err(self.corrupt(off, "end frame of the wrong size")));
+                }
+                self.finish(Tail::Sealed, queue);
+            }
+            Some(Kind::Records) => self.records(off, payload, queue, seqs),
+            None => unreachable_kind(),
+        }
+    }
+
+    fn ts(&self, ticks: u64) -> i64 {
+        crate::clock::to_unix_ns(ticks, self.anchor.0, self.anchor.1, self.anchor.2)
+    }
+
+    fn records(
+        &self,
+        off: usize,
+        payload: &[u8],
+        queue: &mut VecDeque<Result<Event, ReadError>>,
+        seqs: &mut HashMap<(u32, u32), u64>,
+    ) {
+        let Ok((head, mut rest)) = RecordsHead::read_from_prefix(payload) else {
+            queue.push_back(Err(self.corrupt(off, "records frame too short")));
+            return;
+        };
+        let thread = self.threads.get(&head.producer).cloned().unwrap_or_else(|| {
+            Arc::new(ThreadInfo { producer: head.producer, tid: 0, name: None })
+        });
+        let mut n = 0u32;
+        while !rest.is_empty() {
+            let at = off + FRAME_HEADER_LEN + (payload.len() - rest.len());
+            let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
+                queue.push_back(Err(self.corrupt(at, "record header cut short")));
+                return;
+            };
+            let len = rh.len as usize;
+            if len < RECORD_HEAD_LEN || len > rest.len() {
+                queue.push_back(Err(self.corrupt(at, format!("record length {len} out of range"))));
+                return;
+            }
+            let Some(cs) = self.callsites.get(&rh.callsite) else {
+                queue.push_back(Err(self.corrupt(at, format!("record of undescribed call site {}", rh.callsite))));
+                rest = &rest[len..];
+                continue;
+            };
+            let seq = seqs.entry((self.pid, head.producer)).or_insert(0);
+            queue.push_back(Ok(Event::Record(Record {
+                ts_unix_ns: self.ts(rh.ticks),
+                ticks: rh.ticks,
+                level: cs.level,
+                callsite: cs.clone(),
+                thread: thread.clone(),
+                thread_seq: *seq,
+                segment: self.seq,
+                args: rest[RECORD_HEAD_LEN..len].into(),
+            })));
+            *seq += 1;
+            n += 1;
+            rest = &rest[len..];
+        }
+        if n != head.count {
+            queue.push_back(Err(self.corrupt(off, format!("records frame says {} records, holds {n}", head.count))));
+        }
+    }
+}
+
+#[cold]
+fn unreachable_kind() {}
+
+/// Splits `u32`-length-prefixed strings off the front of `buf`.
+fn take_str<'a>(buf: &mut &'a [u8]) -> Result<&'a str, String> {
+    if buf.len() < 4 {
+        return Err("string length cut short".into());
+    }
+    let n = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    if n > buf.len() - 4 {
+        return Err(format!("string length {n} runs past the frame"));
+    }
+    let s = std::str::from_utf8(&buf[4..4 + n]).map_err(|_| "string is not UTF-8".to_string())?;
+    *buf = &buf[4 + n..];
+    Ok(s)
+}
+
+fn parse_callsite(payload: &[u8]) -> Result<(u32, CallsiteInfo), String> {
+    let (h, mut rest) = CallsiteHead::read_from_prefix(payload).map_err(|_| "call-site frame too short".to_string())?;
+    let level = Level::from_u8(h.level).ok_or_else(|| format!("invalid level {}", h.level))?;
+    let target = take_str(&mut rest)?;
+    let module_path = take_str(&mut rest)?;
+    let file = take_str(&mut rest)?;
+    let format = intern(take_str(&mut rest)?);
+    // Each name takes at least 4 bytes, so the counts are bounded by the payload before any
+    // allocation sized by them.
+    if (h.n_args as usize + h.n_fields as usize) * 4 > rest.len() {
+        return Err("call-site name counts exceed the frame".into());
+    }
+    let mut arg_names = Vec::with_capacity(h.n_args as usize);
+    for _ in 0..h.n_args {
+        arg_names.push(intern(take_str(&mut rest)?));
+    }
+    let mut field_names = Vec::with_capacity(h.n_fields as usize);
+    for _ in 0..h.n_fields {
+        field_names.push(Arc::from(take_str(&mut rest)?));
+    }
+    Ok((
+        h.id,
+        CallsiteInfo {
+            level,
+            target: target.into(),
+            module_path: module_path.into(),
+            file: file.into(),
+            line: h.line,
+            format,
+            pieces: tachylog_format::parse(format),
+            arg_names,
+            field_names,
+        },
+    ))
+}
+
+fn parse_thread(payload: &[u8]) -> Result<ThreadInfo, String> {
+    let (h, rest) = ThreadHead::read_from_prefix(payload).map_err(|_| "thread frame too short".to_string())?;
+    let n = h.name_len as usize;
+    if n > rest.len() {
+        return Err("thread name runs past the frame".into());
+    }
+    let name = match h.has_name {
+        0 => None,
+        _ => Some(Arc::from(String::from_utf8_lossy(&rest[..n]).as_ref())),
+    };
+    Ok(ThreadInfo { producer: h.producer, tid: h.tid, name })
+}
+
+/// Formats Unix nanoseconds as RFC 3339 in UTC with nine fractional digits
+/// (`2026-11-23T06:22:20.123456789Z`).
+pub fn rfc3339(unix_ns: i64) -> String {
+    let secs = unix_ns.div_euclid(1_000_000_000);
+    let nanos = unix_ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil-from-days (H. Hinnant's algorithm), proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc3339(951_782_400_000_000_001), "2000-02-29T00:00:00.000000001Z");
+        assert_eq!(rfc3339(1_795_418_540_123_456_789), "2026-11-23T06:02:20.123456789Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(rfc3339(4_102_444_800_000_000_000), "2100-01-01T00:00:00.000000000Z");
+    }
+
+    #[test]
+    fn cursor_rejects_truncation_bad_tags_and_deep_nesting() {
+        let mut c = Cursor { buf: &[tag::U32, 1, 2], pos: 0 };
+        assert!(c.value(0).is_err());
+        let mut c = Cursor { buf: &[200], pos: 0 };
+        assert!(c.value(0).is_err());
+        let deep = vec![tag::SOME; 64];
+        let mut c = Cursor { buf: &deep, pos: 0 };
+        assert!(c.value(0).is_err());
+        let mut c = Cursor { buf: &[tag::STR, 255, 255, 255, 255, b'a'], pos: 0 };
+        assert!(c.value(0).is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! Segment files: created exclusively with restrictive permissions, space reserved with
+//! `posix_fallocate` before mapping (writing into a hole of a mapping on a full disk would raise
+//! SIGBUS), written through the mapping, sealed by truncation to the used length.
+use crate::clock::Anchor;
+use crate::error::Error;
+use crate::layout::{
+    self, COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FRAME_HEADER_LEN, FrameHeader, HEADER_CRC_SPAN,
+    HEADER_LEN, Kind, SegmentHeader,
+};
+use crate::sync::Ordering;
+use memmap2::MmapMut;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+/// Where segments go and which sequence number comes next.
+#[derive(Debug)]
+pub(crate) struct SegmentDir {
+    dir: PathBuf,
+    name: String,
+    size: usize,
+    next_seq: u64,
+}
+
+/// The file name of segment `seq`.
+pub fn file_name(name: &str, seq: u64) -> String {
+    format!("{name}-{seq:010}.tlog")
+}
+
+/// The sequence number in a segment file name made by [`file_name`] with this `name`.
+pub fn parse_seq(name: &str, file: &str) -> Option<u64> {
+    let digits = file.strip_prefix(name)?.strip_prefix('-')?.strip_suffix(".tlog")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+impl SegmentDir {
+    /// Creates the directory if needed, checks that it can be written, and finds the first free
+    /// sequence number (one past the highest existing segment of this name).
+    pub(crate) fn open(dir: &Path, name: &str, size: usize) -> Result<SegmentDir, Error> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            what: "cannot create log directory",
+            path: dir.to_owned(),
+            source,
+        })?;
+        let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+            what: "cannot read log directory",
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut next_seq = 1;
+        for e in entries.flatten() {
+            if let Some(seq) = e.file_name().to_str().and_then(|f| parse_seq(name, f)) {
+                next_seq = next_seq.max(seq + 1);
+            }
+        }
+        Ok(SegmentDir { dir: dir.to_owned(), name: name.to_owned(), size, next_seq })
+    }
+
+    /// Creates the next segment. On failure the sequence number is not reused for a different
+    /// file only if the file was created; a failed creation leaves nothing behind.
+    pub(crate) fn create(&mut self, anchor: &Anchor, ticks_per_sec: f64) -> Result<Segment, Error> {
+        loop {
+            let seq = self.next_seq;
+            let path = self.dir.join(file_name(&self.name, seq));
+            match Segment::create(&path, seq, self.size, anchor, ticks_per_sec) {
+                Ok(s) => {
+                    self.next_seq = seq + 1;
+                    return Ok(s);
+                }
+                // Someone else took this name (another process with the same name, or a file
+                // planted there): skip it, never overwrite it or follow it.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.next_seq = seq + 1,
+                Err(source) => {
+                    return Err(Error::Io { what: "cannot create segment", path, source });
+                }
+            }
+        }
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+}
+
+/// A segment being written by the drain.
+pub(crate) struct Segment {
+    file: File,
+    map: MmapMut,
+    seq: u64,
+    /// End of the last frame written (`committed` may lag behind it until `publish`).
+    used: usize,
+    /// Records written into this segment.
+    pub records: u64,
+}
+
+impl Segment {
+    fn create(path: &Path, seq: u64, size: usize, anchor: &Anchor, tps: f64) -> io::Result<Segment> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)?;
+        let result = (|| {
+            reserve(&file, size)?;
+            // SAFETY: the file was just created by us with O_EXCL and is `size` bytes long with its
+            // blocks allocated; nothing else in this process maps it, and the engine never
+            // truncates it while mapped. Another process truncating it would break any mapping,
+            // which is why the decoder reads with read(2) rather than mapping.
+            let mut map = unsafe { MmapMut::map_mut(&file)? };
+            let header = SegmentHeader {
+                magic: layout::MAGIC,
+                version: layout::VERSION,
+                header_len: HEADER_LEN as u16,
+                _pad0: 0,
+                seq,
+                created_unix_ns: crate::clock::unix_ns(),
+                anchor_ticks: anchor.ticks,
+                anchor_unix_ns: anchor.unix_ns,
+                ticks_per_sec: tps,
+                segment_size: size as u64,
+                pid: std::process::id(),
+                header_crc: 0,
+                committed: HEADER_LEN as u64,
+                flags: 0,
+                _pad1: 0,
+                _reserved: [0; 5],
+            };
+            let mut bytes = bytemuck::bytes_of(&header).to_vec();
+            let crc = crc32c::crc32c(&bytes[..HEADER_CRC_SPAN]);
+            bytes[HEADER_CRC_SPAN..HEADER_CRC_SPAN + 4].copy_from_slice(&crc.to_le_bytes());
+            map[..HEADER_LEN].copy_from_slice(&bytes);
+            Ok(Segment { file, map, seq, used: HEADER_LEN, records: 0 })
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Bytes still free for frames.
+    pub(crate) fn remaining(&self) -> usize {
+        self.map.len() - self.used
+    }
+
+    /// Space a frame with `payload` bytes takes.
+    pub(crate) const fn frame_size(payload: usize) -> usize {
+        layout::align_up(FRAME_HEADER_LEN + payload)
+    }
+
+    /// Appends a frame whose payload is the concatenation of `parts`. The caller has checked
+    /// that it fits (`frame_size(total) <= remaining()`); if not, nothing is written.
+    pub(crate) fn append(&mut self, kind: Kind, parts: &[&[u8]]) -> bool {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let size = Self::frame_size(len);
+        if size > self.remaining() || len > u32::MAX as usize {
+            return false;
+        }
+        let start = self.used;
+        let frame = &mut self.map[start..start + size];
+        let mut off = FRAME_HEADER_LEN;
+        for p in parts {
+            frame[off..off + p.len()].copy_from_slice(p);
+            off += p.len();
+        }
+        frame[off..].fill(0);
+        let mut head = FrameHeader { len: len as u32, kind: kind as u16, flags: 0, crc: 0, _pad: 0 };
+        let hb = bytemuck::bytes_of(&head);
+        head.crc = layout::frame_crc(&hb[..8], &frame[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len]);
+        frame[..FRAME_HEADER_LEN].copy_from_slice(bytemuck::bytes_of(&head));
+        self.used += size;
+        true
+    }
+
+    fn header_atomic_u64(&self, offset: usize) -> &AtomicU64 {
+        debug_assert!(offset % 8 == 0 && offset + 8 <= HEADER_LEN);
+        // SAFETY: the mapping is page-aligned and at least HEADER_LEN long, so `offset` (a
+        // multiple of 8 inside the header) is a valid, aligned u64 location for as long as
+        // `self.map` lives, which bounds the returned borrow. Within this process only the drain
+        // (the owner of `&self`) touches these bytes, and only through this atomic view.
+        unsafe { AtomicU64::from_ptr(self.map.as_ptr().add(offset) as *mut u64) }
+    }
+
+    fn header_atomic_u32(&self, offset: usize) -> &AtomicU32 {
+        debug_assert!(offset % 4 == 0 && offset + 4 <= HEADER_LEN);
+        // SAFETY: as in `header_atomic_u64`, for a 4-aligned u32 inside the header.
+        unsafe { AtomicU32::from_ptr(self.map.as_ptr().add(offset) as *mut u32) }
+    }
+
+    /// Publishes everything appended so far to readers of the file (release store of the
+    /// committed length: a reader that loads it with acquire sees complete frames below it).
+    pub(crate) fn publish(&self) {
+        self.header_atomic_u64(COMMITTED_OFFSET).store(self.used as u64, Ordering::Release);
+    }
+
+    /// Writes the END frame, publishes, marks the header sealed, unmaps and truncates the file
+    /// to its used length.
+    pub(crate) fn seal(mut self, next_seq: u64) -> io::Result<()> {
+        let end = layout::EndBody { next_seq, records: self.records };
+        self.append(Kind::End, &[bytemuck::bytes_of(&end)]);
+        self.publish();
+        self.header_atomic_u32(FLAGS_OFFSET).fetch_or(FLAG_SEALED, Ordering::Release);
+        let used = self.used as u64;
+        let Segment { file, map, .. } = self;
+        drop(map);
+        file.set_len(used)
+    }
+}
+
+/// Reserves `size` bytes of real blocks for `file`.
+fn reserve(file: &File, size: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is valid for the lifetime of `file`; posix_fallocate reads no memory.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_round_trip_and_sort_by_sequence() {
+        for seq in [1, 9, 10, 12345, 9_999_999_999] {
+            assert_eq!(parse_seq("app", &file_name("app", seq)), Some(seq));
+        }
+        assert!(file_name("a", 9) < file_name("a", 10));
+        assert_eq!(parse_seq("app", "app-.tlog"), None);
+        assert_eq!(parse_seq("app", "app-12x.tlog"), None);
+        assert_eq!(parse_seq("app", "other-0000000001.tlog"), None);
+    }
+}
