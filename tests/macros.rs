@@ -175,7 +175,7 @@ fn every_argument_type() {
     tachylog::info!(
         "{:?} {:?}",
         tachylog::display(path.display()),
-        tachylog::debug(&vec![1, 2])
+        tachylog::debug(vec![1, 2])
     );
     tachylog::info!(
         f = tachylog::display(42),
@@ -241,9 +241,9 @@ fn as_expression_and_in_macro_rules() {
     } else {
         tachylog::error!("in else")
     }
-    match ok {
-        true => tachylog::debug!("arm"),
-        false => {}
+    match 3u8 {
+        0 => {}
+        n => tachylog::debug!("arm {n}"),
     }
     macro_rules! my_log {
         ($fmt:literal, $e:expr) => {

@@ -106,14 +106,14 @@ fn parse_sep(input: ParseStream) -> syn::Result<bool> {
 }
 
 /// A string literal given through a `$x:expr` / `$x:literal` (wrapped in an invisible group).
-fn as_lit_str(expr: Expr) -> Result<LitStr, Expr> {
+fn as_lit_str(expr: Expr) -> Option<LitStr> {
     match expr {
         Expr::Lit(syn::ExprLit {
             lit: Lit::Str(s),
             attrs,
-        }) if attrs.is_empty() => Ok(s),
+        }) if attrs.is_empty() => Some(s),
         Expr::Group(g) => as_lit_str(*g.expr),
-        other => Err(other),
+        _ => None,
     }
 }
 
@@ -179,9 +179,10 @@ impl LogInput {
                 input.parse::<LitStr>()?
             } else {
                 let expr: Expr = input.parse()?;
-                as_lit_str(expr).map_err(|expr| {
+                let span = expr.span();
+                as_lit_str(expr).ok_or_else(|| {
                     syn::Error::new(
-                        expr.span(),
+                        span,
                         "format string must be a string literal (or fields must be written \
                          `name = value`); to log a value, write `\"{}\", value`",
                     )
@@ -417,5 +418,219 @@ fn capture_ident(name: &str, span: Span) -> syn::Result<Ident> {
         Ok(Ident::new(&plain.to_string(), span))
     } else {
         Ok(Ident::new_raw(name, span))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(src: &str) -> syn::Result<LogInput> {
+        let tokens: TokenStream = format!("::tachylog, Info, {src}").parse().unwrap();
+        Parser::parse2(LogInput::parse, tokens)
+    }
+
+    fn analysis(src: &str) -> Analysis {
+        match input(src).and_then(|i| i.analyze()) {
+            Ok(a) => a,
+            Err(e) => panic!("{src}: {e}"),
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn error(src: &str) -> String {
+        match input(src).and_then(|i| i.expand()) {
+            Ok(t) => panic!("{src}: expected an error, got {t}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The expansion, printed with tokens separated by single spaces.
+    fn expansion(src: &str) -> String {
+        let tokens: TokenStream = format!("::tachylog, Info, {src}").parse().unwrap();
+        expand(tokens).to_string()
+    }
+
+    #[test]
+    fn arg_names_positional_named_captured() {
+        let a = analysis(
+            r#""{} {named} {qty} {:>width$} {:.prec$} {qty} {named}", 1, 2, 3, named = x"#,
+        );
+        assert_eq!(
+            a.arg_names,
+            names(&["", "", "", "named", "qty", "width", "prec"])
+        );
+        assert_eq!(a.captures, names(&["qty", "width", "prec"]));
+        assert!(a.field_names.is_empty());
+    }
+
+    #[test]
+    fn captures_in_textual_order_arg_width_precision() {
+        let a = analysis(r#""{v:w$.p$} {p} {x:0>w2$}""#);
+        assert_eq!(a.captures, names(&["v", "w", "p", "x", "w2"]));
+    }
+
+    #[test]
+    fn explicit_named_args_are_not_captured() {
+        let a = analysis(r#""{a:>w$} {b}", a = 1, w = 5"#);
+        assert_eq!(a.arg_names, names(&["a", "w", "b"]));
+        assert_eq!(a.captures, names(&["b"]));
+    }
+
+    #[test]
+    fn fields_before_the_message() {
+        let a = analysis(r#"user = name, qty = 3, "bought {qty}""#);
+        assert_eq!(a.field_names, names(&["user", "qty"]));
+        assert_eq!(a.arg_names, names(&["qty"]));
+        let a = analysis("r#type = 1, r#match = 2,");
+        assert_eq!(a.field_names, names(&["type", "match"]));
+        assert!(a.arg_names.is_empty());
+    }
+
+    #[test]
+    fn forms_and_trailing_commas() {
+        for src in [
+            "",
+            r#""msg""#,
+            r#""msg","#,
+            r#""{}", 1,"#,
+            r#""{a}", a = 1,"#,
+            "a = 1",
+            "a = 1,",
+            r#"target: "t""#,
+            r#"target: "t","#,
+            r#"target: "t", a = 1, "m {} {b}", 2, b = 3,"#,
+            r#"target: T, "m""#,
+            r#"a = x == y, b = f(a, b), "m""#,
+        ] {
+            let i = input(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            i.analyze().unwrap_or_else(|e| panic!("{src}: {e}"));
+        }
+        let i = input(r#"target: "t", a = 1, "m {} {b}", 2, b = 3,"#).unwrap();
+        assert!(i.target.is_some());
+        assert_eq!(i.fields.len(), 1);
+        assert_eq!(i.positional.len(), 1);
+        assert_eq!(i.named.len(), 1);
+        assert_eq!(i.fmt.unwrap().value(), "m {} {b}");
+        // `target` not followed by a single `:` is an ordinary field or expression.
+        let i = input(r#"target = 1, "m""#).unwrap();
+        assert!(i.target.is_none());
+        assert_eq!(i.fields[0].name, "target");
+    }
+
+    #[test]
+    fn implicit_and_star_references_use_named_args_positionally() {
+        // As in `format_args!`, named arguments also have positions (rustc warns, not errors).
+        let a = analysis(r#""{} {}", 1, a = 2"#);
+        assert_eq!(a.arg_names, names(&["", "a"]));
+        let a = analysis(r#""{:.*} {1}", 2, a = 1.5"#);
+        assert_eq!(a.arg_names, names(&["", "a"]));
+    }
+
+    #[test]
+    fn errors() {
+        let cases = [
+            ("msg", "format string must be a string literal"),
+            ("42", "format string must be a string literal"),
+            ("a = 1, msg", "format string must be a string literal"),
+            (r#"a = 1, a = 2, "m""#, "duplicate field `a`"),
+            (r#"r#a = 1, a = 2"#, "duplicate field `a`"),
+            (r#""{a}", a = 1, a = 2"#, "duplicate named argument `a`"),
+            (
+                r#""{a} {}", a = 1, 2"#,
+                "positional arguments cannot follow named arguments",
+            ),
+            (
+                r#""hello", user = 3"#,
+                "named argument `user` is not used by the format string",
+            ),
+            (r#"a = 1, target: "t", "m""#, "`target:` must come first"),
+            (r#""m", target: "t""#, "`target:` must come first"),
+            (r#""{""#, "invalid format string"),
+            (r#""}""#, "invalid format string"),
+            (r#""{:p}", x"#, "invalid format string"),
+            (r#""a" "b""#, "expected `,`"),
+            (r#""a"x"#, "cannot have a suffix"),
+            ("a = ", "expected an expression"),
+            (",", "expected an expression"),
+        ];
+        for (src, want) in cases {
+            let got = error(src);
+            assert!(got.contains(want), "{src}: got {got:?}, want {want:?}");
+        }
+        let bad_level: TokenStream = "::tachylog, Fatal, \"m\"".parse().unwrap();
+        assert!(
+            expand(bad_level)
+                .to_string()
+                .contains("expected one of `Error`")
+        );
+    }
+
+    #[test]
+    fn errors_become_compile_error() {
+        let out = expansion(r#"a = 1, a = 2"#);
+        assert!(out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn keyword_captures_are_raw() {
+        let out = expansion(r#""{type} {self}""#);
+        assert!(out.contains("& (r#type)"), "{out}");
+        assert!(out.contains("& (self)"), "{out}");
+        assert!(out.contains(r#"arg_names : & ["type" , "self"]"#), "{out}");
+    }
+
+    #[test]
+    fn expansion_follows_the_contract() {
+        let out = expansion(r#"user = u, "{} bought {qty:>w$} of {item}", n, item = it,"#);
+        println!("{out}");
+        for want in [
+            "if :: tachylog :: __private :: enabled (:: tachylog :: Level :: Info)",
+            "static __TACHYLOG_CALLSITE : :: tachylog :: __private :: Callsite = \
+             :: tachylog :: __private :: Callsite :: new (:: tachylog :: __private :: Metadata {",
+            "level : :: tachylog :: Level :: Info ,",
+            "target : :: core :: module_path ! () ,",
+            "module_path : :: core :: module_path ! () ,",
+            "file : :: core :: file ! () ,",
+            "line : :: core :: line ! () ,",
+            r#"format : "{} bought {qty:>w$} of {item}" ,"#,
+            r#"arg_names : & ["" , "item" , "qty" , "w"] ,"#,
+            r#"field_names : & ["user"] ,"#,
+            r#"if false { let _ = :: core :: format_args ! ("{} bought {qty:>w$} of {item}" , n , item = it) ; }"#,
+            "match (& (n) , & (it) , & (qty) , & (w) , & (u) ,) { (__a0 , __a1 , __a2 , __a3 , __f0 ,) => {",
+            "let __size = 0usize + :: tachylog :: __private :: Encode :: size (__a0) + \
+             :: tachylog :: __private :: Encode :: size (__a1)",
+            ":: tachylog :: __private :: log (& __TACHYLOG_CALLSITE , __size , | __w | {",
+            ":: tachylog :: __private :: Encode :: encode (__a0 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__a1 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__a2 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__a3 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__f0 , __w) ; }) ;",
+        ] {
+            assert!(out.contains(want), "missing {want:?} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn expansion_without_message_or_args() {
+        let out = expansion(r#"target: "net", a = 1"#);
+        assert!(out.contains(r#"target : "net" ,"#), "{out}");
+        assert!(out.contains(r#"format : "" ,"#), "{out}");
+        assert!(out.contains("arg_names : & [] ,"), "{out}");
+        assert!(!out.contains("format_args"), "{out}");
+        let out = expansion("");
+        assert!(out.contains("match () { () => {"), "{out}");
+        assert!(out.contains("let __size = 0usize ;"), "{out}");
+    }
+
+    #[test]
+    fn raw_format_string_is_kept_verbatim() {
+        let out = expansion(r###"r#"say "{}""#, 1"###);
+        assert!(out.contains(r###"format : r#"say "{}""# ,"###), "{out}");
+        let i = input(r###"r#"say "{}""#, 1"###).unwrap();
+        assert_eq!(i.analyze().unwrap().arg_names, names(&[""]));
     }
 }
