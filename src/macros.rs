@@ -59,7 +59,8 @@ macro_rules! debug {
 /// - Every value must implement `Encode` (integers, floats, `bool`, `char`, `&str`, `String`,
 ///   `Option` of those), or be wrapped in [`display`](crate::display) /
 ///   [`debug`](crate::debug()) to be formatted on the calling thread.
-/// - Each argument is evaluated exactly once, and only when the level is enabled.
+/// - Each argument is evaluated exactly once, and only when the level is enabled: the format
+///   arguments first (positional, named, then captured), then the fields.
 ///
 /// ```
 /// let user = "ada";

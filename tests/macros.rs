@@ -135,6 +135,12 @@ fn inline_captures() {
     tachylog::info!("{qty}", qty = 4u8);
     // Captures next to fields of the same name: fields are separate.
     tachylog::info!(qty = 5u8, "{qty}");
+    // A keyword captures the raw identifier, as in `format_args!`.
+    let r#type = "kw";
+    tachylog::info!("{type}");
+    // Unicode identifiers.
+    let ünï = 1;
+    tachylog::info!("{ünï}");
 }
 
 #[test]

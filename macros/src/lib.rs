@@ -5,8 +5,6 @@
 //! string with [`tachylog_format::parse`] (the same grammar the decoder uses at run time) to find
 //! inline-captured identifiers, and emits one static call site plus the encoding code.
 
-mod local_parse;
-
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
@@ -27,7 +25,7 @@ const LEVELS: [&str; 5] = ["Error", "Warn", "Info", "Debug", "Trace"];
 
 /// The grammar's parser: one grammar, two users (these macros and the decoder).
 fn parse_format(fmt: &str) -> Result<Vec<Piece<'_>>, ParseError> {
-    local_parse::parse(fmt)
+    tachylog_format::parse(fmt)
 }
 
 /// Expands `K, Level, <user tokens>` into the logging block, or into `compile_error!`s.
@@ -237,8 +235,8 @@ impl LogInput {
         let mut captures = Vec::new();
         if let Some(lit) = &self.fmt {
             let value = lit.value();
-            let pieces = parse_format(&value)
-                .map_err(|e| syn::Error::new(lit.span(), format!("invalid format string: {e}")))?;
+            let pieces =
+                parse_format(&value).map_err(|e| syn::Error::new(lit.span(), e.to_string()))?;
             let npos = self.positional.len();
             let mut used = vec![false; npos + self.named.len()];
             let mut next = 0usize;
@@ -632,5 +630,27 @@ mod tests {
         assert!(out.contains(r###"format : r#"say "{}""# ,"###), "{out}");
         let i = input(r###"r#"say "{}""#, 1"###).unwrap();
         assert_eq!(i.analyze().unwrap().arg_names, names(&[""]));
+    }
+
+    #[test]
+    fn std_format_strings_are_accepted() {
+        // Each is valid for `format_args!`; the macro must not reject any (one grammar).
+        for (src, args) in [
+            (r#""{:#?} {:x?} {:#X?}", a, b, c"#, vec!["", "", ""]),
+            (
+                r#""{:+#010.3e} {:-^9} {:*<5} {:🦀>3}", a, b, c, d"#,
+                vec!["", "", "", ""],
+            ),
+            (r#""{0:1$} {0:.1$} {:.*}", a, b, c"#, vec!["", "", ""]),
+            (r#""{x:?} {x:>5} {x:08.3}""#, vec!["x"]),
+            (r#""{0} {0:?} {1:#b} {1:#o} {1:E}", a, b"#, vec!["", ""]),
+            (r#""{{}} {{{x}}} }}{{""#, vec!["x"]),
+            (r#""{ünï}""#, vec!["ünï"]),
+            (r#""{_x} {x_1}""#, vec!["_x", "x_1"]),
+            (r#""{:0$}", w"#, vec![""]),
+            (r#""{a:b$.c$}", a = 1, b = 2, c = 3"#, vec!["a", "b", "c"]),
+        ] {
+            assert_eq!(analysis(src).arg_names, names(&args), "{src}");
+        }
     }
 }
