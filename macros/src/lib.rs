@@ -285,12 +285,6 @@ impl LogInput {
                     ),
                 ));
             }
-        } else if let Some(p) = self.positional.first() {
-            // Unreachable through the grammar (no format string means nothing follows it).
-            return Err(syn::Error::new(
-                p.span(),
-                "arguments without a format string",
-            ));
         }
         arg_names.extend(captures.iter().cloned());
         Ok(Analysis {
