@@ -7,6 +7,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod parser;
+mod render;
+
 /// One piece of a parsed format string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece<'a> {
@@ -117,7 +120,11 @@ pub struct ParseError {
 
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid format string at byte {}: {}", self.offset, self.message)
+        write!(
+            f,
+            "invalid format string at byte {}: {}",
+            self.offset, self.message
+        )
     }
 }
 
@@ -125,8 +132,7 @@ impl std::error::Error for ParseError {}
 
 /// Parses a format string with the grammar of `std::fmt`.
 pub fn parse(fmt: &str) -> Result<Vec<Piece<'_>>, ParseError> {
-    let _ = fmt;
-    todo!("helper fills this in")
+    parser::parse(fmt)
 }
 
 /// A recorded argument value, as the decoder reads it back.
@@ -199,7 +205,9 @@ impl std::fmt::Display for RenderError {
         match self {
             RenderError::Parse(e) => write!(f, "{e}"),
             RenderError::MissingArg(a) => write!(f, "missing argument {a}"),
-            RenderError::Unsupported { ty, value } => write!(f, "{ty:?} is not implemented for {value}"),
+            RenderError::Unsupported { ty, value } => {
+                write!(f, "{ty:?} is not implemented for {value}")
+            }
             RenderError::BadCount(a) => write!(f, "argument {a} used as a count is not a usize"),
         }
     }
@@ -220,6 +228,5 @@ pub fn render(
     names: &[&str],
     args: &[Value<'_>],
 ) -> Result<(), RenderError> {
-    let _ = (out, pieces, names, args);
-    todo!("helper fills this in")
+    render::render(out, pieces, names, args)
 }

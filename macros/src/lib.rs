@@ -1,10 +1,650 @@
 //! Procedural macros for tachylog.
-use proc_macro::TokenStream;
+//!
+//! The public `trace!` .. `error!` / `log!` wrappers in `tachylog` forward to [`__log!`] as
+//! `__log!($crate, Level, <user tokens>)`. This crate parses the user tokens, parses the format
+//! string with [`tachylog_format::parse`] (the same grammar the decoder uses at run time) to find
+//! inline-captured identifiers, and emits one static call site plus the encoding code.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Lit, LitStr, Token};
+use tachylog_format::{ArgRef, Count, ParseError, Piece};
 
 /// Internal: expands one logging call. Use `tachylog::info!` and friends.
 #[doc(hidden)]
 #[proc_macro]
-pub fn __log(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+pub fn __log(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand(input.into()).into()
+}
+
+/// The levels `__log!` accepts as its second token, as spelled in `tachylog::Level`.
+const LEVELS: [&str; 5] = ["Error", "Warn", "Info", "Debug", "Trace"];
+
+/// The grammar's parser: one grammar, two users (these macros and the decoder).
+fn parse_format(fmt: &str) -> Result<Vec<Piece<'_>>, ParseError> {
+    tachylog_format::parse(fmt)
+}
+
+/// Expands `K, Level, <user tokens>` into the logging block, or into `compile_error!`s.
+fn expand(input: TokenStream) -> TokenStream {
+    match Parser::parse2(LogInput::parse, input).and_then(|i| i.expand()) {
+        Ok(tokens) => tokens,
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+/// A `name = expr` pair (a structured field or a named format argument).
+struct Pair {
+    ident: Ident,
+    /// `ident` without its `r#` prefix.
+    name: String,
+    expr: Expr,
+}
+
+/// The parsed input of one `__log!` call.
+struct LogInput {
+    /// The path of the `tachylog` crate (`$crate` from the wrappers).
+    krate: TokenStream,
+    level: Ident,
+    target: Option<Expr>,
+    fields: Vec<Pair>,
+    fmt: Option<LitStr>,
+    positional: Vec<Expr>,
+    named: Vec<Pair>,
+}
+
+/// What the format string and the arguments resolve to.
+#[derive(Debug, PartialEq, Eq)]
+struct Analysis {
+    /// One per encoded format argument: `""` per positional one, then named ones, then captures.
+    arg_names: Vec<String>,
+    /// Identifiers captured inline by the format string (also the tail of `arg_names`).
+    captures: Vec<String>,
+    /// Names of the structured fields.
+    field_names: Vec<String>,
+}
+
+/// `ident = ...` ahead (and not `ident == ...` / `ident => ...`).
+fn peek_pair(input: ParseStream) -> bool {
+    input.peek(Ident::peek_any)
+        && input.peek2(Token![=])
+        && !input.peek2(Token![==])
+        && !input.peek2(Token![=>])
+}
+
+/// `target: ...` ahead (and not `target::path`).
+fn peek_target(input: ParseStream) -> bool {
+    input.peek(Ident::peek_any)
+        && input.peek2(Token![:])
+        && !input.peek2(Token![::])
+        && input
+            .fork()
+            .call(Ident::parse_any)
+            .is_ok_and(|i| i == "target")
+}
+
+fn parse_pair(input: ParseStream) -> syn::Result<Pair> {
+    let ident = input.call(Ident::parse_any)?;
+    input.parse::<Token![=]>()?;
+    let expr: Expr = input.parse()?;
+    let name = ident.unraw().to_string();
+    Ok(Pair { ident, name, expr })
+}
+
+/// Consumes the `,` after an item, unless the input ends there.
+fn parse_sep(input: ParseStream) -> syn::Result<bool> {
+    if input.is_empty() {
+        return Ok(false);
+    }
+    input.parse::<Token![,]>()?;
+    Ok(!input.is_empty())
+}
+
+/// A string literal given through a `$x:expr` / `$x:literal` (wrapped in an invisible group).
+fn as_lit_str(expr: Expr) -> Option<LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s),
+            attrs,
+        }) if attrs.is_empty() => Some(s),
+        Expr::Group(g) => as_lit_str(*g.expr),
+        _ => None,
+    }
+}
+
+impl LogInput {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // `$crate` (or any path) up to the first comma.
+        let mut krate = TokenStream::new();
+        while !input.is_empty() && !input.peek(Token![,]) {
+            krate.extend([input.parse::<TokenTree>()?]);
+        }
+        if krate.is_empty() {
+            return Err(input.error("expected the tachylog crate path"));
+        }
+        input.parse::<Token![,]>()?;
+        let level: Ident = input.parse()?;
+        if !LEVELS.iter().any(|l| level == l) {
+            return Err(syn::Error::new(
+                level.span(),
+                "expected one of `Error`, `Warn`, `Info`, `Debug`, `Trace`",
+            ));
+        }
+        let mut this = LogInput {
+            krate,
+            level,
+            target: None,
+            fields: Vec::new(),
+            fmt: None,
+            positional: Vec::new(),
+            named: Vec::new(),
+        };
+        if !parse_sep(input)? {
+            return Ok(this);
+        }
+        // [target: expr,]
+        if peek_target(input) {
+            input.call(Ident::parse_any)?;
+            input.parse::<Token![:]>()?;
+            this.target = Some(input.parse()?);
+            if !parse_sep(input)? {
+                return Ok(this);
+            }
+        }
+        // [ident = expr,]* ["format string"]
+        loop {
+            if peek_target(input) {
+                return Err(input.error("`target:` must come first, before any field"));
+            }
+            if peek_pair(input) {
+                let pair = parse_pair(input)?;
+                if this.fields.iter().any(|f| f.name == pair.name) {
+                    return Err(syn::Error::new(
+                        pair.ident.span(),
+                        format!("duplicate field `{}`", pair.name),
+                    ));
+                }
+                this.fields.push(pair);
+                if !parse_sep(input)? {
+                    return Ok(this);
+                }
+                continue;
+            }
+            let lit = if input.peek(LitStr) {
+                input.parse::<LitStr>()?
+            } else {
+                let expr: Expr = input.parse()?;
+                let span = expr.span();
+                as_lit_str(expr).ok_or_else(|| {
+                    syn::Error::new(
+                        span,
+                        "format string must be a string literal (or fields must be written \
+                         `name = value`); to log a value, write `\"{}\", value`",
+                    )
+                })?
+            };
+            if !lit.suffix().is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a format string literal cannot have a suffix",
+                ));
+            }
+            this.fmt = Some(lit);
+            break;
+        }
+        // [, expr]* [, ident = expr]* [,]
+        while parse_sep(input)? {
+            if peek_target(input) {
+                return Err(input.error("`target:` must come first, before the format string"));
+            }
+            if peek_pair(input) {
+                let pair = parse_pair(input)?;
+                if this.named.iter().any(|f| f.name == pair.name) {
+                    return Err(syn::Error::new(
+                        pair.ident.span(),
+                        format!("duplicate named argument `{}`", pair.name),
+                    ));
+                }
+                this.named.push(pair);
+            } else {
+                let expr: Expr = input.parse()?;
+                if let Some(first) = this.named.first() {
+                    let mut e = syn::Error::new(
+                        expr.span(),
+                        "positional arguments cannot follow named arguments",
+                    );
+                    e.combine(syn::Error::new(
+                        first.ident.span(),
+                        "named arguments start here",
+                    ));
+                    return Err(e);
+                }
+                this.positional.push(expr);
+            }
+        }
+        Ok(this)
+    }
+
+    /// Resolves the format string's references: captured identifiers, unused named arguments.
+    fn analyze(&self) -> syn::Result<Analysis> {
+        let mut arg_names: Vec<String> = vec![String::new(); self.positional.len()];
+        arg_names.extend(self.named.iter().map(|p| p.name.clone()));
+        let mut captures = Vec::new();
+        if let Some(lit) = &self.fmt {
+            let value = lit.value();
+            let pieces =
+                parse_format(&value).map_err(|e| syn::Error::new(lit.span(), e.to_string()))?;
+            let npos = self.positional.len();
+            let mut used = vec![false; npos + self.named.len()];
+            let mut next = 0usize;
+            let mut refer = |r: ArgRef<'_>| {
+                let index = match r {
+                    ArgRef::Next => {
+                        next += 1;
+                        Some(next - 1)
+                    }
+                    ArgRef::Index(i) => Some(i),
+                    ArgRef::Name(n) => match self.named.iter().position(|p| p.name == n) {
+                        Some(j) => Some(npos + j),
+                        None => {
+                            if !captures.iter().any(|c| c == n) {
+                                captures.push(n.to_string());
+                            }
+                            None
+                        }
+                    },
+                };
+                if let Some(u) = index.and_then(|i| used.get_mut(i)) {
+                    *u = true;
+                }
+            };
+            for piece in &pieces {
+                let Piece::Arg(p) = piece else { continue };
+                // `{:.*}` takes the precision first, then the value, as `std` does.
+                if p.spec.precision == Some(Count::Star) {
+                    refer(ArgRef::Next);
+                }
+                refer(p.arg);
+                if let Some(Count::Arg(r)) = p.spec.width {
+                    refer(r);
+                }
+                if let Some(Count::Arg(r)) = p.spec.precision {
+                    refer(r);
+                }
+            }
+            if let Some((pair, _)) = self.named.iter().zip(&used[npos..]).find(|(_, u)| !**u) {
+                return Err(syn::Error::new(
+                    pair.ident.span(),
+                    format!(
+                        "named argument `{0}` is not used by the format string; to record it as \
+                         a structured field, put `{0} = ...` before the format string",
+                        pair.name
+                    ),
+                ));
+            }
+        }
+        arg_names.extend(captures.iter().cloned());
+        Ok(Analysis {
+            arg_names,
+            captures,
+            field_names: self.fields.iter().map(|p| p.name.clone()).collect(),
+        })
+    }
+
+    fn expand(&self) -> syn::Result<TokenStream> {
+        let a = self.analyze()?;
+        let k = &self.krate;
+        let level = &self.level;
+        let target = match &self.target {
+            Some(t) => quote!(#t),
+            None => quote!(::core::module_path!()),
+        };
+        let fmt_span = self.fmt.as_ref().map_or_else(Span::call_site, LitStr::span);
+        let format = match &self.fmt {
+            Some(l) => quote!(#l),
+            None => quote!(""),
+        };
+        let arg_names = &a.arg_names;
+        let field_names = &a.field_names;
+
+        // The compile-time check of the specs against the types: never run.
+        let check = self.fmt.as_ref().map(|l| {
+            let pos = &self.positional;
+            let named = self.named.iter().map(|p| {
+                let (i, e) = (&p.ident, &p.expr);
+                quote!(#i = #e)
+            });
+            quote! {
+                if false {
+                    let _ = ::core::format_args!(#l #(, #pos)* #(, #named)*);
+                }
+            }
+        });
+
+        // Values in encoding order: positional, named, captured, then fields.
+        let mut values: Vec<(TokenStream, Span)> = Vec::new();
+        values.extend(self.positional.iter().map(|e| (quote!(#e), e.span())));
+        for p in &self.named {
+            let e = &p.expr;
+            values.push((quote!(#e), e.span()));
+        }
+        for c in &a.captures {
+            let ident = capture_ident(c, fmt_span)?;
+            values.push((quote!(#ident), fmt_span));
+        }
+        let nargs = values.len();
+        for p in &self.fields {
+            let e = &p.expr;
+            values.push((quote!(#e), e.span()));
+        }
+        // The bindings carry their value's span (location and hygiene), so that a type error
+        // (`Encode` not implemented) points at the user's expression: rustc moves a span whose
+        // context differs from its call's up to the macro call. Only our code sees them: the
+        // user's expressions are all in the scrutinee, outside the arm.
+        let binds: Vec<Ident> = (0..values.len())
+            .map(|i| {
+                let span = values[i].1;
+                if i < nargs {
+                    format_ident!("__a{}", i, span = span)
+                } else {
+                    format_ident!("__f{}", i - nargs, span = span)
+                }
+            })
+            .collect();
+        let scrutinee = values.iter().map(|(v, _)| quote!(&(#v)));
+        let sizes = values
+            .iter()
+            .zip(&binds)
+            .map(|((_, span), b)| quote_spanned!(*span=> + #k::__private::Encode::size(#b)));
+        let cs = Ident::new("__TACHYLOG_CALLSITE", Span::mixed_site());
+        let size = Ident::new("__size", Span::mixed_site());
+        let w = Ident::new("__w", Span::mixed_site());
+        let encodes = values
+            .iter()
+            .zip(&binds)
+            .map(|((_, span), b)| quote_spanned!(*span=> #k::__private::Encode::encode(#b, #w);));
+
+        Ok(quote! {
+            {
+                if #k::__private::enabled(#k::Level::#level) {
+                    static #cs: #k::__private::Callsite =
+                        #k::__private::Callsite::new(#k::__private::Metadata {
+                            level: #k::Level::#level,
+                            target: #target,
+                            module_path: ::core::module_path!(),
+                            file: ::core::file!(),
+                            line: ::core::line!(),
+                            format: #format,
+                            arg_names: &[#(#arg_names),*],
+                            field_names: &[#(#field_names),*],
+                        });
+                    #check
+                    match (#(#scrutinee,)*) {
+                        (#(#binds,)*) => {
+                            let #size = 0usize #(#sizes)*;
+                            #k::__private::log(&#cs, #size, |#w| {
+                                #(#encodes)*
+                            });
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The identifier a `{name}` capture refers to, spanned like the format string so that it
+/// resolves to the caller's local (as `format_args!` resolves it).
+fn capture_ident(name: &str, span: Span) -> syn::Result<Ident> {
+    // `self`, `Self`, `super`, `crate` cannot be raw; other keywords (`{type}` captures
+    // `r#type`, as in `format_args!`) must be.
+    let plain = Ident::parse_any
+        .parse_str(name)
+        .map_err(|_| syn::Error::new(span, format!("invalid captured identifier `{name}`")))?;
+    if syn::parse_str::<Ident>(name).is_ok()
+        || ["self", "Self", "super", "crate", "_"].contains(&name)
+    {
+        Ok(Ident::new(&plain.to_string(), span))
+    } else {
+        Ok(Ident::new_raw(name, span))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(src: &str) -> syn::Result<LogInput> {
+        let tokens: TokenStream = format!("::tachylog, Info, {src}").parse().unwrap();
+        Parser::parse2(LogInput::parse, tokens)
+    }
+
+    fn analysis(src: &str) -> Analysis {
+        match input(src).and_then(|i| i.analyze()) {
+            Ok(a) => a,
+            Err(e) => panic!("{src}: {e}"),
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn error(src: &str) -> String {
+        match input(src).and_then(|i| i.expand()) {
+            Ok(t) => panic!("{src}: expected an error, got {t}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The expansion, printed with tokens separated by single spaces.
+    fn expansion(src: &str) -> String {
+        let tokens: TokenStream = format!("::tachylog, Info, {src}").parse().unwrap();
+        expand(tokens).to_string()
+    }
+
+    #[test]
+    fn arg_names_positional_named_captured() {
+        let a = analysis(
+            r#""{} {named} {qty} {:>width$} {:.prec$} {qty} {named}", 1, 2, 3, named = x"#,
+        );
+        assert_eq!(
+            a.arg_names,
+            names(&["", "", "", "named", "qty", "width", "prec"])
+        );
+        assert_eq!(a.captures, names(&["qty", "width", "prec"]));
+        assert!(a.field_names.is_empty());
+    }
+
+    #[test]
+    fn captures_in_textual_order_arg_width_precision() {
+        let a = analysis(r#""{v:w$.p$} {p} {x:0>w2$}""#);
+        assert_eq!(a.captures, names(&["v", "w", "p", "x", "w2"]));
+    }
+
+    #[test]
+    fn explicit_named_args_are_not_captured() {
+        let a = analysis(r#""{a:>w$} {b}", a = 1, w = 5"#);
+        assert_eq!(a.arg_names, names(&["a", "w", "b"]));
+        assert_eq!(a.captures, names(&["b"]));
+    }
+
+    #[test]
+    fn fields_before_the_message() {
+        let a = analysis(r#"user = name, qty = 3, "bought {qty}""#);
+        assert_eq!(a.field_names, names(&["user", "qty"]));
+        assert_eq!(a.arg_names, names(&["qty"]));
+        let a = analysis("r#type = 1, r#match = 2,");
+        assert_eq!(a.field_names, names(&["type", "match"]));
+        assert!(a.arg_names.is_empty());
+    }
+
+    #[test]
+    fn forms_and_trailing_commas() {
+        for src in [
+            "",
+            r#""msg""#,
+            r#""msg","#,
+            r#""{}", 1,"#,
+            r#""{a}", a = 1,"#,
+            "a = 1",
+            "a = 1,",
+            r#"target: "t""#,
+            r#"target: "t","#,
+            r#"target: "t", a = 1, "m {} {b}", 2, b = 3,"#,
+            r#"target: T, "m""#,
+            r#"a = x == y, b = f(a, b), "m""#,
+        ] {
+            let i = input(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            i.analyze().unwrap_or_else(|e| panic!("{src}: {e}"));
+        }
+        let i = input(r#"target: "t", a = 1, "m {} {b}", 2, b = 3,"#).unwrap();
+        assert!(i.target.is_some());
+        assert_eq!(i.fields.len(), 1);
+        assert_eq!(i.positional.len(), 1);
+        assert_eq!(i.named.len(), 1);
+        assert_eq!(i.fmt.unwrap().value(), "m {} {b}");
+        // `target` not followed by a single `:` is an ordinary field or expression.
+        let i = input(r#"target = 1, "m""#).unwrap();
+        assert!(i.target.is_none());
+        assert_eq!(i.fields[0].name, "target");
+    }
+
+    #[test]
+    fn implicit_and_star_references_use_named_args_positionally() {
+        // As in `format_args!`, named arguments also have positions (rustc warns, not errors).
+        let a = analysis(r#""{} {}", 1, a = 2"#);
+        assert_eq!(a.arg_names, names(&["", "a"]));
+        let a = analysis(r#""{:.*} {1}", 2, a = 1.5"#);
+        assert_eq!(a.arg_names, names(&["", "a"]));
+    }
+
+    #[test]
+    fn errors() {
+        let cases = [
+            ("msg", "format string must be a string literal"),
+            ("42", "format string must be a string literal"),
+            ("a = 1, msg", "format string must be a string literal"),
+            (r#"a = 1, a = 2, "m""#, "duplicate field `a`"),
+            (r#"r#a = 1, a = 2"#, "duplicate field `a`"),
+            (r#""{a}", a = 1, a = 2"#, "duplicate named argument `a`"),
+            (
+                r#""{a} {}", a = 1, 2"#,
+                "positional arguments cannot follow named arguments",
+            ),
+            (
+                r#""hello", user = 3"#,
+                "named argument `user` is not used by the format string",
+            ),
+            (r#"a = 1, target: "t", "m""#, "`target:` must come first"),
+            (r#""m", target: "t""#, "`target:` must come first"),
+            (r#""{""#, "invalid format string"),
+            (r#""}""#, "invalid format string"),
+            (r#""{:p}", x"#, "invalid format string"),
+            (r#""a" "b""#, "expected `,`"),
+            (r#""a"x"#, "cannot have a suffix"),
+            ("a = ", "expected an expression"),
+            (",", "expected an expression"),
+        ];
+        for (src, want) in cases {
+            let got = error(src);
+            assert!(got.contains(want), "{src}: got {got:?}, want {want:?}");
+        }
+        let bad_level: TokenStream = "::tachylog, Fatal, \"m\"".parse().unwrap();
+        assert!(
+            expand(bad_level)
+                .to_string()
+                .contains("expected one of `Error`")
+        );
+    }
+
+    #[test]
+    fn errors_become_compile_error() {
+        let out = expansion(r#"a = 1, a = 2"#);
+        assert!(out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn keyword_captures_are_raw() {
+        let out = expansion(r#""{type} {self}""#);
+        assert!(out.contains("& (r#type)"), "{out}");
+        assert!(out.contains("& (self)"), "{out}");
+        assert!(out.contains(r#"arg_names : & ["type" , "self"]"#), "{out}");
+    }
+
+    #[test]
+    fn expansion_follows_the_contract() {
+        let out = expansion(r#"user = u, "{} bought {qty:>w$} of {item}", n, item = it,"#);
+        println!("{out}");
+        for want in [
+            "if :: tachylog :: __private :: enabled (:: tachylog :: Level :: Info)",
+            "static __TACHYLOG_CALLSITE : :: tachylog :: __private :: Callsite = \
+             :: tachylog :: __private :: Callsite :: new (:: tachylog :: __private :: Metadata {",
+            "level : :: tachylog :: Level :: Info ,",
+            "target : :: core :: module_path ! () ,",
+            "module_path : :: core :: module_path ! () ,",
+            "file : :: core :: file ! () ,",
+            "line : :: core :: line ! () ,",
+            r#"format : "{} bought {qty:>w$} of {item}" ,"#,
+            r#"arg_names : & ["" , "item" , "qty" , "w"] ,"#,
+            r#"field_names : & ["user"] ,"#,
+            r#"if false { let _ = :: core :: format_args ! ("{} bought {qty:>w$} of {item}" , n , item = it) ; }"#,
+            "match (& (n) , & (it) , & (qty) , & (w) , & (u) ,) { (__a0 , __a1 , __a2 , __a3 , __f0 ,) => {",
+            "let __size = 0usize + :: tachylog :: __private :: Encode :: size (__a0) + \
+             :: tachylog :: __private :: Encode :: size (__a1)",
+            ":: tachylog :: __private :: log (& __TACHYLOG_CALLSITE , __size , | __w | {",
+            ":: tachylog :: __private :: Encode :: encode (__a0 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__a1 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__a2 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__a3 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (__f0 , __w) ; }) ;",
+        ] {
+            assert!(out.contains(want), "missing {want:?} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn expansion_without_message_or_args() {
+        let out = expansion(r#"target: "net", a = 1"#);
+        assert!(out.contains(r#"target : "net" ,"#), "{out}");
+        assert!(out.contains(r#"format : "" ,"#), "{out}");
+        assert!(out.contains("arg_names : & [] ,"), "{out}");
+        assert!(!out.contains("format_args"), "{out}");
+        let out = expansion("");
+        assert!(out.contains("match () { () => {"), "{out}");
+        assert!(out.contains("let __size = 0usize ;"), "{out}");
+    }
+
+    #[test]
+    fn raw_format_string_is_kept_verbatim() {
+        let out = expansion(r###"r#"say "{}""#, 1"###);
+        assert!(out.contains(r###"format : r#"say "{}""# ,"###), "{out}");
+        let i = input(r###"r#"say "{}""#, 1"###).unwrap();
+        assert_eq!(i.analyze().unwrap().arg_names, names(&[""]));
+    }
+
+    #[test]
+    fn std_format_strings_are_accepted() {
+        // Each is valid for `format_args!`; the macro must not reject any (one grammar).
+        for (src, args) in [
+            (r#""{:#?} {:x?} {:#X?}", a, b, c"#, vec!["", "", ""]),
+            (
+                r#""{:+#010.3e} {:-^9} {:*<5} {:🦀>3}", a, b, c, d"#,
+                vec!["", "", "", ""],
+            ),
+            (r#""{0:1$} {0:.1$} {:.*}", a, b, c"#, vec!["", "", ""]),
+            (r#""{x:?} {x:>5} {x:08.3}""#, vec!["x"]),
+            (r#""{0} {0:?} {1:#b} {1:#o} {1:E}", a, b"#, vec!["", ""]),
+            (r#""{{}} {{{x}}} }}{{""#, vec!["x"]),
+            (r#""{ünï}""#, vec!["ünï"]),
+            (r#""{_x} {x_1}""#, vec!["_x", "x_1"]),
+            (r#""{:0$}", w"#, vec![""]),
+            (r#""{a:b$.c$}", a = 1, b = 2, c = 3"#, vec!["a", "b", "c"]),
+        ] {
+            assert_eq!(analysis(src).arg_names, names(&args), "{src}");
+        }
+    }
 }
