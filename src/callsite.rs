@@ -39,7 +39,10 @@ static REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
 impl Callsite {
     /// A new, unregistered call site.
     pub const fn new(meta: Metadata) -> Self {
-        Callsite { meta, id: AtomicU32::new(0) }
+        Callsite {
+            meta,
+            id: AtomicU32::new(0),
+        }
     }
 
     /// Its metadata.

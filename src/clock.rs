@@ -54,7 +54,11 @@ impl Anchor {
         let mono_ns = mono_ns();
         let unix_ns = unix_ns();
         let t1 = ticks();
-        Anchor { ticks: t0 + (t1.wrapping_sub(t0)) / 2, unix_ns, mono_ns }
+        Anchor {
+            ticks: t0 + (t1.wrapping_sub(t0)) / 2,
+            unix_ns,
+            mono_ns,
+        }
     }
 }
 
@@ -70,13 +74,19 @@ impl Calibration {
     pub fn measure(spin: std::time::Duration) -> Calibration {
         let base = Anchor::now();
         if !cfg!(target_arch = "x86_64") {
-            return Calibration { base, ticks_per_sec: 1e9 };
+            return Calibration {
+                base,
+                ticks_per_sec: 1e9,
+            };
         }
         let start = Instant::now();
         while start.elapsed() < spin {
             std::hint::spin_loop();
         }
-        let mut c = Calibration { base, ticks_per_sec: 1e9 };
+        let mut c = Calibration {
+            base,
+            ticks_per_sec: 1e9,
+        };
         c.refine(&Anchor::now());
         c
     }
@@ -98,11 +108,17 @@ impl Calibration {
 
 /// Converts a tick reading to Unix nanoseconds through an anchor and rate (decoder side).
 pub fn to_unix_ns(ticks: u64, anchor_ticks: u64, anchor_unix_ns: u64, ticks_per_sec: f64) -> i64 {
-    let tps = if ticks_per_sec.is_finite() && ticks_per_sec > 0.0 { ticks_per_sec } else { 1e9 };
+    let tps = if ticks_per_sec.is_finite() && ticks_per_sec > 0.0 {
+        ticks_per_sec
+    } else {
+        1e9
+    };
+    // The offset from the anchor is small, so f64 keeps it exact to the nanosecond; the anchor
+    // itself (~1.8e18) would not survive a round trip through f64, so it is added as an integer.
     let delta = ticks as i128 - anchor_ticks as i128;
-    let delta_ns = (delta as f64) * 1e9 / tps;
-    let ns = anchor_unix_ns as f64 + delta_ns;
-    if ns.is_finite() { ns.clamp(i64::MIN as f64, i64::MAX as f64) as i64 } else { 0 }
+    let delta_ns = ((delta as f64) * 1e9 / tps).round();
+    let delta_ns = delta_ns.clamp(i64::MIN as f64, i64::MAX as f64) as i64;
+    (anchor_unix_ns.min(i64::MAX as u64) as i64).saturating_add(delta_ns)
 }
 
 #[cfg(test)]
@@ -112,7 +128,11 @@ mod tests {
     #[test]
     fn calibration_is_plausible_and_ticks_advance() {
         let c = Calibration::measure(std::time::Duration::from_millis(2));
-        assert!(c.ticks_per_sec() > 1e6 && c.ticks_per_sec() < 1e11, "{}", c.ticks_per_sec());
+        assert!(
+            c.ticks_per_sec() > 1e6 && c.ticks_per_sec() < 1e11,
+            "{}",
+            c.ticks_per_sec()
+        );
         let a = ticks();
         std::thread::sleep(std::time::Duration::from_millis(1));
         assert!(ticks() > a);
@@ -123,5 +143,10 @@ mod tests {
         assert_eq!(to_unix_ns(2_000, 1_000, 5_000_000, 1e9), 5_001_000);
         assert_eq!(to_unix_ns(500, 1_000, 5_000_000, 2e9), 4_999_750);
         assert_eq!(to_unix_ns(0, 0, 7, f64::NAN), 7);
+        // Nanosecond precision survives at present-day magnitudes.
+        assert_eq!(
+            to_unix_ns(1_001, 1_000, 1_795_418_540_123_456_789, 1e9),
+            1_795_418_540_123_456_790
+        );
     }
 }

@@ -6,8 +6,8 @@ use crate::clock::{self, Anchor, Calibration};
 use crate::engine::{NewRing, Shared};
 use crate::error::Error;
 use crate::layout::{
-    AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead,
-    RecordsHead, ThreadHead,
+    AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
+    ThreadHead,
 };
 use crate::producer::ProducerShared;
 use crate::segment::{Segment, SegmentDir};
@@ -57,10 +57,17 @@ const ANCHOR_EVERY: Duration = Duration::from_millis(100);
 const RETRY_EVERY: Duration = Duration::from_millis(100);
 
 impl Drain {
-    pub(crate) fn new(shared: Arc<Shared>, mut dir: SegmentDir, calib: Calibration) -> Result<Drain, Error> {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        mut dir: SegmentDir,
+        calib: Calibration,
+    ) -> Result<Drain, Error> {
         let anchor = Anchor::now();
         let seg = dir.create(&anchor, calib.ticks_per_sec())?;
-        shared.counters.segments_created.fetch_add(1, Ordering::Relaxed);
+        shared
+            .counters
+            .segments_created
+            .fetch_add(1, Ordering::Relaxed);
         Ok(Drain {
             shared: shared.clone(),
             rings: Vec::new(),
@@ -146,7 +153,10 @@ impl Drain {
             moved += self.out.report_drops(ring);
             if closed && ring.consumer.is_empty() && ring.pending_drops() == 0 {
                 self.rings.swap_remove(i);
-                self.shared.counters.live_producers.fetch_sub(1, Ordering::Relaxed);
+                self.shared
+                    .counters
+                    .live_producers
+                    .fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
             i += 1;
@@ -161,7 +171,8 @@ impl Drain {
 
     fn report_orphans(&mut self) -> u64 {
         let total = self.shared.orphan_dropped.load(Ordering::Relaxed);
-        if total > self.orphans_reported && self.out.write_dropped(0, total - self.orphans_reported) {
+        if total > self.orphans_reported && self.out.write_dropped(0, total - self.orphans_reported)
+        {
             self.orphans_reported = total;
             return 1;
         }
@@ -180,14 +191,22 @@ fn head_at(a: &[u8], b: &[u8], pos: usize) -> Option<RecordHead> {
     let mut buf = [0u8; RECORD_HEAD_LEN];
     for (k, byte) in buf.iter_mut().enumerate() {
         let i = pos + k;
-        *byte = if i < a.len() { a[i] } else { *b.get(i - a.len())? };
+        *byte = if i < a.len() {
+            a[i]
+        } else {
+            *b.get(i - a.len())?
+        };
     }
     Some(bytemuck::pod_read_unaligned(&buf))
 }
 
 /// The sub-slices of `a ++ b` covering `0..n`.
 fn prefix<'a>(a: &'a [u8], b: &'a [u8], n: usize) -> (&'a [u8], &'a [u8]) {
-    if n <= a.len() { (&a[..n], &[]) } else { (a, &b[..n - a.len()]) }
+    if n <= a.len() {
+        (&a[..n], &[])
+    } else {
+        (a, &b[..n - a.len()])
+    }
 }
 
 fn callsite_frame_len(cs: &Callsite) -> usize {
@@ -232,14 +251,20 @@ impl Out {
             return true;
         }
         let now = clock::mono_ns();
-        if self.last_failure_ns.is_some_and(|t| now.saturating_sub(t) < RETRY_EVERY.as_nanos() as u64) {
+        if self
+            .last_failure_ns
+            .is_some_and(|t| now.saturating_sub(t) < RETRY_EVERY.as_nanos() as u64)
+        {
             return false;
         }
         let anchor = Anchor::now();
         self.calib.refine(&anchor);
         match self.dir.create(&anchor, self.calib.ticks_per_sec()) {
             Ok(seg) => {
-                self.shared.counters.segments_created.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .counters
+                    .segments_created
+                    .fetch_add(1, Ordering::Relaxed);
                 self.last_anchor_ticks = anchor.ticks;
                 self.seg = Some(seg);
                 self.last_failure_ns = None;
@@ -272,7 +297,9 @@ impl Out {
             if avail == 0 {
                 return moved;
             }
-            let Ok(chunk) = ring.consumer.read_chunk(avail) else { return moved };
+            let Ok(chunk) = ring.consumer.read_chunk(avail) else {
+                return moved;
+            };
             let (a, b) = chunk.as_slices();
             let Some(seq) = self.seg.as_ref().map(Segment::seq) else {
                 // No segment: the records are lost; count them for a notice once writing resumes.
@@ -282,13 +309,16 @@ impl Out {
                 return moved;
             };
             let remaining = self.seg.as_ref().map_or(0, Segment::remaining);
-            let mut budget = remaining.saturating_sub(Segment::frame_size(0) + size_of::<RecordsHead>() + 7);
+            let mut budget =
+                remaining.saturating_sub(Segment::frame_size(0) + size_of::<RecordsHead>() + 7);
             // Keep room for the END frame of this segment.
             budget = budget.saturating_sub(Segment::frame_size(size_of::<EndBody>()));
             let thread_size = if ring.described_in == seq {
                 0
             } else {
-                Segment::frame_size(size_of::<ThreadHead>() + ring.shared.name.as_ref().map_or(0, |n| n.len()))
+                Segment::frame_size(
+                    size_of::<ThreadHead>() + ring.shared.name.as_ref().map_or(0, |n| n.len()),
+                )
             };
             budget = budget.saturating_sub(thread_size);
             self.to_describe.clear();
@@ -360,7 +390,10 @@ impl Out {
                 self.described[id as usize] = seq;
             }
             let (pa, pb) = prefix(a, b, pos);
-            let head = RecordsHead { producer: ring.id, count: n };
+            let head = RecordsHead {
+                producer: ring.id,
+                count: n,
+            };
             let seg = self.seg.as_mut().expect("open");
             let before = seg.remaining();
             seg.append(Kind::Records, &[bytemuck::bytes_of(&head), pa, pb]);
@@ -368,8 +401,14 @@ impl Out {
             let written = (before - seg.remaining()) as u64;
             chunk.commit(pos);
             moved += n as u64;
-            self.shared.counters.records_written.fetch_add(n as u64, Ordering::Relaxed);
-            self.shared.counters.bytes_written.fetch_add(written, Ordering::Relaxed);
+            self.shared
+                .counters
+                .records_written
+                .fetch_add(n as u64, Ordering::Relaxed);
+            self.shared
+                .counters
+                .bytes_written
+                .fetch_add(written, Ordering::Relaxed);
             if corrupt {
                 self.lose(&mut ring.lost_here, 1);
                 let rest = ring.consumer.slots();
@@ -387,7 +426,10 @@ impl Out {
     /// Counts records the drain itself had to discard (the producer did not count them).
     fn lose(&self, lost_here: &mut u64, n: u64) {
         *lost_here += n;
-        self.shared.counters.records_dropped.fetch_add(n, Ordering::Relaxed);
+        self.shared
+            .counters
+            .records_dropped
+            .fetch_add(n, Ordering::Relaxed);
     }
 
     /// Writes a notice for drops this ring has not reported yet. Returns 1 if one was written.
@@ -405,7 +447,12 @@ impl Out {
 
     /// Appends a dropped-records notice, rotating if the segment is full. False if no segment.
     fn write_dropped(&mut self, producer: u32, count: u64) -> bool {
-        let body = DroppedBody { producer, _pad: 0, count, ticks: clock::ticks() };
+        let body = DroppedBody {
+            producer,
+            _pad: 0,
+            count,
+            ticks: clock::ticks(),
+        };
         self.append_small(Kind::Dropped, bytemuck::bytes_of(&body))
     }
 
@@ -430,8 +477,14 @@ impl Out {
         }
         let anchor = Anchor::now();
         self.calib.refine(&anchor);
-        self.shared.calibration_tps.store(self.calib.ticks_per_sec().to_bits(), Ordering::Relaxed);
-        let body = AnchorBody { ticks: anchor.ticks, unix_ns: anchor.unix_ns, ticks_per_sec: self.calib.ticks_per_sec() };
+        self.shared
+            .calibration_tps
+            .store(self.calib.ticks_per_sec().to_bits(), Ordering::Relaxed);
+        let body = AnchorBody {
+            ticks: anchor.ticks,
+            unix_ns: anchor.unix_ns,
+            ticks_per_sec: self.calib.ticks_per_sec(),
+        };
         if self.append_small(Kind::Anchor, bytemuck::bytes_of(&body)) {
             self.last_anchor_ticks = anchor.ticks;
         }
@@ -465,7 +518,10 @@ fn write_callsite(seg: &mut Segment, id: u32, cs: &Callsite) {
         .chain(m.arg_names.iter().copied())
         .chain(m.field_names.iter().copied())
         .collect();
-    let lens: Vec<[u8; 4]> = strings.iter().map(|s| (s.len() as u32).to_le_bytes()).collect();
+    let lens: Vec<[u8; 4]> = strings
+        .iter()
+        .map(|s| (s.len() as u32).to_le_bytes())
+        .collect();
     let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + 2 * strings.len());
     parts.push(bytemuck::bytes_of(&head));
     for (s, l) in strings.iter().zip(&lens) {

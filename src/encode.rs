@@ -17,7 +17,12 @@ impl<'a> Writer<'a> {
         second: &'a mut [MaybeUninit<u8>],
         arena: &'a [u8],
     ) -> Self {
-        Writer { first, second, pos: 0, arena }
+        Writer {
+            first,
+            second,
+            pos: 0,
+            arena,
+        }
     }
 
     /// Appends bytes.
@@ -64,7 +69,12 @@ impl<'a> Writer<'a> {
         if self.pos == total {
             return true;
         }
-        for (i, slot) in self.first.iter_mut().chain(self.second.iter_mut()).enumerate() {
+        for (i, slot) in self
+            .first
+            .iter_mut()
+            .chain(self.second.iter_mut())
+            .enumerate()
+        {
             if i >= self.pos.min(total) {
                 slot.write(0);
             }
@@ -262,7 +272,10 @@ fn format_into(args: std::fmt::Arguments<'_>) -> Formatted {
         // Keep records well inside a `u32` length.
         let end = arena.len().min(start + (u32::MAX as usize / 2));
         arena.truncate(end);
-        Formatted { start: start as u32, len: (end - start) as u32 }
+        Formatted {
+            start: start as u32,
+            len: (end - start) as u32,
+        }
     })
     .unwrap_or(Formatted { start: 0, len: 0 })
 }

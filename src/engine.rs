@@ -4,7 +4,7 @@ use crate::drain::Drain;
 use crate::error::Error;
 use crate::segment::SegmentDir;
 use crate::sync::{
-    Arc, AtomicBool, AtomicU32, AtomicU64, AtomicU8, Condvar, Mutex, Ordering, lock,
+    Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64, Condvar, Mutex, Ordering, lock,
 };
 use crate::{Level, clock};
 use std::path::PathBuf;
@@ -128,9 +128,14 @@ impl Builder {
         let generation = GENERATION.load(Ordering::Relaxed).wrapping_add(1).max(1);
         // Producers compare their cached generation with this one and re-attach on a change.
         GENERATION.store(generation, Ordering::Release);
-        *active = Some(Active { generation, engine: engine.shared.clone() });
+        *active = Some(Active {
+            generation,
+            engine: engine.shared.clone(),
+        });
         MAX_LEVEL.store(engine.shared.cfg.level as u8, Ordering::Release);
-        Ok(Guard { engine: Some(engine) })
+        Ok(Guard {
+            engine: Some(engine),
+        })
     }
 }
 
@@ -242,7 +247,11 @@ impl Shared {
                 }
                 None => Duration::from_millis(10),
             };
-            g = self.flush_cv.wait_timeout(g, wait).unwrap_or_else(|e| e.into_inner()).0;
+            g = self
+                .flush_cv
+                .wait_timeout(g, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
             self.wake_drain();
         }
     }
@@ -286,7 +295,10 @@ impl Engine {
             )));
         }
         if cfg.name.is_empty() || cfg.name.contains(['/', '\0']) {
-            return Err(Error::Config(format!("invalid segment name prefix {:?}", cfg.name)));
+            return Err(Error::Config(format!(
+                "invalid segment name prefix {:?}",
+                cfg.name
+            )));
         }
         if let Some(core) = cfg.drain_core {
             let cores = core_affinity::get_core_ids().unwrap_or_default();
@@ -334,9 +346,16 @@ impl Engine {
                 }
                 drain.run();
             })
-            .map_err(|e| Error::Io { what: "cannot start the drain thread", path: PathBuf::new(), source: e })?;
+            .map_err(|e| Error::Io {
+                what: "cannot start the drain thread",
+                path: PathBuf::new(),
+                source: e,
+            })?;
         *lock(&shared.drain_thread) = Some(handle.thread().clone());
-        Ok(Engine { shared, drain: Some(handle) })
+        Ok(Engine {
+            shared,
+            drain: Some(handle),
+        })
     }
 
     fn shutdown(&mut self) {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// `init` was called while a logger from an earlier `init` is still running.
-    #[error("tachylog is already initialised in this process (drop the first Guard before calling init again)")]
+    #[error(
+        "tachylog is already initialised in this process (drop the first Guard before calling init again)"
+    )]
     AlreadyInitialized,
     /// A file or directory could not be created or written.
     #[error("{what} {}: {source}", path.display())]

@@ -55,7 +55,11 @@ impl std::str::FromStr for Level {
             "info" => Level::Info,
             "debug" => Level::Debug,
             "trace" => Level::Trace,
-            _ => return Err(format!("unknown level {s:?} (expected error, warn, info, debug or trace)")),
+            _ => {
+                return Err(format!(
+                    "unknown level {s:?} (expected error, warn, info, debug or trace)"
+                ));
+            }
         })
     }
 }

@@ -54,7 +54,10 @@ thread_local! {
 
 /// Runs `f` on this thread's scratch arena (`None` during thread teardown or re-entry).
 pub(crate) fn with_arena<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> Option<R> {
-    LOCAL.try_with(|l| l.try_borrow_mut().ok().map(|mut l| f(&mut l.arena))).ok().flatten()
+    LOCAL
+        .try_with(|l| l.try_borrow_mut().ok().map(|mut l| f(&mut l.arena)))
+        .ok()
+        .flatten()
 }
 
 /// Writes one record. See the module docs for the cost.
@@ -80,7 +83,10 @@ pub fn log<F: FnOnce(&mut Writer<'_>)>(cs: &'static Callsite, args_size: usize, 
 fn lost_without_producer() {
     if let Some(a) = lock(&ACTIVE).as_ref() {
         a.engine.orphan_dropped.fetch_add(1, Ordering::Relaxed);
-        a.engine.counters.records_dropped.fetch_add(1, Ordering::Relaxed);
+        a.engine
+            .counters
+            .records_dropped
+            .fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -98,7 +104,9 @@ impl Local {
         if self.generation != generation || self.producer.is_none() {
             self.attach();
         }
-        let Local { producer, arena, .. } = self;
+        let Local {
+            producer, arena, ..
+        } = self;
         let Some(p) = producer.as_mut() else {
             arena.clear();
             return false;
@@ -111,7 +119,11 @@ impl Local {
         if let Ok(mut chunk) = p.ring.write_chunk_uninit(total) {
             let (a, b) = chunk.as_mut_slices();
             let mut w = Writer::new(a, b, arena);
-            let head = RecordHead { len: total as u32, callsite: id, ticks };
+            let head = RecordHead {
+                len: total as u32,
+                callsite: id,
+                ticks,
+            };
             w.put(bytemuck::bytes_of(&head));
             encode(&mut w);
             let exact = w.finish();
@@ -147,11 +159,23 @@ impl Local {
             name: current.name().map(str::to_owned),
         });
         let id = engine.next_producer_id();
-        engine.counters.live_producers.fetch_add(1, Ordering::Relaxed);
-        lock(&engine.new_rings).push(NewRing { id, consumer, shared: shared.clone() });
+        engine
+            .counters
+            .live_producers
+            .fetch_add(1, Ordering::Relaxed);
+        lock(&engine.new_rings).push(NewRing {
+            id,
+            consumer,
+            shared: shared.clone(),
+        });
         // Release: the drain that sees the flag (acquire) finds the ring in the list.
         engine.has_new.store(true, Ordering::Release);
-        self.producer = Some(Producer { ring, shared, overflow: engine.cfg.overflow, engine });
+        self.producer = Some(Producer {
+            ring,
+            shared,
+            overflow: engine.cfg.overflow,
+            engine,
+        });
     }
 }
 
@@ -161,7 +185,10 @@ impl Producer {
     fn count_drop(&self) {
         // Only this thread writes `dropped`; the drain reads it to write notices.
         self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-        self.engine.counters.records_dropped.fetch_add(1, Ordering::Relaxed);
+        self.engine
+            .counters
+            .records_dropped
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Applies the overflow policy when the ring lacks `total` bytes. True once there is room;
@@ -186,7 +213,9 @@ impl Producer {
             if self.ring.slots() >= total {
                 return true;
             }
-            if !self.engine.alive.load(Ordering::Acquire) || limit.is_some_and(|d| start.elapsed() >= d) {
+            if !self.engine.alive.load(Ordering::Acquire)
+                || limit.is_some_and(|d| start.elapsed() >= d)
+            {
                 self.count_drop();
                 return false;
             }

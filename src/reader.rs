@@ -17,8 +17,9 @@
 //! ```
 use crate::Level;
 use crate::layout::{
-    self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FrameHeader, HEADER_CRC_SPAN,
-    HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, tag,
+    self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FrameHeader,
+    HEADER_CRC_SPAN, HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader,
+    ThreadHead, tag,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -179,7 +180,10 @@ impl Record {
     /// The decoded values: format arguments, then fields.
     fn values(&self) -> Result<(Vec<Value<'_>>, Vec<Value<'_>>), ValueError> {
         let cs = &self.callsite;
-        let mut cur = Cursor { buf: &self.args, pos: 0 };
+        let mut cur = Cursor {
+            buf: &self.args,
+            pos: 0,
+        };
         let mut args = Vec::with_capacity(cs.arg_names.len());
         for _ in 0..cs.arg_names.len() {
             args.push(cur.value(0)?);
@@ -189,7 +193,10 @@ impl Record {
             fields.push(cur.value(0)?);
         }
         if cur.pos != cur.buf.len() {
-            return Err(ValueError(format!("{} stray bytes after the values", cur.buf.len() - cur.pos)));
+            return Err(ValueError(format!(
+                "{} stray bytes after the values",
+                cur.buf.len() - cur.pos
+            )));
         }
         Ok((args, fields))
     }
@@ -199,7 +206,8 @@ impl Record {
         let cs = &self.callsite;
         let pieces = cs.pieces.as_ref().map_err(|e| ValueError(e.to_string()))?;
         let (args, _) = self.values()?;
-        tachylog_format::render(out, pieces, &cs.arg_names, &args).map_err(|e| ValueError(e.to_string()))
+        tachylog_format::render(out, pieces, &cs.arg_names, &args)
+            .map_err(|e| ValueError(e.to_string()))
     }
 
     /// The formatted message. If the record cannot be rendered (only possible with forged
@@ -219,7 +227,13 @@ impl Record {
     /// The structured fields, by name.
     pub fn fields(&self) -> Result<Vec<(&str, Value<'_>)>, ValueError> {
         let (_, fields) = self.values()?;
-        Ok(self.callsite.field_names.iter().map(|n| &**n).zip(fields).collect())
+        Ok(self
+            .callsite
+            .field_names
+            .iter()
+            .map(|n| &**n)
+            .zip(fields)
+            .collect())
     }
 }
 
@@ -234,7 +248,9 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ValueError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
-        let end = end.ok_or_else(|| ValueError(format!("value runs past the record at byte {}", self.pos)))?;
+        let end = end.ok_or_else(|| {
+            ValueError(format!("value runs past the record at byte {}", self.pos))
+        })?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -270,14 +286,24 @@ impl<'a> Cursor<'a> {
             },
             tag::CHAR => {
                 let v = u32::from_le_bytes(self.arr()?);
-                Value::Char(char::from_u32(v).ok_or_else(|| ValueError(format!("invalid char {v:#x}")))?)
+                Value::Char(
+                    char::from_u32(v).ok_or_else(|| ValueError(format!("invalid char {v:#x}")))?,
+                )
             }
             tag::STR | tag::PRE => {
                 let n = u32::from_le_bytes(self.arr()?) as usize;
                 let at = self.pos;
-                let s = std::str::from_utf8(self.take(n)?)
-                    .map_err(|e| ValueError(format!("invalid UTF-8 in a string at byte {}", at + e.valid_up_to())))?;
-                if t == tag::STR { Value::Str(s) } else { Value::Pre(s) }
+                let s = std::str::from_utf8(self.take(n)?).map_err(|e| {
+                    ValueError(format!(
+                        "invalid UTF-8 in a string at byte {}",
+                        at + e.valid_up_to()
+                    ))
+                })?;
+                if t == tag::STR {
+                    Value::Str(s)
+                } else {
+                    Value::Pre(s)
+                }
             }
             other => return Err(ValueError(format!("unknown value tag {other}"))),
         })
@@ -301,16 +327,24 @@ fn intern(s: &str) -> &'static str {
 /// Lists the segment files a path stands for: the file itself, or a directory's `*.tlog`
 /// files in (prefix, sequence) order.
 pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
-    let meta = std::fs::metadata(path).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     if !meta.is_dir() {
         return Ok(vec![path.to_owned()]);
     }
-    let rd = std::fs::read_dir(path).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
+    let rd = std::fs::read_dir(path).map_err(|source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut files: Vec<(String, u64, PathBuf)> = Vec::new();
     for e in rd.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name.strip_suffix(".tlog") else { continue };
+        let Some(stem) = name.strip_suffix(".tlog") else {
+            continue;
+        };
         let (prefix, seq) = match stem.rsplit_once('-') {
             Some((p, d)) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
                 (p.to_owned(), d.parse().unwrap_or(u64::MAX))
@@ -334,7 +368,9 @@ pub struct Reader {
 
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("files", &self.files).finish_non_exhaustive()
+        f.debug_struct("Reader")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
     }
 }
 
@@ -360,7 +396,12 @@ impl Reader {
         for p in paths {
             files.extend(segment_files(p.as_ref())?);
         }
-        Ok(Reader { files, current: None, queue: VecDeque::new(), thread_seq: HashMap::new() })
+        Ok(Reader {
+            files,
+            current: None,
+            queue: VecDeque::new(),
+            thread_seq: HashMap::new(),
+        })
     }
 
     /// The files still to be read.
@@ -408,13 +449,22 @@ impl Iterator for Reader {
 impl SegmentState {
     fn new(path: PathBuf, data: Vec<u8>) -> Result<(SegmentState, Option<ReadError>), ReadError> {
         let Ok((h, _)) = SegmentHeader::read_from_prefix(&data) else {
-            return Err(ReadError::NotASegment { path, reason: format!("{} bytes, shorter than a header", data.len()) });
+            return Err(ReadError::NotASegment {
+                path,
+                reason: format!("{} bytes, shorter than a header", data.len()),
+            });
         };
         if h.magic != layout::MAGIC {
-            return Err(ReadError::NotASegment { path, reason: "wrong magic bytes".into() });
+            return Err(ReadError::NotASegment {
+                path,
+                reason: "wrong magic bytes".into(),
+            });
         }
         if h.version != layout::VERSION {
-            return Err(ReadError::UnsupportedVersion { path, version: h.version });
+            return Err(ReadError::UnsupportedVersion {
+                path,
+                version: h.version,
+            });
         }
         let mut warn = None;
         let crc = crc32c::crc32c(&data[..HEADER_CRC_SPAN]);
@@ -443,7 +493,11 @@ impl SegmentState {
     }
 
     fn corrupt(&self, offset: usize, reason: impl Into<String>) -> ReadError {
-        ReadError::Corrupt { path: self.path.clone(), offset: offset as u64, reason: reason.into() }
+        ReadError::Corrupt {
+            path: self.path.clone(),
+            offset: offset as u64,
+            reason: reason.into(),
+        }
     }
 
     /// Checks the frame at `off`: Ok((header, payload range)) or a reason.
@@ -452,9 +506,14 @@ impl SegmentState {
             return Err("frame header cut short".into());
         };
         let start = off + FRAME_HEADER_LEN;
-        let end = start.checked_add(fh.len as usize).filter(|&e| e <= self.data.len());
+        let end = start
+            .checked_add(fh.len as usize)
+            .filter(|&e| e <= self.data.len());
         let Some(end) = end else {
-            return Err(format!("frame length {} runs past the end of the file", fh.len));
+            return Err(format!(
+                "frame length {} runs past the end of the file",
+                fh.len
+            ));
         };
         let hb = &self.data[off..off + 8];
         if layout::frame_crc(hb, &self.data[start..end]) != fh.crc {
@@ -480,15 +539,26 @@ impl SegmentState {
 
     fn finish(&mut self, tail: Tail, queue: &mut VecDeque<Result<Event, ReadError>>) {
         self.done = true;
-        queue.push_back(Ok(Event::SegmentEnd { path: self.path.clone(), tail }));
+        queue.push_back(Ok(Event::SegmentEnd {
+            path: self.path.clone(),
+            tail,
+        }));
     }
 
     /// Reads one frame, pushing what it yields onto `queue`.
-    fn step(&mut self, queue: &mut VecDeque<Result<Event, ReadError>>, seqs: &mut HashMap<(u32, u32), u64>) {
+    fn step(
+        &mut self,
+        queue: &mut VecDeque<Result<Event, ReadError>>,
+        seqs: &mut HashMap<(u32, u32), u64>,
+    ) {
         let off = self.off;
         if off + FRAME_HEADER_LEN > self.data.len() {
             let tail = if off >= self.data.len() || self.data[off..].iter().all(|&b| b == 0) {
-                if self.sealed { Tail::Sealed } else { Tail::Clean }
+                if self.sealed {
+                    Tail::Sealed
+                } else {
+                    Tail::Clean
+                }
             } else {
                 Tail::Torn
             };
@@ -549,7 +619,9 @@ impl SegmentState {
                         segment: self.seq,
                     })));
                 }
-                Err(_) => queue.push_back(Err(self.corrupt(off, "dropped frame of the wrong size"))),
+                Err(_) => {
+                    queue.push_back(Err(self.corrupt(off, "dropped frame of the wrong size")))
+                }
             },
             Some(Kind::End) => {
                 if EndBody::read_from_bytes(payload).is_err() {
@@ -577,9 +649,17 @@ impl SegmentState {
             queue.push_back(Err(self.corrupt(off, "records frame too short")));
             return;
         };
-        let thread = self.threads.get(&head.producer).cloned().unwrap_or_else(|| {
-            Arc::new(ThreadInfo { producer: head.producer, tid: 0, name: None })
-        });
+        let thread = self
+            .threads
+            .get(&head.producer)
+            .cloned()
+            .unwrap_or_else(|| {
+                Arc::new(ThreadInfo {
+                    producer: head.producer,
+                    tid: 0,
+                    name: None,
+                })
+            });
         let mut n = 0u32;
         while !rest.is_empty() {
             let at = off + FRAME_HEADER_LEN + (payload.len() - rest.len());
@@ -589,11 +669,16 @@ impl SegmentState {
             };
             let len = rh.len as usize;
             if len < RECORD_HEAD_LEN || len > rest.len() {
-                queue.push_back(Err(self.corrupt(at, format!("record length {len} out of range"))));
+                queue.push_back(Err(
+                    self.corrupt(at, format!("record length {len} out of range"))
+                ));
                 return;
             }
             let Some(cs) = self.callsites.get(&rh.callsite) else {
-                queue.push_back(Err(self.corrupt(at, format!("record of undescribed call site {}", rh.callsite))));
+                queue.push_back(Err(self.corrupt(
+                    at,
+                    format!("record of undescribed call site {}", rh.callsite),
+                )));
                 rest = &rest[len..];
                 continue;
             };
@@ -613,7 +698,10 @@ impl SegmentState {
             rest = &rest[len..];
         }
         if n != head.count {
-            queue.push_back(Err(self.corrupt(off, format!("records frame says {} records, holds {n}", head.count))));
+            queue.push_back(Err(self.corrupt(
+                off,
+                format!("records frame says {} records, holds {n}", head.count),
+            )));
         }
     }
 }
@@ -636,7 +724,8 @@ fn take_str<'a>(buf: &mut &'a [u8]) -> Result<&'a str, String> {
 }
 
 fn parse_callsite(payload: &[u8]) -> Result<(u32, CallsiteInfo), String> {
-    let (h, mut rest) = CallsiteHead::read_from_prefix(payload).map_err(|_| "call-site frame too short".to_string())?;
+    let (h, mut rest) = CallsiteHead::read_from_prefix(payload)
+        .map_err(|_| "call-site frame too short".to_string())?;
     let level = Level::from_u8(h.level).ok_or_else(|| format!("invalid level {}", h.level))?;
     let target = take_str(&mut rest)?;
     let module_path = take_str(&mut rest)?;
@@ -672,7 +761,8 @@ fn parse_callsite(payload: &[u8]) -> Result<(u32, CallsiteInfo), String> {
 }
 
 fn parse_thread(payload: &[u8]) -> Result<ThreadInfo, String> {
-    let (h, rest) = ThreadHead::read_from_prefix(payload).map_err(|_| "thread frame too short".to_string())?;
+    let (h, rest) =
+        ThreadHead::read_from_prefix(payload).map_err(|_| "thread frame too short".to_string())?;
     let n = h.name_len as usize;
     if n > rest.len() {
         return Err("thread name runs past the frame".into());
@@ -681,7 +771,11 @@ fn parse_thread(payload: &[u8]) -> Result<ThreadInfo, String> {
         0 => None,
         _ => Some(Arc::from(String::from_utf8_lossy(&rest[..n]).as_ref())),
     };
-    Ok(ThreadInfo { producer: h.producer, tid: h.tid, name })
+    Ok(ThreadInfo {
+        producer: h.producer,
+        tid: h.tid,
+        name,
+    })
 }
 
 /// Formats Unix nanoseconds as RFC 3339 in UTC with nine fractional digits
@@ -716,22 +810,40 @@ mod tests {
     #[test]
     fn rfc3339_matches_known_instants() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(rfc3339(951_782_400_000_000_001), "2000-02-29T00:00:00.000000001Z");
-        assert_eq!(rfc3339(1_795_418_540_123_456_789), "2026-11-23T06:02:20.123456789Z");
+        assert_eq!(
+            rfc3339(951_782_400_000_000_001),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            rfc3339(1_795_418_540_123_456_789),
+            "2026-11-23T06:02:20.123456789Z"
+        );
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
-        assert_eq!(rfc3339(4_102_444_800_000_000_000), "2100-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(4_102_444_800_000_000_000),
+            "2100-01-01T00:00:00.000000000Z"
+        );
     }
 
     #[test]
     fn cursor_rejects_truncation_bad_tags_and_deep_nesting() {
-        let mut c = Cursor { buf: &[tag::U32, 1, 2], pos: 0 };
+        let mut c = Cursor {
+            buf: &[tag::U32, 1, 2],
+            pos: 0,
+        };
         assert!(c.value(0).is_err());
-        let mut c = Cursor { buf: &[200], pos: 0 };
+        let mut c = Cursor {
+            buf: &[200],
+            pos: 0,
+        };
         assert!(c.value(0).is_err());
         let deep = vec![tag::SOME; 64];
         let mut c = Cursor { buf: &deep, pos: 0 };
         assert!(c.value(0).is_err());
-        let mut c = Cursor { buf: &[tag::STR, 255, 255, 255, 255, b'a'], pos: 0 };
+        let mut c = Cursor {
+            buf: &[tag::STR, 255, 255, 255, 255, b'a'],
+            pos: 0,
+        };
         assert!(c.value(0).is_err());
     }
 }

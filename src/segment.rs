@@ -4,8 +4,8 @@
 use crate::clock::Anchor;
 use crate::error::Error;
 use crate::layout::{
-    self, COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FRAME_HEADER_LEN, FrameHeader, HEADER_CRC_SPAN,
-    HEADER_LEN, Kind, SegmentHeader,
+    self, COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FRAME_HEADER_LEN, FrameHeader,
+    HEADER_CRC_SPAN, HEADER_LEN, Kind, SegmentHeader,
 };
 use crate::sync::Ordering;
 use memmap2::MmapMut;
@@ -31,7 +31,10 @@ pub fn file_name(name: &str, seq: u64) -> String {
 
 /// The sequence number in a segment file name made by [`file_name`] with this `name`.
 pub fn parse_seq(name: &str, file: &str) -> Option<u64> {
-    let digits = file.strip_prefix(name)?.strip_prefix('-')?.strip_suffix(".tlog")?;
+    let digits = file
+        .strip_prefix(name)?
+        .strip_prefix('-')?
+        .strip_suffix(".tlog")?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -58,7 +61,12 @@ impl SegmentDir {
                 next_seq = next_seq.max(seq + 1);
             }
         }
-        Ok(SegmentDir { dir: dir.to_owned(), name: name.to_owned(), size, next_seq })
+        Ok(SegmentDir {
+            dir: dir.to_owned(),
+            name: name.to_owned(),
+            size,
+            next_seq,
+        })
     }
 
     /// Creates the next segment. On failure the sequence number is not reused for a different
@@ -76,7 +84,11 @@ impl SegmentDir {
                 // planted there): skip it, never overwrite it or follow it.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.next_seq = seq + 1,
                 Err(source) => {
-                    return Err(Error::Io { what: "cannot create segment", path, source });
+                    return Err(Error::Io {
+                        what: "cannot create segment",
+                        path,
+                        source,
+                    });
                 }
             }
         }
@@ -99,7 +111,13 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    fn create(path: &Path, seq: u64, size: usize, anchor: &Anchor, tps: f64) -> io::Result<Segment> {
+    fn create(
+        path: &Path,
+        seq: u64,
+        size: usize,
+        anchor: &Anchor,
+        tps: f64,
+    ) -> io::Result<Segment> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -136,7 +154,13 @@ impl Segment {
             let crc = crc32c::crc32c(&bytes[..HEADER_CRC_SPAN]);
             bytes[HEADER_CRC_SPAN..HEADER_CRC_SPAN + 4].copy_from_slice(&crc.to_le_bytes());
             map[..HEADER_LEN].copy_from_slice(&bytes);
-            Ok(Segment { file, map, seq, used: HEADER_LEN, records: 0 })
+            Ok(Segment {
+                file,
+                map,
+                seq,
+                used: HEADER_LEN,
+                records: 0,
+            })
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(path);
@@ -174,7 +198,13 @@ impl Segment {
             off += p.len();
         }
         frame[off..].fill(0);
-        let mut head = FrameHeader { len: len as u32, kind: kind as u16, flags: 0, crc: 0, _pad: 0 };
+        let mut head = FrameHeader {
+            len: len as u32,
+            kind: kind as u16,
+            flags: 0,
+            crc: 0,
+            _pad: 0,
+        };
         let hb = bytemuck::bytes_of(&head);
         head.crc = layout::frame_crc(&hb[..8], &frame[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len]);
         frame[..FRAME_HEADER_LEN].copy_from_slice(bytemuck::bytes_of(&head));
@@ -200,16 +230,21 @@ impl Segment {
     /// Publishes everything appended so far to readers of the file (release store of the
     /// committed length: a reader that loads it with acquire sees complete frames below it).
     pub(crate) fn publish(&self) {
-        self.header_atomic_u64(COMMITTED_OFFSET).store(self.used as u64, Ordering::Release);
+        self.header_atomic_u64(COMMITTED_OFFSET)
+            .store(self.used as u64, Ordering::Release);
     }
 
     /// Writes the END frame, publishes, marks the header sealed, unmaps and truncates the file
     /// to its used length.
     pub(crate) fn seal(mut self, next_seq: u64) -> io::Result<()> {
-        let end = layout::EndBody { next_seq, records: self.records };
+        let end = layout::EndBody {
+            next_seq,
+            records: self.records,
+        };
         self.append(Kind::End, &[bytemuck::bytes_of(&end)]);
         self.publish();
-        self.header_atomic_u32(FLAGS_OFFSET).fetch_or(FLAG_SEALED, Ordering::Release);
+        self.header_atomic_u32(FLAGS_OFFSET)
+            .fetch_or(FLAG_SEALED, Ordering::Release);
         let used = self.used as u64;
         let Segment { file, map, .. } = self;
         drop(map);

@@ -2,7 +2,7 @@
 //!
 //! Every atomic, lock and thread the engine shares goes through this module, so that a model
 //! checker can later swap in instrumented types without touching the rest of the engine.
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Locks `m`, ignoring poisoning: the engine's critical sections leave their data consistent
