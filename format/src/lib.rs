@@ -131,6 +131,23 @@ impl std::fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Parses a format string with the grammar of `std::fmt`.
+///
+/// Literal text is returned as borrowed slices (an escape `{{` / `}}` ends a `Lit` with its
+/// first brace). Never panics, whatever the input.
+///
+/// Differences from `rustc` (all of them reject strings that `format!` would accept, never the
+/// other way round, so the macros and the decoder stay consistent):
+/// - no whitespace inside a placeholder (`rustc` accepts `{ }`, `{0 }` and `{:x }`); a space
+///   is only accepted as a fill character;
+/// - identifiers are Unicode alphabetic (or `_`) followed by alphanumerics or `_`, an
+///   approximation of `XID_Start` / `XID_Continue` (e.g. combining marks are not accepted).
+///
+/// Like `rustc`, a literal width or precision above `u16::MAX` is an error, `{:.}` means no
+/// precision, and `{:0$}` is a width taken from argument 0, not the `0` flag.
+///
+/// The error offset is the byte offset of the offending character: the lone `}`, the
+/// unexpected character, the start of a bad name, trait or number, or the opening `{` of a
+/// placeholder the string ends in.
 pub fn parse(fmt: &str) -> Result<Vec<Piece<'_>>, ParseError> {
     parser::parse(fmt)
 }
@@ -222,6 +239,18 @@ impl std::error::Error for RenderError {}
 /// through `names`; `{}` / `.*` take the next implicit positional argument as `std` does.
 /// The result equals `format!` on the same values, for every spec `std` accepts for that type.
 /// On error `out` may hold a partial rendering; the caller decides what to show.
+///
+/// Details that follow `std`:
+/// - `{}` counts over all of `args` (`{}` past the positional ones reaches the named ones, as
+///   `format!` allows with a lint warning), and `{3}` indexes `args` overall;
+/// - a count (`N$`, `name$`, `.*`) must be an unsigned integer (`U64` for `usize`; `U8`,
+///   `U16`, `U32` and `U128` are accepted when they fit) of at most `u16::MAX`, where `std`
+///   panics instead; otherwise [`RenderError::BadCount`];
+/// - `None` ignores width, fill and precision (derived `Debug` uses `write_str`), and so do
+///   `str` and `char` under `{:?}`; `Some(v)` applies all options to `v` (`{:5?}` of `Some(1)`
+///   is `Some(    1)`), and `{:#?}` gives the indented pretty form.
+///
+/// Never panics; names missing from a `names` shorter than `args` count as positional.
 pub fn render(
     out: &mut String,
     pieces: &[Piece<'_>],

@@ -281,7 +281,20 @@ impl Write for Indent<'_> {
     }
 }
 
-/// Counts the chars written to it (as `Formatter::pad` counts them).
+/// Forwards to `out`, counting the chars written (as `Formatter::pad` counts them).
+struct Counting<'w> {
+    out: &'w mut dyn Write,
+    chars: usize,
+}
+
+impl Write for Counting<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.chars += s.chars().count();
+        self.out.write_str(s)
+    }
+}
+
+/// Counts the chars written to it.
 struct CharCount(usize);
 
 impl Write for CharCount {
@@ -289,6 +302,29 @@ impl Write for CharCount {
         self.0 += s.chars().count();
         Ok(())
     }
+}
+
+/// The width in chars of `v` formatted with `o`.
+fn measure(v: &Via<'_, '_>, o: &Opts) -> Result<usize, fmt::Error> {
+    let mut count = CharCount(0);
+    native(&mut count, v, o)?;
+    Ok(count.0)
+}
+
+fn fill(w: &mut dyn Write, c: char, n: usize) -> fmt::Result {
+    for _ in 0..n {
+        w.write_char(c)?;
+    }
+    Ok(())
+}
+
+/// Whether `std`'s implementation of the trait pads to the width. `str` and `char` `Debug`
+/// write their quoted form directly and ignore it (checked against `format!` by the tests);
+/// `None` (handled before) ignores it too; everything else goes through `Formatter::pad`,
+/// `pad_integral` or `pad_formatted_parts`.
+fn honors_width(v: &Value<'_>, ty: Ty) -> bool {
+    let debug = matches!(ty, Ty::Debug | Ty::DebugLowerHex | Ty::DebugUpperHex);
+    !(debug && matches!(v, Value::Str(_) | Value::Char(_) | Value::None))
 }
 
 /// A value that is not `Some`.
@@ -304,29 +340,30 @@ fn leaf(w: &mut dyn Write, v: &Value<'_>, o: &Opts) -> fmt::Result {
         // `std` does natively; otherwise a custom fill is applied by hand.
         Some(width) if o.fill != ' ' && width > 0 && !(o.zero && numeric) => {
             let bare = Opts { width: None, ..*o };
-            let mut unpadded = CharCount(0);
-            native(&mut unpadded, &via, &bare)?;
-            let mut padded = CharCount(0);
-            native(&mut padded, &via, o)?;
-            if padded.0 <= unpadded.0 {
-                // Already wide enough, or this impl ignores the width (e.g. `str`'s `Debug`).
+            if !honors_width(v, o.ty) {
                 return native(w, &via, &bare);
             }
-            let pad = padded.0 - unpadded.0;
             let default = if numeric { Align::Right } else { Align::Left };
             let (pre, post) = match o.align.unwrap_or(default) {
-                Align::Left => (0, pad),
-                Align::Right => (pad, 0),
-                Align::Center => (pad / 2, pad.div_ceil(2)),
+                Align::Left => {
+                    // One pass: write and count, then pad after.
+                    let mut counting = Counting { out: w, chars: 0 };
+                    native(&mut counting, &via, &bare)?;
+                    let pad = width.saturating_sub(counting.chars);
+                    return fill(w, o.fill, pad);
+                }
+                Align::Right => {
+                    let pad = width.saturating_sub(measure(&via, &bare)?);
+                    (pad, 0)
+                }
+                Align::Center => {
+                    let pad = width.saturating_sub(measure(&via, &bare)?);
+                    (pad / 2, pad.div_ceil(2))
+                }
             };
-            for _ in 0..pre {
-                w.write_char(o.fill)?;
-            }
+            fill(w, o.fill, pre)?;
             native(w, &via, &bare)?;
-            for _ in 0..post {
-                w.write_char(o.fill)?;
-            }
-            Ok(())
+            fill(w, o.fill, post)
         }
         _ => native(w, &via, o),
     }
