@@ -362,7 +362,6 @@ impl Out {
                     self.lose(&mut ring.lost_here, 1);
                     continue;
                 }
-                drop(chunk);
                 // Without a new segment the next round counts the records as lost.
                 self.rotate();
                 continue;

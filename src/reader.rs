@@ -83,6 +83,7 @@ pub enum Tail {
 
 /// One thing read from a segment.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
     /// A log record.
     Record(Record),
@@ -816,7 +817,7 @@ mod tests {
         );
         assert_eq!(
             rfc3339(1_795_418_540_123_456_789),
-            "2026-11-23T06:02:20.123456789Z"
+            "2026-11-23T07:22:20.123456789Z"
         );
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
         assert_eq!(

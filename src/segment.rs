@@ -213,7 +213,7 @@ impl Segment {
     }
 
     fn header_atomic_u64(&self, offset: usize) -> &AtomicU64 {
-        debug_assert!(offset % 8 == 0 && offset + 8 <= HEADER_LEN);
+        debug_assert!(offset.is_multiple_of(8) && offset + 8 <= HEADER_LEN);
         // SAFETY: the mapping is page-aligned and at least HEADER_LEN long, so `offset` (a
         // multiple of 8 inside the header) is a valid, aligned u64 location for as long as
         // `self.map` lives, which bounds the returned borrow. Within this process only the drain
@@ -222,7 +222,7 @@ impl Segment {
     }
 
     fn header_atomic_u32(&self, offset: usize) -> &AtomicU32 {
-        debug_assert!(offset % 4 == 0 && offset + 4 <= HEADER_LEN);
+        debug_assert!(offset.is_multiple_of(4) && offset + 4 <= HEADER_LEN);
         // SAFETY: as in `header_atomic_u64`, for a 4-aligned u32 inside the header.
         unsafe { AtomicU32::from_ptr(self.map.as_ptr().add(offset) as *mut u32) }
     }

@@ -1,11 +1,21 @@
 //! Every arm and form of the logging macros: each must compile and evaluate each argument
-//! exactly once. (The engine's `log` records nothing yet; round-trip assertions come with it.)
+//! exactly once. (Round-trip assertions on what is recorded are in `roundtrip.rs`.)
 
 use std::cell::Cell;
 
 use tachylog::Level;
 
 /// Counts evaluations: `n.hit(v)` returns `v` and counts one evaluation.
+/// A logger at `Trace` for the whole test process, so every macro call is enabled.
+fn logger() {
+    static GUARD: std::sync::OnceLock<(tachylog::Guard, tempfile::TempDir)> = std::sync::OnceLock::new();
+    GUARD.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let g = tachylog::Builder::new().dir(dir.path()).level(Level::Trace).init().unwrap();
+        (g, dir)
+    });
+}
+
 #[derive(Default)]
 struct Counter(Cell<u32>);
 
@@ -21,6 +31,7 @@ impl Counter {
 
 #[test]
 fn every_level_macro() {
+    logger();
     tachylog::trace!("trace {}", 1);
     tachylog::debug!("debug {}", 2);
     tachylog::info!("info {}", 3);
@@ -30,6 +41,7 @@ fn every_level_macro() {
 
 #[test]
 fn imported_macros() {
+    logger();
     use tachylog::{debug, error, info, log, trace, warn};
     trace!("a");
     debug!("b");
@@ -41,6 +53,7 @@ fn imported_macros() {
 
 #[test]
 fn message_only_and_empty() {
+    logger();
     tachylog::info!("plain message");
     tachylog::info!("plain message",);
     tachylog::info!("escaped {{braces}}");
@@ -52,6 +65,7 @@ fn message_only_and_empty() {
 
 #[test]
 fn log_with_runtime_level() {
+    logger();
     let n = Counter::default();
     for level in [
         Level::Error,
@@ -78,6 +92,7 @@ const TARGET: &str = "const-target";
 
 #[test]
 fn targets() {
+    logger();
     tachylog::info!(target: "net", "connected");
     tachylog::info!(target: "net", "connected to {}", "host",);
     tachylog::info!(target: TARGET, "from a const");
@@ -91,6 +106,7 @@ fn targets() {
 
 #[test]
 fn fields() {
+    logger();
     let n = Counter::default();
     tachylog::info!(user = n.hit("ada"), qty = n.hit(3u32));
     tachylog::info!(user = n.hit("ada"), qty = n.hit(3u32),);
@@ -102,6 +118,7 @@ fn fields() {
 
 #[test]
 fn positional_and_named() {
+    logger();
     let n = Counter::default();
     tachylog::info!("{} {}", n.hit(1), n.hit(2));
     tachylog::info!("{1} {0} {1}", n.hit(1), n.hit(2));
@@ -122,6 +139,7 @@ fn positional_and_named() {
 
 #[test]
 fn inline_captures() {
+    logger();
     let qty = 3u32;
     let user = "ada";
     let width = 10usize;
@@ -146,6 +164,7 @@ fn inline_captures() {
 #[test]
 #[allow(clippy::approx_constant)]
 fn every_argument_type() {
+    logger();
     let s = String::from("owned");
     let rs = &s;
     let some: Option<i32> = Some(1);
@@ -209,6 +228,7 @@ fn every_argument_type() {
 
 #[test]
 fn side_effects_once() {
+    logger();
     let n = Counter::default();
     let mut v = Vec::new();
     let mut push = |x: u32| {
@@ -233,12 +253,14 @@ fn side_effects_once() {
 
 #[test]
 fn temporaries_live_through_the_call() {
+    logger();
     // `&String::from(..)`'s temporary must live until the record is written.
     tachylog::info!("{} {}", String::from("a").as_str(), &format!("b{}", 1));
 }
 
 #[test]
 fn as_expression_and_in_macro_rules() {
+    logger();
     let ok = true;
     let r: () = tachylog::info!("unit");
     let () = r;
@@ -265,6 +287,7 @@ fn as_expression_and_in_macro_rules() {
 
 #[test]
 fn in_a_generic_function() {
+    logger();
     fn generic<T: tachylog::__private::Encode + std::fmt::Display>(x: T) {
         tachylog::info!("{}", x);
         tachylog::info!("{x}");

@@ -134,15 +134,15 @@ impl<'a> Cursor<'a> {
     /// An identifier (the cursor is on an identifier start).
     fn word(&mut self) -> &'a str {
         let start = self.pos;
-        if let Some(c) = self.peek() {
-            if is_id_start(c) {
-                self.pos += c.len_utf8();
-                while let Some(c) = self.peek() {
-                    if !is_id_continue(c) {
-                        break;
-                    }
-                    self.pos += c.len_utf8();
+        if let Some(c) = self.peek()
+            && is_id_start(c)
+        {
+            self.pos += c.len_utf8();
+            while let Some(c) = self.peek() {
+                if !is_id_continue(c) {
+                    break;
                 }
+                self.pos += c.len_utf8();
             }
         }
         &self.s[start..self.pos]

@@ -47,13 +47,31 @@ pub fn value(out: &mut String, v: &Value<'_>) {
         Value::I128(x) => write!(out, "{x}"),
         Value::F32(x) if x.is_finite() => write!(out, "{x:?}"),
         Value::F64(x) if x.is_finite() => write!(out, "{x:?}"),
-        Value::F32(x) => Ok(string(out, &x.to_string())),
-        Value::F64(x) => Ok(string(out, &x.to_string())),
+        Value::F32(x) => {
+            string(out, &x.to_string());
+            Ok(())
+        }
+        Value::F64(x) => {
+            string(out, &x.to_string());
+            Ok(())
+        }
         Value::Bool(x) => write!(out, "{x}"),
-        Value::Char(c) => Ok(string(out, c.encode_utf8(&mut [0; 4]))),
-        Value::Str(s) | Value::Pre(s) => Ok(string(out, s)),
-        Value::None => Ok(out.push_str("null")),
-        Value::Some(inner) => Ok(value(out, inner)),
+        Value::Char(c) => {
+            string(out, c.encode_utf8(&mut [0; 4]));
+            Ok(())
+        }
+        Value::Str(s) | Value::Pre(s) => {
+            string(out, s);
+            Ok(())
+        }
+        Value::None => {
+            out.push_str("null");
+            Ok(())
+        }
+        Value::Some(inner) => {
+            value(out, inner);
+            Ok(())
+        }
     };
 }
 
@@ -99,9 +117,9 @@ pub fn dropped(out: &mut String, d: &DropNotice) {
     out.push_str("\",\"level\":\"WARN\",\"target\":\"tachylog\",\"thread\":");
     thread(out, d.thread.as_ref().and_then(|t| t.name.as_deref()));
     let tid = d.thread.as_ref().map_or(0, |t| t.tid);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        ",\"tid\":{tid},\"file\":null,\"line\":null,\"msg\":\"{} records dropped\",\"fields\":{{\"dropped\":{}}}}}\n",
+        ",\"tid\":{tid},\"file\":null,\"line\":null,\"msg\":\"{} records dropped\",\"fields\":{{\"dropped\":{}}}}}",
         d.count, d.count
     );
 }

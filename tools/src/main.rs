@@ -117,7 +117,7 @@ fn decode(paths: &[PathBuf], format: Format) -> io::Result<Status> {
                     }
                     out.write_all(line.as_bytes())?;
                 }
-                Ok(Event::SegmentEnd { .. }) => {}
+                Ok(_) => {}
                 Err(e) => {
                     out.flush()?;
                     eprintln!("tachylog: {e}");
