@@ -112,28 +112,39 @@ impl Local {
             return false;
         };
         let total = RECORD_HEAD_LEN + args_size;
-        if p.ring.slots() < total && !p.wait_for_room(total) {
-            arena.clear();
-            return true;
-        }
-        if let Ok(mut chunk) = p.ring.write_chunk_uninit(total) {
-            let (a, b) = chunk.as_mut_slices();
-            let mut w = Writer::new(a, b, arena);
-            let head = RecordHead {
-                len: total as u32,
-                callsite: id,
-                ticks,
-            };
-            w.put(bytemuck::bytes_of(&head));
-            encode(&mut w);
-            let exact = w.finish();
-            debug_assert!(exact, "Encode::size disagrees with Encode::encode");
-            // SAFETY: `Writer::finish` has initialised every one of the `total` reserved bytes
-            // (written or zero-filled), which is what `commit_all` requires.
-            unsafe { chunk.commit_all() };
-        } else {
-            p.count_drop();
-        }
+        // The first attempt uses rtrb's cached view of the consumer's position, so the common
+        // case touches no cache line the drain writes.
+        let mut chunk = match p.ring.write_chunk_uninit(total) {
+            Ok(chunk) => chunk,
+            Err(_) => {
+                if !p.wait_for_room(total) {
+                    arena.clear();
+                    return true;
+                }
+                match p.ring.write_chunk_uninit(total) {
+                    Ok(chunk) => chunk,
+                    Err(_) => {
+                        p.count_drop();
+                        arena.clear();
+                        return true;
+                    }
+                }
+            }
+        };
+        let (a, b) = chunk.as_mut_slices();
+        let mut w = Writer::new(a, b, arena);
+        let head = RecordHead {
+            len: total as u32,
+            callsite: id,
+            ticks,
+        };
+        w.put(bytemuck::bytes_of(&head));
+        encode(&mut w);
+        let exact = w.finish();
+        debug_assert!(exact, "Encode::size disagrees with Encode::encode");
+        // SAFETY: `Writer::finish` has initialised every one of the `total` reserved bytes
+        // (written or zero-filled), which is what `commit_all` requires.
+        unsafe { chunk.commit_all() };
         if !arena.is_empty() {
             arena.clear();
         }

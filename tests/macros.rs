@@ -8,10 +8,15 @@ use tachylog::Level;
 /// Counts evaluations: `n.hit(v)` returns `v` and counts one evaluation.
 /// A logger at `Trace` for the whole test process, so every macro call is enabled.
 fn logger() {
-    static GUARD: std::sync::OnceLock<(tachylog::Guard, tempfile::TempDir)> = std::sync::OnceLock::new();
+    static GUARD: std::sync::OnceLock<(tachylog::Guard, tempfile::TempDir)> =
+        std::sync::OnceLock::new();
     GUARD.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let g = tachylog::Builder::new().dir(dir.path()).level(Level::Trace).init().unwrap();
+        let g = tachylog::Builder::new()
+            .dir(dir.path())
+            .level(Level::Trace)
+            .init()
+            .unwrap();
         (g, dir)
     });
 }
