@@ -48,17 +48,26 @@ pub struct Anchor {
 }
 
 impl Anchor {
-    /// Takes an anchor now.
+    /// Takes an anchor now. The clock reads are bracketed by two tick readings; a pair that
+    /// was interrupted (a preemption between the readings would skew the estimate by up to
+    /// half its length) is discarded, keeping the tightest of a few attempts.
     pub fn now() -> Anchor {
-        let t0 = ticks();
-        let mono_ns = mono_ns();
-        let unix_ns = unix_ns();
-        let t1 = ticks();
-        Anchor {
-            ticks: t0 + (t1.wrapping_sub(t0)) / 2,
-            unix_ns,
-            mono_ns,
+        fn sample() -> (u64, Anchor) {
+            let t0 = ticks();
+            let mono_ns = mono_ns();
+            let unix_ns = unix_ns();
+            let t1 = ticks();
+            let width = t1.wrapping_sub(t0);
+            (width, Anchor { ticks: t0.wrapping_add(width / 2), unix_ns, mono_ns })
         }
+        let mut best = sample();
+        for _ in 1..5 {
+            let s = sample();
+            if s.0 < best.0 {
+                best = s;
+            }
+        }
+        best.1
     }
 }
 
