@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub drain_core: Option<usize>,
     pub level: Level,
     pub max_idle: Duration,
+    /// Per-target filter; `None`: `level` for every target.
+    pub filter: Option<crate::Filter>,
 }
 
 /// Configures and starts the process-wide logger.
@@ -44,7 +46,7 @@ pub(crate) struct Config {
 #[derive(Debug, Clone)]
 #[must_use = "a Builder does nothing until `init` is called"]
 pub struct Builder {
-    cfg: Config,
+    pub(crate) cfg: Config,
 }
 
 /// Smallest accepted ring: room for a few records of ordinary size.
@@ -72,6 +74,7 @@ impl Builder {
                 drain_core: None,
                 level: Level::Info,
                 max_idle: Duration::from_millis(1),
+                filter: None,
             },
         }
     }
@@ -110,6 +113,19 @@ impl Builder {
         self.cfg.level = level;
         self
     }
+    /// Per-target levels in the grammar of `RUST_LOG`, e.g. `"info,orders=debug,net::conn=warn"`
+    /// (see [`Filter`](crate::Filter)). A bare level in it replaces [`level`](Self::level);
+    /// without one, targets it does not name keep that level. `Err` names the first invalid
+    /// directive.
+    ///
+    /// ```no_run
+    /// let _guard = tachylog::Builder::new().filter("info,orders=debug,net::conn=warn")?.init()?;
+    /// # Ok::<(), tachylog::Error>(())
+    /// ```
+    pub fn filter(mut self, spec: &str) -> Result<Self, Error> {
+        self.cfg.filter = Some(crate::Filter::parse(spec)?);
+        Ok(self)
+    }
     /// Longest sleep of an idle drain between polls (default 1 ms); `flush()` and blocked
     /// producers wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
     pub fn drain_idle(mut self, max: Duration) -> Self {
@@ -132,7 +148,12 @@ impl Builder {
             generation,
             engine: engine.shared.clone(),
         });
-        MAX_LEVEL.store(engine.shared.cfg.level as u8, Ordering::Release);
+        let cfg = &engine.shared.cfg;
+        let filter = cfg
+            .filter
+            .clone()
+            .unwrap_or_else(|| crate::Filter::level(cfg.level));
+        crate::filter::apply(filter, cfg.level);
         Ok(Guard {
             engine: Some(engine),
         })
@@ -435,9 +456,10 @@ pub fn stats() -> Stats {
     active_engine().map(|e| e.stats()).unwrap_or_default()
 }
 
-/// Changes the most verbose level kept, at run time.
+/// Changes the most verbose level kept, at run time, for every target (it replaces a
+/// per-target filter; see [`set_filter`](crate::set_filter) to change one).
 pub fn set_level(level: Level) {
     if lock(&ACTIVE).is_some() {
-        MAX_LEVEL.store(level as u8, Ordering::Release);
+        crate::filter::apply(crate::Filter::level(level), level);
     }
 }

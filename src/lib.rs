@@ -28,7 +28,9 @@ mod clock;
 mod drain;
 mod encode;
 mod engine;
+mod env;
 mod error;
+mod filter;
 pub mod layout;
 mod level;
 mod producer;
@@ -39,6 +41,7 @@ mod sync;
 pub use encode::{Formatted, debug, display};
 pub use engine::{Builder, Guard, Overflow, Stats, flush, flush_timeout, set_level, stats};
 pub use error::Error;
+pub use filter::{Filter, set_filter};
 pub use level::Level;
 pub use segment::{file_name as segment_file_name, parse_seq as segment_seq};
 

@@ -382,12 +382,14 @@ impl LogInput {
                             field_names: &[#(#field_names),*],
                         });
                     #check
-                    match (#(#scrutinee,)*) {
-                        (#(#binds,)*) => {
-                            let #size = 0usize #(#sizes)*;
-                            #k::__private::log(&#cs, #size, |#w| {
-                                #(#encodes)*
-                            });
+                    if #cs.enabled() {
+                        match (#(#scrutinee,)*) {
+                            (#(#binds,)*) => {
+                                let #size = 0usize #(#sizes)*;
+                                #k::__private::log(&#cs, #size, |#w| {
+                                    #(#encodes)*
+                                });
+                            }
                         }
                     }
                 }
