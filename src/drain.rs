@@ -42,6 +42,10 @@ struct Out {
     last_failure_ns: Option<u64>,
     /// Scratch list of call-site ids to describe before a records frame.
     to_describe: Vec<u32>,
+    /// Wall-clock time (Unix ns) at which the current segment rotates, with `rotate_every`.
+    next_rotation_ns: Option<u64>,
+    /// When retention last checked `max_age` (mono ns).
+    last_age_check_ns: u64,
 }
 
 pub(crate) struct Drain {
@@ -81,8 +85,14 @@ impl Drain {
                 last_anchor_ticks: anchor.ticks,
                 last_failure_ns: None,
                 to_describe: Vec::new(),
+                next_rotation_ns: None,
+                last_age_check_ns: 0,
             },
             orphans_reported: 0,
+        })
+        .map(|mut d| {
+            d.out.segment_created();
+            d
         })
     }
 
@@ -141,6 +151,7 @@ impl Drain {
                 });
             }
         }
+        self.out.rotate_on_time();
         let mut moved = 0;
         let mut i = 0;
         while i < self.rings.len() {
@@ -268,6 +279,7 @@ impl Out {
                 self.last_anchor_ticks = anchor.ticks;
                 self.seg = Some(seg);
                 self.last_failure_ns = None;
+                self.segment_created();
                 true
             }
             Err(_) => {
@@ -419,6 +431,58 @@ impl Out {
             if pos < avail {
                 self.rotate();
             }
+        }
+    }
+
+    /// After a segment is created: sets its time-rotation deadline and applies retention.
+    fn segment_created(&mut self) {
+        if let Some(every) = self.shared.cfg.rotate_every {
+            self.next_rotation_ns = Some(crate::retention::next_boundary(clock::unix_ns(), every));
+        }
+        self.retain();
+    }
+
+    /// Rotates if the wall clock has crossed the current segment's boundary and the segment
+    /// holds records (an empty one just moves on to the next boundary). Checks `max_age`
+    /// retention at most once per [`AGE_CHECK_EVERY`](crate::retention::AGE_CHECK_EVERY).
+    fn rotate_on_time(&mut self) {
+        if let Some(deadline) = self.next_rotation_ns {
+            let now = clock::unix_ns();
+            if now >= deadline {
+                if self.seg.as_ref().is_some_and(|s| s.records > 0) {
+                    self.rotate();
+                } else if let Some(every) = self.shared.cfg.rotate_every {
+                    self.next_rotation_ns = Some(crate::retention::next_boundary(now, every));
+                }
+            }
+        }
+        if self.shared.cfg.retention.max_age.is_some() {
+            let now = clock::mono_ns();
+            let every = crate::retention::AGE_CHECK_EVERY.as_nanos() as u64;
+            if now.saturating_sub(self.last_age_check_ns) >= every {
+                self.last_age_check_ns = now;
+                self.retain();
+            }
+        }
+    }
+
+    /// Deletes sealed segments beyond the retention limits (never the live one).
+    fn retain(&mut self) {
+        let cfg = &self.shared.cfg;
+        if !cfg.retention.is_set() {
+            return;
+        }
+        let (live_seq, live_bytes) = match &self.seg {
+            Some(s) => (s.seq(), cfg.segment_size as u64),
+            None => (self.dir.next_seq(), 0),
+        };
+        if let Ok(n) =
+            crate::retention::apply(&cfg.dir, &cfg.name, live_seq, live_bytes, &cfg.retention)
+        {
+            self.shared
+                .counters
+                .segments_removed
+                .fetch_add(n, Ordering::Relaxed);
         }
     }
 

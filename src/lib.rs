@@ -35,6 +35,7 @@ pub mod layout;
 mod level;
 mod producer;
 pub mod reader;
+mod retention;
 mod segment;
 mod sync;
 
