@@ -7,7 +7,7 @@ use crate::engine::{NewRing, Shared};
 use crate::error::Error;
 use crate::layout::{
     AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
-    ThreadHead,
+    SampledEntry, SampledHead, ThreadHead,
 };
 use crate::producer::ProducerShared;
 use crate::segment::{Segment, SegmentDir};
@@ -46,6 +46,8 @@ struct Out {
     next_rotation_ns: Option<u64>,
     /// When retention last checked `max_age` (mono ns).
     last_age_check_ns: u64,
+    /// Sampling totals per call site already written in sampled frames.
+    sampled_reported: std::collections::BTreeMap<u32, (u64, u64)>,
 }
 
 pub(crate) struct Drain {
@@ -87,6 +89,8 @@ impl Drain {
                 to_describe: Vec::new(),
                 next_rotation_ns: None,
                 last_age_check_ns: 0,
+                // Counts from earlier loggers in this process were written by them.
+                sampled_reported: crate::sampling::totals(),
             },
             orphans_reported: 0,
         })
@@ -118,6 +122,7 @@ impl Drain {
             idle_rounds = idle_rounds.saturating_add(1);
             self.idle(idle_rounds);
         }
+        self.out.write_sampled();
         self.out.seal_current();
     }
 
@@ -550,6 +555,78 @@ impl Out {
         };
         if self.append_small(Kind::Anchor, bytemuck::bytes_of(&body)) {
             self.last_anchor_ticks = anchor.ticks;
+        }
+        self.write_sampled();
+    }
+
+    /// Writes a sampled frame with what sampled call sites kept and skipped since the last
+    /// one, after describing those call sites in this segment if needed. Rotates first if it
+    /// would not fit; counts that cannot be written yet stay pending for the next one.
+    fn write_sampled(&mut self) {
+        let totals = crate::sampling::totals();
+        let mut entries = Vec::new();
+        for (&id, &(kept, skipped)) in &totals {
+            let (k0, s0) = self.sampled_reported.get(&id).copied().unwrap_or_default();
+            if (kept, skipped) != (k0, s0) && self.callsite(id).is_some() {
+                entries.push(SampledEntry {
+                    callsite: id,
+                    _pad: 0,
+                    kept: kept - k0,
+                    skipped: skipped - s0,
+                });
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        for attempt in 0..2 {
+            if !self.ensure_segment() {
+                return;
+            }
+            let seq = self.seg.as_ref().map_or(0, Segment::seq);
+            let describe: Vec<u32> = entries
+                .iter()
+                .map(|e| e.callsite)
+                .filter(|&id| !self.is_described(id, seq))
+                .collect();
+            let need = describe
+                .iter()
+                .filter_map(|&id| self.callsite(id).map(callsite_frame_len))
+                .sum::<usize>()
+                + Segment::frame_size(
+                    size_of::<SampledHead>() + entries.len() * size_of::<SampledEntry>(),
+                )
+                + Segment::frame_size(size_of::<EndBody>());
+            if self.seg.as_ref().is_some_and(|s| s.remaining() < need) {
+                if attempt == 0 {
+                    self.rotate();
+                }
+                continue;
+            }
+            for id in describe {
+                if let Some(cs) = self.callsite(id) {
+                    write_callsite(self.seg.as_mut().expect("open"), id, cs);
+                }
+                if self.described.len() <= id as usize {
+                    self.described.resize(id as usize + 1, 0);
+                }
+                self.described[id as usize] = seq;
+            }
+            let head = SampledHead {
+                count: entries.len() as u32,
+                _pad: 0,
+            };
+            let seg = self.seg.as_mut().expect("open");
+            if seg.append(
+                Kind::Sampled,
+                &[bytemuck::bytes_of(&head), bytemuck::cast_slice(&entries)],
+            ) {
+                for e in &entries {
+                    self.sampled_reported
+                        .insert(e.callsite, totals[&e.callsite]);
+                }
+            }
+            return;
         }
     }
 }

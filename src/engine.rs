@@ -220,6 +220,9 @@ pub struct Stats {
     pub segments_created: u64,
     /// Sealed segments deleted by retention (`max_segments`, `max_total_bytes`, `max_age`).
     pub segments_removed: u64,
+    /// Records skipped by `sample = N` / `limit = N/s`, over the whole process (per call
+    /// site: [`sampling_stats`](crate::sampling_stats)). Not counted as dropped.
+    pub records_sampled_out: u64,
 }
 
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
@@ -321,6 +324,7 @@ impl Shared {
             live_producers: c.live_producers.load(Ordering::Relaxed),
             segments_created: c.segments_created.load(Ordering::Relaxed),
             segments_removed: c.segments_removed.load(Ordering::Relaxed),
+            records_sampled_out: crate::sampling::totals().values().map(|t| t.1).sum(),
         }
     }
 }
