@@ -1,6 +1,6 @@
 //! Call sites: static metadata owned by each macro expansion, registered once on first use.
 use crate::Level;
-use crate::sync::{AtomicU32, Mutex, Ordering, lock};
+use crate::sync::{AtomicU8, AtomicU32, Mutex, Ordering, lock};
 
 /// Static description of one macro call site.
 #[derive(Debug)]
@@ -31,7 +31,18 @@ pub struct Callsite {
     /// 0 until registered, then the index in [`REGISTRY`] plus one. Written once, under the
     /// registry lock, with release ordering after the entry is pushed.
     id: AtomicU32,
+    /// The filter's cached decision: [`UNKNOWN`] until first use, then [`NEVER`] or
+    /// [`ALWAYS`]. Written only under the registry lock (on registration and when the filter
+    /// changes); read with one relaxed load on the hot path.
+    interest: AtomicU8,
 }
+
+/// Interest not yet computed (the call site has not been used).
+const UNKNOWN: u8 = 0;
+/// The filter rejects this call site.
+const NEVER: u8 = 1;
+/// The filter accepts this call site.
+const ALWAYS: u8 = 2;
 
 /// Every registered call site; append-only. Index `i` holds the call site with id `i + 1`.
 static REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
@@ -42,6 +53,23 @@ impl Callsite {
         Callsite {
             meta,
             id: AtomicU32::new(0),
+            interest: AtomicU8::new(UNKNOWN),
+        }
+    }
+
+    /// Whether the filter keeps this call site's records: one relaxed load once decided. The
+    /// global level ceiling (`__private::enabled`) is checked before this. Relaxed suffices:
+    /// the value is a hint that a concurrent `set_filter` may change at any moment, and the
+    /// id that a record needs is read separately with acquire.
+    #[inline(always)]
+    pub fn enabled(&'static self) -> bool {
+        match self.interest.load(Ordering::Relaxed) {
+            ALWAYS => true,
+            NEVER => false,
+            _ => {
+                self.register();
+                self.interest.load(Ordering::Relaxed) == ALWAYS
+            }
         }
     }
 
@@ -70,8 +98,28 @@ impl Callsite {
         }
         reg.push(self);
         let id = reg.len() as u32;
+        self.interest.store(decide(self), Ordering::Relaxed);
         self.id.store(id, Ordering::Release);
         id
+    }
+}
+
+fn decide(cs: &Callsite) -> u8 {
+    if crate::filter::decide(cs.meta.target, cs.meta.level) {
+        ALWAYS
+    } else {
+        NEVER
+    }
+}
+
+/// Runs `change` (which installs a new filter) under the registry lock, then recomputes the
+/// cached decision of every registered call site, so that no call site registers in between
+/// with a decision from the old filter and keeps it.
+pub(crate) fn reconfigure(change: impl FnOnce()) {
+    let reg = lock(&REGISTRY);
+    change();
+    for cs in reg.iter() {
+        cs.interest.store(decide(cs), Ordering::Relaxed);
     }
 }
 

@@ -7,7 +7,7 @@ use crate::engine::{NewRing, Shared};
 use crate::error::Error;
 use crate::layout::{
     AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
-    ThreadHead,
+    SampledEntry, SampledHead, ThreadHead,
 };
 use crate::producer::ProducerShared;
 use crate::segment::{Segment, SegmentDir};
@@ -42,6 +42,12 @@ struct Out {
     last_failure_ns: Option<u64>,
     /// Scratch list of call-site ids to describe before a records frame.
     to_describe: Vec<u32>,
+    /// Wall-clock time (Unix ns) at which the current segment rotates, with `rotate_every`.
+    next_rotation_ns: Option<u64>,
+    /// When retention last checked `max_age` (mono ns).
+    last_age_check_ns: u64,
+    /// Sampling totals per call site already written in sampled frames.
+    sampled_reported: std::collections::BTreeMap<u32, (u64, u64)>,
 }
 
 pub(crate) struct Drain {
@@ -81,8 +87,16 @@ impl Drain {
                 last_anchor_ticks: anchor.ticks,
                 last_failure_ns: None,
                 to_describe: Vec::new(),
+                next_rotation_ns: None,
+                last_age_check_ns: 0,
+                // Counts from earlier loggers in this process were written by them.
+                sampled_reported: crate::sampling::totals(),
             },
             orphans_reported: 0,
+        })
+        .map(|mut d| {
+            d.out.segment_created();
+            d
         })
     }
 
@@ -108,6 +122,7 @@ impl Drain {
             idle_rounds = idle_rounds.saturating_add(1);
             self.idle(idle_rounds);
         }
+        self.out.write_sampled();
         self.out.seal_current();
     }
 
@@ -141,6 +156,7 @@ impl Drain {
                 });
             }
         }
+        self.out.rotate_on_time();
         let mut moved = 0;
         let mut i = 0;
         while i < self.rings.len() {
@@ -268,6 +284,7 @@ impl Out {
                 self.last_anchor_ticks = anchor.ticks;
                 self.seg = Some(seg);
                 self.last_failure_ns = None;
+                self.segment_created();
                 true
             }
             Err(_) => {
@@ -422,6 +439,58 @@ impl Out {
         }
     }
 
+    /// After a segment is created: sets its time-rotation deadline and applies retention.
+    fn segment_created(&mut self) {
+        if let Some(every) = self.shared.cfg.rotate_every {
+            self.next_rotation_ns = Some(crate::retention::next_boundary(clock::unix_ns(), every));
+        }
+        self.retain();
+    }
+
+    /// Rotates if the wall clock has crossed the current segment's boundary and the segment
+    /// holds records (an empty one just moves on to the next boundary). Checks `max_age`
+    /// retention at most once per [`AGE_CHECK_EVERY`](crate::retention::AGE_CHECK_EVERY).
+    fn rotate_on_time(&mut self) {
+        if let Some(deadline) = self.next_rotation_ns {
+            let now = clock::unix_ns();
+            if now >= deadline {
+                if self.seg.as_ref().is_some_and(|s| s.records > 0) {
+                    self.rotate();
+                } else if let Some(every) = self.shared.cfg.rotate_every {
+                    self.next_rotation_ns = Some(crate::retention::next_boundary(now, every));
+                }
+            }
+        }
+        if self.shared.cfg.retention.max_age.is_some() {
+            let now = clock::mono_ns();
+            let every = crate::retention::AGE_CHECK_EVERY.as_nanos() as u64;
+            if now.saturating_sub(self.last_age_check_ns) >= every {
+                self.last_age_check_ns = now;
+                self.retain();
+            }
+        }
+    }
+
+    /// Deletes sealed segments beyond the retention limits (never the live one).
+    fn retain(&mut self) {
+        let cfg = &self.shared.cfg;
+        if !cfg.retention.is_set() {
+            return;
+        }
+        let (live_seq, live_bytes) = match &self.seg {
+            Some(s) => (s.seq(), cfg.segment_size as u64),
+            None => (self.dir.next_seq(), 0),
+        };
+        if let Ok(n) =
+            crate::retention::apply(&cfg.dir, &cfg.name, live_seq, live_bytes, &cfg.retention)
+        {
+            self.shared
+                .counters
+                .segments_removed
+                .fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     /// Counts records the drain itself had to discard (the producer did not count them).
     fn lose(&self, lost_here: &mut u64, n: u64) {
         *lost_here += n;
@@ -486,6 +555,78 @@ impl Out {
         };
         if self.append_small(Kind::Anchor, bytemuck::bytes_of(&body)) {
             self.last_anchor_ticks = anchor.ticks;
+        }
+        self.write_sampled();
+    }
+
+    /// Writes a sampled frame with what sampled call sites kept and skipped since the last
+    /// one, after describing those call sites in this segment if needed. Rotates first if it
+    /// would not fit; counts that cannot be written yet stay pending for the next one.
+    fn write_sampled(&mut self) {
+        let totals = crate::sampling::totals();
+        let mut entries = Vec::new();
+        for (&id, &(kept, skipped)) in &totals {
+            let (k0, s0) = self.sampled_reported.get(&id).copied().unwrap_or_default();
+            if (kept, skipped) != (k0, s0) && self.callsite(id).is_some() {
+                entries.push(SampledEntry {
+                    callsite: id,
+                    _pad: 0,
+                    kept: kept - k0,
+                    skipped: skipped - s0,
+                });
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        for attempt in 0..2 {
+            if !self.ensure_segment() {
+                return;
+            }
+            let seq = self.seg.as_ref().map_or(0, Segment::seq);
+            let describe: Vec<u32> = entries
+                .iter()
+                .map(|e| e.callsite)
+                .filter(|&id| !self.is_described(id, seq))
+                .collect();
+            let need = describe
+                .iter()
+                .filter_map(|&id| self.callsite(id).map(callsite_frame_len))
+                .sum::<usize>()
+                + Segment::frame_size(
+                    size_of::<SampledHead>() + entries.len() * size_of::<SampledEntry>(),
+                )
+                + Segment::frame_size(size_of::<EndBody>());
+            if self.seg.as_ref().is_some_and(|s| s.remaining() < need) {
+                if attempt == 0 {
+                    self.rotate();
+                }
+                continue;
+            }
+            for id in describe {
+                if let Some(cs) = self.callsite(id) {
+                    write_callsite(self.seg.as_mut().expect("open"), id, cs);
+                }
+                if self.described.len() <= id as usize {
+                    self.described.resize(id as usize + 1, 0);
+                }
+                self.described[id as usize] = seq;
+            }
+            let head = SampledHead {
+                count: entries.len() as u32,
+                _pad: 0,
+            };
+            let seg = self.seg.as_mut().expect("open");
+            if seg.append(
+                Kind::Sampled,
+                &[bytemuck::bytes_of(&head), bytemuck::cast_slice(&entries)],
+            ) {
+                for e in &entries {
+                    self.sampled_reported
+                        .insert(e.callsite, totals[&e.callsite]);
+                }
+            }
+            return;
         }
     }
 }

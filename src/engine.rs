@@ -32,6 +32,12 @@ pub(crate) struct Config {
     pub drain_core: Option<usize>,
     pub level: Level,
     pub max_idle: Duration,
+    /// Per-target filter; `None`: `level` for every target.
+    pub filter: Option<crate::Filter>,
+    /// Rotate at multiples of this since the Unix epoch (as well as when full).
+    pub rotate_every: Option<Duration>,
+    /// Limits on the sealed segments kept.
+    pub retention: crate::retention::Limits,
 }
 
 /// Configures and starts the process-wide logger.
@@ -44,7 +50,7 @@ pub(crate) struct Config {
 #[derive(Debug, Clone)]
 #[must_use = "a Builder does nothing until `init` is called"]
 pub struct Builder {
-    cfg: Config,
+    pub(crate) cfg: Config,
 }
 
 /// Smallest accepted ring: room for a few records of ordinary size.
@@ -72,6 +78,9 @@ impl Builder {
                 drain_core: None,
                 level: Level::Info,
                 max_idle: Duration::from_millis(1),
+                filter: None,
+                rotate_every: None,
+                retention: Default::default(),
             },
         }
     }
@@ -110,6 +119,45 @@ impl Builder {
         self.cfg.level = level;
         self
     }
+    /// Per-target levels in the grammar of `RUST_LOG`, e.g. `"info,orders=debug,net::conn=warn"`
+    /// (see [`Filter`](crate::Filter)). A bare level in it replaces [`level`](Self::level);
+    /// without one, targets it does not name keep that level. `Err` names the first invalid
+    /// directive.
+    ///
+    /// ```no_run
+    /// let _guard = tachylog::Builder::new().filter("info,orders=debug,net::conn=warn")?.init()?;
+    /// # Ok::<(), tachylog::Error>(())
+    /// ```
+    pub fn filter(mut self, spec: &str) -> Result<Self, Error> {
+        self.cfg.filter = Some(crate::Filter::parse(spec)?);
+        Ok(self)
+    }
+    /// Also rotate when the wall clock crosses a multiple of `every` since the Unix epoch
+    /// (UTC): with one hour, each segment holds at most one clock hour, 12:00 to 13:00. A
+    /// period without records creates no segment.
+    pub fn rotate_every(mut self, every: Duration) -> Self {
+        self.cfg.rotate_every = Some(every);
+        self
+    }
+    /// Keep at most `n` segments of this name in the directory (the live one included),
+    /// deleting the oldest sealed ones. Only sealed segments are deleted, raw or compressed
+    /// (`.tlog.lz4`).
+    pub fn max_segments(mut self, n: usize) -> Self {
+        self.cfg.retention.max_segments = Some(n);
+        self
+    }
+    /// Keep the segments' total size (sealed files, plus the live segment's reservation) at
+    /// or under `bytes`, deleting the oldest sealed segments.
+    pub fn max_total_bytes(mut self, bytes: u64) -> Self {
+        self.cfg.retention.max_total_bytes = Some(bytes);
+        self
+    }
+    /// Delete sealed segments whose file was last modified more than `age` ago (checked when
+    /// a segment is created, and at most once a second in between).
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.cfg.retention.max_age = Some(age);
+        self
+    }
     /// Longest sleep of an idle drain between polls (default 1 ms); `flush()` and blocked
     /// producers wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
     pub fn drain_idle(mut self, max: Duration) -> Self {
@@ -132,7 +180,12 @@ impl Builder {
             generation,
             engine: engine.shared.clone(),
         });
-        MAX_LEVEL.store(engine.shared.cfg.level as u8, Ordering::Release);
+        let cfg = &engine.shared.cfg;
+        let filter = cfg
+            .filter
+            .clone()
+            .unwrap_or_else(|| crate::Filter::level(cfg.level));
+        crate::filter::apply(filter, cfg.level);
         Ok(Guard {
             engine: Some(engine),
         })
@@ -147,6 +200,7 @@ pub(crate) struct Counters {
     pub records_dropped: AtomicU64,
     pub live_producers: AtomicU64,
     pub segments_created: AtomicU64,
+    pub segments_removed: AtomicU64,
 }
 
 /// A snapshot of the logger's counters.
@@ -164,6 +218,11 @@ pub struct Stats {
     pub live_producers: u64,
     /// Segment files created.
     pub segments_created: u64,
+    /// Sealed segments deleted by retention (`max_segments`, `max_total_bytes`, `max_age`).
+    pub segments_removed: u64,
+    /// Records skipped by `sample = N` / `limit = N/s`, over the whole process (per call
+    /// site: [`sampling_stats`](crate::sampling_stats)). Not counted as dropped.
+    pub records_sampled_out: u64,
 }
 
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
@@ -264,6 +323,8 @@ impl Shared {
             records_dropped: c.records_dropped.load(Ordering::Relaxed),
             live_producers: c.live_producers.load(Ordering::Relaxed),
             segments_created: c.segments_created.load(Ordering::Relaxed),
+            segments_removed: c.segments_removed.load(Ordering::Relaxed),
+            records_sampled_out: crate::sampling::totals().values().map(|t| t.1).sum(),
         }
     }
 }
@@ -293,6 +354,19 @@ impl Engine {
                 "segment_size {} must be at least twice ring_capacity {} so that any record fits",
                 cfg.segment_size, cfg.ring_capacity
             )));
+        }
+        if cfg
+            .rotate_every
+            .is_some_and(|d| d < Duration::from_millis(1))
+        {
+            return Err(Error::Config(
+                "rotate_every must be at least 1 ms".to_string(),
+            ));
+        }
+        if cfg.retention.max_segments == Some(0) {
+            return Err(Error::Config(
+                "max_segments must be at least 1 (the live segment)".to_string(),
+            ));
         }
         if cfg.name.is_empty() || cfg.name.contains(['/', '\0']) {
             return Err(Error::Config(format!(
@@ -435,9 +509,10 @@ pub fn stats() -> Stats {
     active_engine().map(|e| e.stats()).unwrap_or_default()
 }
 
-/// Changes the most verbose level kept, at run time.
+/// Changes the most verbose level kept, at run time, for every target (it replaces a
+/// per-target filter; see [`set_filter`](crate::set_filter) to change one).
 pub fn set_level(level: Level) {
     if lock(&ACTIVE).is_some() {
-        MAX_LEVEL.store(level as u8, Ordering::Release);
+        crate::filter::apply(crate::Filter::level(level), level);
     }
 }

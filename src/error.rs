@@ -32,4 +32,22 @@ pub enum Error {
     /// The drain thread has stopped (it panicked or the logger was shut down).
     #[error("the drain thread is not running")]
     DrainStopped,
+    /// A filter directive (in `Builder::filter`, `set_filter` or `TACHYLOG_LOG`) is invalid.
+    #[error("invalid filter directive `{directive}`: {reason}")]
+    Filter {
+        /// The directive, as written.
+        directive: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An environment variable read by `Builder::from_env` holds a value that does not parse.
+    #[error("invalid value {value:?} in environment variable {var}: {reason}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

@@ -103,6 +103,8 @@ pub enum Kind {
     Anchor = 5,
     /// The segment's end ([`EndBody`]); nothing follows.
     End = 6,
+    /// Kept and skipped counts of sampled call sites ([`SampledHead`] then entries).
+    Sampled = 7,
 }
 
 impl Kind {
@@ -115,6 +117,7 @@ impl Kind {
             4 => Kind::Dropped,
             5 => Kind::Anchor,
             6 => Kind::End,
+            7 => Kind::Sampled,
             _ => return None,
         })
     }
@@ -212,6 +215,31 @@ pub struct EndBody {
     pub next_seq: u64,
     /// Records written into this segment.
     pub records: u64,
+}
+
+/// Fixed part of a sampled frame; `count` [`SampledEntry`]s follow.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct SampledHead {
+    /// Number of entries.
+    pub count: u32,
+    /// Zero.
+    pub _pad: u32,
+}
+
+/// Records a sampled call site kept and skipped since the previous sampled frame of the same
+/// writing process (summed over its threads).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct SampledEntry {
+    /// Call-site id, described earlier in the same segment.
+    pub callsite: u32,
+    /// Zero.
+    pub _pad: u32,
+    /// Records kept.
+    pub kept: u64,
+    /// Records skipped.
+    pub skipped: u64,
 }
 
 /// Value tags: one byte before each encoded argument or field.

@@ -28,18 +28,24 @@ mod clock;
 mod drain;
 mod encode;
 mod engine;
+mod env;
 mod error;
+mod filter;
 pub mod layout;
 mod level;
 mod producer;
 pub mod reader;
+mod retention;
+mod sampling;
 mod segment;
 mod sync;
 
 pub use encode::{Formatted, debug, display};
 pub use engine::{Builder, Guard, Overflow, Stats, flush, flush_timeout, set_level, stats};
 pub use error::Error;
+pub use filter::{Filter, set_filter};
 pub use level::Level;
+pub use sampling::{SampledCallsite, sampling_stats};
 pub use segment::{file_name as segment_file_name, parse_seq as segment_seq};
 
 #[doc(hidden)]
@@ -48,6 +54,7 @@ pub mod __private {
     pub use crate::callsite::{Callsite, Metadata};
     pub use crate::encode::{Encode, Writer};
     pub use crate::producer::log;
+    pub use crate::sampling::{limit_per_sec, sample_every};
     pub use tachylog_macros::__log;
 
     /// Whether records of `level` are wanted: the compile-time ceiling, then one relaxed load.

@@ -57,7 +57,9 @@ impl SegmentDir {
         })?;
         let mut next_seq = 1;
         for e in entries.flatten() {
-            if let Some(seq) = e.file_name().to_str().and_then(|f| parse_seq(name, f)) {
+            // Compressed segments (`.tlog.lz4`) hold their sequence number too.
+            let parse = crate::retention::parse_any_seq;
+            if let Some(seq) = e.file_name().to_str().and_then(|f| parse(name, f)) {
                 next_seq = next_seq.max(seq + 1);
             }
         }

@@ -44,6 +44,57 @@ struct Pair {
     expr: Expr,
 }
 
+/// `sample = N` or `limit = N/s`.
+enum Sampling {
+    Every(u64),
+    PerSec(u64),
+}
+
+/// `sample = <int>` or `limit = <int> / s` ahead: sampling, not a field. Anything else (a raw
+/// `r#sample`, a non-literal value) is an ordinary field.
+fn parse_sampling(input: ParseStream) -> syn::Result<Option<Sampling>> {
+    let fork = input.fork();
+    let Ok(ident) = fork.call(Ident::parse_any) else {
+        return Ok(None);
+    };
+    let kind = ident.to_string();
+    if (kind != "sample" && kind != "limit") || !peek_pair(input) {
+        return Ok(None);
+    }
+    fork.parse::<Token![=]>()?;
+    let Ok(n) = fork.parse::<syn::LitInt>() else {
+        return Ok(None);
+    };
+    let per_sec = kind == "limit";
+    if per_sec {
+        if !fork.peek(Token![/]) {
+            return Ok(None);
+        }
+        fork.parse::<Token![/]>()?;
+        let unit: Ident = fork.parse()?;
+        if unit != "s" {
+            return Err(syn::Error::new(
+                unit.span(),
+                "the rate limit unit is `/s`: `limit = 1000/s`",
+            ));
+        }
+    }
+    if !fork.is_empty() && !fork.peek(Token![,]) {
+        return Ok(None);
+    }
+    let v: u64 = n.base10_parse()?;
+    if v == 0 {
+        return Err(syn::Error::new(n.span(), "must be at least 1"));
+    }
+    use syn::parse::discouraged::Speculative;
+    input.advance_to(&fork);
+    Ok(Some(if per_sec {
+        Sampling::PerSec(v)
+    } else {
+        Sampling::Every(v)
+    }))
+}
+
 /// The parsed input of one `__log!` call.
 struct LogInput {
     /// The path of the `tachylog` crate (`$crate` from the wrappers).
@@ -54,6 +105,7 @@ struct LogInput {
     fmt: Option<LitStr>,
     positional: Vec<Expr>,
     named: Vec<Pair>,
+    sampling: Option<Sampling>,
 }
 
 /// What the format string and the arguments resolve to.
@@ -141,6 +193,7 @@ impl LogInput {
             fmt: None,
             positional: Vec::new(),
             named: Vec::new(),
+            sampling: None,
         };
         if !parse_sep(input)? {
             return Ok(this);
@@ -152,6 +205,16 @@ impl LogInput {
             this.target = Some(input.parse()?);
             if !parse_sep(input)? {
                 return Ok(this);
+            }
+        }
+        // [sample = N, | limit = N/s,]
+        if let Some(s) = parse_sampling(input)? {
+            this.sampling = Some(s);
+            if !parse_sep(input)? {
+                return Ok(this);
+            }
+            if parse_sampling(input)?.is_some() {
+                return Err(input.error("only one of `sample =` and `limit =` per call"));
             }
         }
         // [ident = expr,]* ["format string"]
@@ -309,6 +372,15 @@ impl LogInput {
         };
         let arg_names = &a.arg_names;
         let field_names = &a.field_names;
+        let cs = Ident::new("__TACHYLOG_CALLSITE", Span::mixed_site());
+        // Never for `warn!` / `error!`: those records are always kept.
+        let always = level == "Warn" || level == "Error";
+        let sample = match &self.sampling {
+            _ if always => None,
+            Some(Sampling::Every(n)) => Some(quote!(&& #k::__private::sample_every(&#cs, #n))),
+            Some(Sampling::PerSec(n)) => Some(quote!(&& #k::__private::limit_per_sec(&#cs, #n))),
+            None => None,
+        };
 
         // The compile-time check of the specs against the types: never run.
         let check = self.fmt.as_ref().map(|l| {
@@ -359,7 +431,6 @@ impl LogInput {
             .iter()
             .zip(&binds)
             .map(|((_, span), b)| quote_spanned!(*span=> + #k::__private::Encode::size(#b)));
-        let cs = Ident::new("__TACHYLOG_CALLSITE", Span::mixed_site());
         let size = Ident::new("__size", Span::mixed_site());
         let w = Ident::new("__w", Span::mixed_site());
         let encodes = values
@@ -382,12 +453,14 @@ impl LogInput {
                             field_names: &[#(#field_names),*],
                         });
                     #check
-                    match (#(#scrutinee,)*) {
-                        (#(#binds,)*) => {
-                            let #size = 0usize #(#sizes)*;
-                            #k::__private::log(&#cs, #size, |#w| {
-                                #(#encodes)*
-                            });
+                    if #cs.enabled() #sample {
+                        match (#(#scrutinee,)*) {
+                            (#(#binds,)*) => {
+                                let #size = 0usize #(#sizes)*;
+                                #k::__private::log(&#cs, #size, |#w| {
+                                    #(#encodes)*
+                                });
+                            }
                         }
                     }
                 }
@@ -559,6 +632,33 @@ mod tests {
                 .to_string()
                 .contains("expected one of `Error`")
         );
+    }
+
+    #[test]
+    fn sampling_directives() {
+        let out = expansion(r#"sample = 20, user = u, "m""#);
+        assert!(
+            out.contains(
+                "&& :: tachylog :: __private :: sample_every (& __TACHYLOG_CALLSITE , 20u64)"
+            ),
+            "{out}"
+        );
+        assert!(out.contains(r#"field_names : & ["user"]"#), "{out}");
+        let out = expansion(r#"target: "t", limit = 1000 / s, "m""#);
+        assert!(
+            out.contains("limit_per_sec (& __TACHYLOG_CALLSITE , 1000u64)"),
+            "{out}"
+        );
+        let warn: TokenStream = r#"::tachylog, Warn, sample = 3, "m""#.parse().unwrap();
+        assert!(!expand(warn).to_string().contains("sample_every"));
+        for (src, want) in [
+            (r#"sample = 0, "m""#, "must be at least 1"),
+            (r#"limit = 5 / m, "m""#, "the rate limit unit is `/s`"),
+            (r#"sample = 2, limit = 3 / s, "m""#, "only one of"),
+        ] {
+            let got = error(src);
+            assert!(got.contains(want), "{src}: got {got:?}, want {want:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,235 @@
+//! Time-based rotation and retention of sealed segments.
+//!
+//! Rotation by time happens at multiples of the period since the Unix epoch (UTC): with
+//! `rotate_every(1 hour)` a segment covers at most one wall-clock hour, `12:00:00` up to
+//! `13:00:00`. A period in which nothing was logged creates no segment.
+//!
+//! Retention looks at the sealed segments of this directory and name, in both forms: raw
+//! `<name>-<seq>.tlog` (with the sealed flag set in its header) and compressed
+//! `<name>-<seq>.tlog.lz4`. The segment being written, and anything with an equal or higher
+//! sequence number, is never touched; neither is a raw segment whose header is not sealed (one
+//! left behind by a crash, or written by another process), which is also not counted. Limits:
+//!
+//! - `max_segments`: at most this many segments, the live one included; the oldest go first.
+//! - `max_total_bytes`: the sealed files' sizes plus the live segment's reservation stay at or
+//!   under this; the oldest go first.
+//! - `max_age`: a sealed segment whose file was last modified longer ago than this goes.
+//!
+//! Both forms of one sequence number are one segment: counted once, their sizes added, deleted
+//! together. Retention runs on the drain thread each time a segment is created, and, when
+//! `max_age` is set, at most once a second in between.
+use crate::layout::{FLAG_SEALED, FLAGS_OFFSET, MAGIC};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How often (at most) the drain checks `max_age` between rotations.
+pub(crate) const AGE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The limits, as configured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub max_segments: Option<usize>,
+    pub max_total_bytes: Option<u64>,
+    pub max_age: Option<Duration>,
+}
+
+impl Limits {
+    pub(crate) fn is_set(&self) -> bool {
+        self.max_segments.is_some() || self.max_total_bytes.is_some() || self.max_age.is_some()
+    }
+}
+
+/// The first wall-clock boundary after `now_ns` for a period of `every` (a multiple of
+/// `every` since the Unix epoch).
+pub(crate) fn next_boundary(now_ns: u64, every: Duration) -> u64 {
+    let p = (every.as_nanos() as u64).max(1);
+    (now_ns / p).saturating_add(1).saturating_mul(p)
+}
+
+/// The sequence number of a segment file of `name`, raw or compressed.
+pub(crate) fn parse_any_seq(name: &str, file: &str) -> Option<u64> {
+    crate::segment::parse_seq(name, file.strip_suffix(".lz4").unwrap_or(file))
+}
+
+/// One sealed segment on disk, in one or both forms.
+#[derive(Debug)]
+struct OnDisk {
+    seq: u64,
+    files: Vec<PathBuf>,
+    bytes: u64,
+    modified: SystemTime,
+}
+
+/// Whether the raw segment at `path` is marked sealed in its header (false if unreadable).
+fn is_sealed(path: &Path) -> bool {
+    let mut head = [0u8; FLAGS_OFFSET + 4];
+    let ok = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
+    ok.is_ok()
+        && head[..8] == MAGIC
+        && u32::from_le_bytes(
+            head[FLAGS_OFFSET..FLAGS_OFFSET + 4]
+                .try_into()
+                .unwrap_or([0; 4]),
+        ) & FLAG_SEALED
+            != 0
+}
+
+/// Sealed segments of `name` in `dir` below `live_seq`, oldest first.
+fn sealed_segments(dir: &Path, name: &str, live_seq: u64) -> std::io::Result<Vec<OnDisk>> {
+    let mut by_seq: std::collections::BTreeMap<u64, OnDisk> = Default::default();
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let file = e.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let Some(seq) = parse_any_seq(name, file) else {
+            continue;
+        };
+        if seq >= live_seq {
+            continue;
+        }
+        let path = e.path();
+        // `symlink_metadata`: a link planted under a segment's name is neither followed nor
+        // counted.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() || (!file.ends_with(".lz4") && !is_sealed(&path)) {
+            continue;
+        }
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let seg = by_seq.entry(seq).or_insert(OnDisk {
+            seq,
+            files: Vec::new(),
+            bytes: 0,
+            modified,
+        });
+        seg.files.push(path);
+        seg.bytes += meta.len();
+        seg.modified = seg.modified.max(modified);
+    }
+    Ok(by_seq.into_values().collect())
+}
+
+/// Which of `segs` (oldest first) must go under `limits`, given the live segment's size on
+/// disk. Returns how many of the oldest to delete, plus those further in that are too old.
+fn to_delete(segs: &[OnDisk], live_bytes: u64, limits: &Limits, now: SystemTime) -> Vec<usize> {
+    let mut count = segs.len() + 1;
+    let mut total: u64 = segs.iter().map(|s| s.bytes).sum::<u64>() + live_bytes;
+    let mut out = Vec::new();
+    for (i, s) in segs.iter().enumerate() {
+        let over_count = limits.max_segments.is_some_and(|m| count > m.max(1));
+        let over_bytes = limits.max_total_bytes.is_some_and(|m| total > m);
+        let too_old = limits
+            .max_age
+            .is_some_and(|a| now.duration_since(s.modified).is_ok_and(|age| age > a));
+        if over_count || over_bytes || too_old {
+            out.push(i);
+            count -= 1;
+            total -= s.bytes;
+        }
+    }
+    out
+}
+
+/// Applies `limits` to the sealed segments of `name` in `dir` older than `live_seq`. Returns
+/// the number of segments deleted. Errors listing the directory are returned; a file that
+/// cannot be deleted is skipped (and tried again next time).
+pub(crate) fn apply(
+    dir: &Path,
+    name: &str,
+    live_seq: u64,
+    live_bytes: u64,
+    limits: &Limits,
+) -> std::io::Result<u64> {
+    if !limits.is_set() {
+        return Ok(0);
+    }
+    let segs = sealed_segments(dir, name, live_seq)?;
+    let mut removed = 0;
+    for i in to_delete(&segs, live_bytes, limits, SystemTime::now()) {
+        let mut all = true;
+        for f in &segs[i].files {
+            match std::fs::remove_file(f) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => all = false,
+            }
+        }
+        if all {
+            removed += 1;
+        }
+        debug_assert!(segs[i].seq < live_seq);
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(seq: u64, bytes: u64, age_s: u64, now: SystemTime) -> OnDisk {
+        OnDisk {
+            seq,
+            files: Vec::new(),
+            bytes,
+            modified: now - Duration::from_secs(age_s),
+        }
+    }
+
+    #[test]
+    fn boundaries_are_multiples_of_the_period() {
+        let h = Duration::from_secs(3600);
+        let t = 1_700_000_123 * 1_000_000_000u64;
+        let b = next_boundary(t, h);
+        assert_eq!(b % 3_600_000_000_000, 0);
+        assert!(b > t && b - t <= 3_600_000_000_000);
+        assert_eq!(
+            next_boundary(b, h),
+            b + 3_600_000_000_000,
+            "exactly on one: the next"
+        );
+    }
+
+    #[test]
+    fn lz4_names_parse_like_raw_ones() {
+        assert_eq!(parse_any_seq("app", "app-0000000007.tlog.lz4"), Some(7));
+        assert_eq!(parse_any_seq("app", "app-0000000007.tlog"), Some(7));
+        assert_eq!(parse_any_seq("app", "app-0000000007.lz4"), None);
+        assert_eq!(parse_any_seq("app", "app-0000000007.tlog.lz4.tmp"), None);
+    }
+
+    #[test]
+    fn oldest_go_first_until_every_limit_holds() {
+        let now = SystemTime::now();
+        let segs: Vec<_> = (1..=5).map(|s| seg(s, 100, 10, now)).collect();
+        let count = Limits {
+            max_segments: Some(3),
+            ..Default::default()
+        };
+        // 5 sealed + live = 6; keep 3 in all: delete the 3 oldest.
+        assert_eq!(to_delete(&segs, 100, &count, now), vec![0, 1, 2]);
+        let bytes = Limits {
+            max_total_bytes: Some(350),
+            ..Default::default()
+        };
+        // 500 + live 100 = 600 > 350: drop 100 at a time, oldest first, down to 300.
+        assert_eq!(to_delete(&segs, 100, &bytes, now), vec![0, 1, 2]);
+        let none = Limits {
+            max_segments: Some(10),
+            max_total_bytes: Some(10_000),
+            ..Default::default()
+        };
+        assert!(to_delete(&segs, 100, &none, now).is_empty());
+    }
+
+    #[test]
+    fn age_deletes_only_the_old_ones_wherever_they_are() {
+        let now = SystemTime::now();
+        let segs = vec![seg(1, 1, 100, now), seg(2, 1, 5, now), seg(3, 1, 100, now)];
+        let age = Limits {
+            max_age: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
+        assert_eq!(to_delete(&segs, 1, &age, now), vec![0, 2]);
+    }
+}
