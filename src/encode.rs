@@ -297,3 +297,42 @@ impl std::fmt::Debug for Writer<'_> {
         f.debug_struct("Writer").field("pos", &self.pos).finish()
     }
 }
+
+/// Text written into the thread's scratch arena and recorded as a plain string (tag `STR`),
+/// like a `&str` argument. For the bridges, whose string values do not outlive the call that
+/// hands them over (`tracing`'s `Visit::record_str`), so they are copied before the record is
+/// reserved. Same lifetime rule as [`Formatted`].
+#[cfg(feature = "tracing")]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArenaStr(Formatted);
+
+#[cfg(feature = "tracing")]
+impl ArenaStr {
+    /// Writes `args` (usually one `&str`) into the arena.
+    pub(crate) fn new(args: std::fmt::Arguments<'_>) -> ArenaStr {
+        ArenaStr(format_into(args))
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl Encode for ArenaStr {
+    #[inline(always)]
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    #[inline(always)]
+    fn encode(&self, w: &mut Writer<'_>) {
+        let (s, n) = (self.0.start as usize, self.0.len as usize);
+        let arena = w.arena;
+        match arena.get(s..s + n) {
+            Some(bytes) => put_bytes(w, tag::STR, bytes),
+            // As for `Formatted`: never read out of bounds, keep the announced size.
+            None => {
+                put_bytes(w, tag::STR, &[]);
+                for _ in 0..n {
+                    w.put_u8(b' ');
+                }
+            }
+        }
+    }
+}

@@ -50,4 +50,8 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// `bridge::log::init`: another logger is already installed in the `log` crate.
+    #[cfg(feature = "log")]
+    #[error("another logger is already installed in the `log` crate (it allows one per process)")]
+    LogLoggerSet,
 }

@@ -202,6 +202,8 @@ pub(crate) fn apply(filter: Filter, default: Level) {
     crate::callsite::reconfigure(|| {
         let max = install(filter, default);
         MAX_LEVEL.store(max, Ordering::Release);
+        #[cfg(feature = "log")]
+        crate::bridge::log::max_level_changed();
     });
 }
 

@@ -23,6 +23,8 @@
 
 #[macro_use]
 mod macros;
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub mod bridge;
 mod callsite;
 mod clock;
 mod drain;
