@@ -161,8 +161,9 @@ enum Slot {
     Absent,
     I64(i64),
     U64(u64),
-    I128(i128),
-    U128(u128),
+    /// Little-endian bytes: keeps the slot's alignment at 8, the array of slots small.
+    I128([u8; 16]),
+    U128([u8; 16]),
     F64(f64),
     Bool(bool),
     Str(ArenaStr),
@@ -176,8 +177,8 @@ impl Encode for Slot {
             Slot::Absent => 1,
             Slot::I64(v) => v.size(),
             Slot::U64(v) => v.size(),
-            Slot::I128(v) => v.size(),
-            Slot::U128(v) => v.size(),
+            Slot::I128(_) => 0i128.size(),
+            Slot::U128(_) => 0u128.size(),
             Slot::F64(v) => v.size(),
             Slot::Bool(v) => v.size(),
             Slot::Str(v) => v.size(),
@@ -190,8 +191,8 @@ impl Encode for Slot {
             Slot::Absent => w.put_u8(tag::NONE),
             Slot::I64(v) => v.encode(w),
             Slot::U64(v) => v.encode(w),
-            Slot::I128(v) => v.encode(w),
-            Slot::U128(v) => v.encode(w),
+            Slot::I128(v) => i128::from_le_bytes(*v).encode(w),
+            Slot::U128(v) => u128::from_le_bytes(*v).encode(w),
             Slot::F64(v) => v.encode(w),
             Slot::Bool(v) => v.encode(w),
             Slot::Str(v) => v.encode(w),
@@ -202,7 +203,7 @@ impl Encode for Slot {
 
 /// Collects an event's values by field index.
 struct Collect<'a> {
-    slots: &'a mut [Slot; MAX_FIELDS],
+    slots: &'a mut [Slot],
 }
 
 impl Collect<'_> {
@@ -225,12 +226,12 @@ impl Visit for Collect<'_> {
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
         if let Some(s) = self.slot(field) {
-            *s = Slot::I128(value);
+            *s = Slot::I128(value.to_le_bytes());
         }
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
         if let Some(s) = self.slot(field) {
-            *s = Slot::U128(value);
+            *s = Slot::U128(value.to_le_bytes());
         }
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
@@ -297,23 +298,37 @@ where
         if !b.cs.enabled() {
             return;
         }
-        let mut slots = [Slot::Absent; MAX_FIELDS];
-        event.record(&mut Collect { slots: &mut slots });
-        let spans = span_path(&ctx, event);
-        let slots = &slots[..b.n];
-        let size = slots.iter().map(Encode::size).sum::<usize>() + spans.size();
-        crate::producer::log(&b.cs, size, |w| {
-            if let Some(m) = b.message {
-                slots[m].encode(w);
-            }
-            for (i, s) in slots.iter().enumerate() {
-                if Some(i) != b.message {
-                    s.encode(w);
-                }
-            }
-            spans.encode(w);
-        });
+        // The slots live on the stack: a few for the common call site, all for the widest.
+        match b.n {
+            0..=4 => record::<4, S>(b, event, &ctx),
+            5..=8 => record::<8, S>(b, event, &ctx),
+            _ => record::<MAX_FIELDS, S>(b, event, &ctx),
+        }
     }
+}
+
+/// Collects the event's values into `N >= b.n` slots, then writes the record.
+#[inline]
+fn record<const N: usize, S>(b: &'static Bridged, event: &Event<'_>, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    let mut slots = [Slot::Absent; N];
+    let slots = &mut slots[..b.n];
+    event.record(&mut Collect { slots });
+    let spans = span_path(ctx, event);
+    let size = slots.iter().map(Encode::size).sum::<usize>() + spans.size();
+    crate::producer::log(&b.cs, size, |w| {
+        if let Some(m) = b.message {
+            slots[m].encode(w);
+        }
+        for (i, s) in slots.iter().enumerate() {
+            if Some(i) != b.message {
+                s.encode(w);
+            }
+        }
+        spans.encode(w);
+    });
 }
 
 /// `tracing` call sites bridged so far.
