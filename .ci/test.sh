@@ -15,4 +15,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests (unit, integration, doc, CLI)"
 cargo test --workspace --locked
 
+step "bridges (cargo features log, tracing): lints, their tests and doc tests"
+cargo clippy -p tachylog --all-targets --features log,tracing --locked -- -D warnings
+cargo test -p tachylog --locked --features log,tracing \
+    --test bridge_log --test bridge_tracing --test bridge_no_alloc
+cargo test -p tachylog --locked --features log,tracing --doc
+
 step "all tests passed"
