@@ -147,6 +147,7 @@ pub(crate) struct Counters {
     pub records_dropped: AtomicU64,
     pub live_producers: AtomicU64,
     pub segments_created: AtomicU64,
+    pub drain_panics: AtomicU64,
 }
 
 /// A snapshot of the logger's counters.
@@ -164,6 +165,9 @@ pub struct Stats {
     pub live_producers: u64,
     /// Segment files created.
     pub segments_created: u64,
+    /// Times the drain thread panicked. After a panic the drain writes no more records: it
+    /// counts every further record as dropped and reports the count in a new segment.
+    pub drain_panics: u64,
 }
 
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
@@ -264,6 +268,7 @@ impl Shared {
             records_dropped: c.records_dropped.load(Ordering::Relaxed),
             live_producers: c.live_producers.load(Ordering::Relaxed),
             segments_created: c.segments_created.load(Ordering::Relaxed),
+            drain_panics: c.drain_panics.load(Ordering::Relaxed),
         }
     }
 }
@@ -344,7 +349,7 @@ impl Engine {
                 if let Some(core) = s2.cfg.drain_core {
                     core_affinity::set_for_current(core_affinity::CoreId { id: core });
                 }
-                drain.run();
+                drain.run_supervised();
             })
             .map_err(|e| Error::Io {
                 what: "cannot start the drain thread",

@@ -29,6 +29,11 @@ mod drain;
 mod encode;
 mod engine;
 mod error;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub mod fault;
+#[cfg(not(feature = "fault-injection"))]
+mod fault;
 pub mod layout;
 mod level;
 mod producer;

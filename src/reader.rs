@@ -70,15 +70,23 @@ pub enum ReadError {
 
 /// How a segment ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Tail {
     /// Sealed: an END frame closes it.
     Sealed,
-    /// Unsealed, and the space after the last frame is zero (a live segment, or one whose
-    /// writer stopped between frames).
+    /// Unsealed, and the file ends exactly where its last frame ends (a copy of the published
+    /// part of a segment, or a segment truncated without its END frame).
     Clean,
+    /// Unsealed, and the space after the last frame is zero: preallocated space the writer had
+    /// not reached (a live segment, or one whose writer stopped between frames, as after
+    /// `kill -9`).
+    ZeroFilled,
     /// Unsealed, and the last frame is incomplete or fails its checksum (the writer stopped in
     /// the middle of it). Nothing of it is emitted.
     Torn,
+    /// The file holds nothing but zero bytes, or nothing at all: the writer stopped while
+    /// creating it, before its header was written. There is nothing to decode.
+    Empty,
 }
 
 /// One thing read from a segment.
@@ -414,6 +422,14 @@ impl Reader {
         let path = self.files.pop_front()?;
         match std::fs::read(&path) {
             Err(source) => self.queue.push_back(Err(ReadError::Io { path, source })),
+            // A segment the writer created but stopped before giving a header (killed between
+            // creating the file and writing its first bytes).
+            Ok(data) if data.iter().all(|&b| b == 0) => {
+                self.queue.push_back(Ok(Event::SegmentEnd {
+                    path,
+                    tail: Tail::Empty,
+                }))
+            }
             Ok(data) => match SegmentState::new(path, data) {
                 Ok((st, warn)) => {
                     if let Some(w) = warn {
@@ -557,8 +573,10 @@ impl SegmentState {
             let tail = if off >= self.data.len() || self.data[off..].iter().all(|&b| b == 0) {
                 if self.sealed {
                     Tail::Sealed
-                } else {
+                } else if off >= self.data.len() {
                     Tail::Clean
+                } else {
+                    Tail::ZeroFilled
                 }
             } else {
                 Tail::Torn
@@ -570,7 +588,7 @@ impl SegmentState {
             Err(reason) => {
                 let zeros = self.data[off..].iter().all(|&b| b == 0);
                 if off >= self.committed && zeros {
-                    return self.finish(Tail::Clean, queue);
+                    return self.finish(Tail::ZeroFilled, queue);
                 }
                 if off >= self.committed {
                     // Past the published length: a frame the writer had not finished.
