@@ -226,7 +226,7 @@ fn real_disk_full_on_tmpfs_counts_drops_and_recovers() {
         tachylog::info!(seq = i, "filling {}", i);
         logged += 1;
         i += 1;
-        if i % 256 == 0 {
+        if i.is_multiple_of(256) {
             tachylog::flush();
         }
         assert!(i < 1_000_000, "the disk never filled");
