@@ -140,8 +140,80 @@ impl Drain {
         }
     }
 
-    /// One pass over every ring. Returns the number of records (and notices) moved.
-    pub(crate) fn pass(&mut self) -> u64 {
+    /// Runs the drain loop and survives a panic in it: the panic is caught, producers are
+    /// released (`alive` goes false, so `Block` stops waiting and `flush` returns
+    /// `DrainStopped`), the segment being written is left as it is (its frames verify or not,
+    /// and the reader decides), and the thread stays on in a degraded mode that writes no more
+    /// records but counts every one as dropped and reports the count in a fresh segment.
+    pub(crate) fn run_supervised(&mut self) {
+        let panicked =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run())).is_err();
+        if !panicked {
+            return;
+        }
+        self.shared
+            .counters
+            .drain_panics
+            .fetch_add(1, Ordering::Relaxed);
+        self.shared.drain_exited();
+        // Never seal or touch the segment the panic left behind: its state may be mid-frame.
+        // Dropping it unmaps it; everything published (and every complete frame) stays readable.
+        if let Some(seg) = self.out.seg.take() {
+            seg.abandon();
+        }
+        // A second panic here ends the thread; the records then stay counted by producers.
+        let _ =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.discard_until_stop()));
+    }
+
+    /// The degraded loop after a panic: empties every ring, counting its records as dropped,
+    /// and writes the drop notices into a new segment (retrying while none can be created).
+    fn discard_until_stop(&mut self) {
+        let mut idle_rounds = 0u32;
+        loop {
+            let stopping = self.shared.stop.load(Ordering::Acquire);
+            self.adopt_new_rings();
+            let mut moved = 0;
+            let mut i = 0;
+            while i < self.rings.len() {
+                let ring = &mut self.rings[i];
+                let closed = ring.shared.closed.load(Ordering::Acquire);
+                let avail = ring.consumer.slots();
+                if let Ok(chunk) = ring.consumer.read_chunk(avail) {
+                    let (a, b) = chunk.as_slices();
+                    let n = count_records(a, b, avail);
+                    chunk.commit_all();
+                    self.out.lose(&mut ring.lost_here, n);
+                    moved += n;
+                }
+                moved += self.out.report_drops(ring);
+                if closed && ring.consumer.is_empty() && ring.pending_drops() == 0 {
+                    self.rings.swap_remove(i);
+                    self.shared
+                        .counters
+                        .live_producers
+                        .fetch_sub(1, Ordering::Relaxed);
+                    continue;
+                }
+                i += 1;
+            }
+            moved += self.report_orphans();
+            self.out.publish();
+            if stopping && moved == 0 {
+                break;
+            }
+            if moved > 0 {
+                idle_rounds = 0;
+                continue;
+            }
+            idle_rounds = idle_rounds.saturating_add(1);
+            self.idle(idle_rounds);
+        }
+        self.out.seal_current();
+    }
+
+    /// Takes over the rings of threads that logged for the first time since the last pass.
+    fn adopt_new_rings(&mut self) {
         // Acquire pairs with the release store in `attach`.
         if self.shared.has_new.swap(false, Ordering::Acquire) {
             let new: Vec<NewRing> = std::mem::take(&mut *lock(&self.shared.new_rings));
@@ -156,6 +228,12 @@ impl Drain {
                 });
             }
         }
+    }
+
+    /// One pass over every ring. Returns the number of records (and notices) moved.
+    pub(crate) fn pass(&mut self) -> u64 {
+        crate::fault::drain_pass();
+        self.adopt_new_rings();
         self.out.rotate_on_time();
         let mut moved = 0;
         let mut i = 0;

@@ -201,6 +201,7 @@ pub(crate) struct Counters {
     pub live_producers: AtomicU64,
     pub segments_created: AtomicU64,
     pub segments_removed: AtomicU64,
+    pub drain_panics: AtomicU64,
 }
 
 /// A snapshot of the logger's counters.
@@ -223,6 +224,9 @@ pub struct Stats {
     /// Records skipped by `sample = N` / `limit = N/s`, over the whole process (per call
     /// site: [`sampling_stats`](crate::sampling_stats)). Not counted as dropped.
     pub records_sampled_out: u64,
+    /// Times the drain thread panicked. After a panic the drain writes no more records: it
+    /// counts every further record as dropped and reports the count in a new segment.
+    pub drain_panics: u64,
 }
 
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
@@ -325,6 +329,7 @@ impl Shared {
             segments_created: c.segments_created.load(Ordering::Relaxed),
             segments_removed: c.segments_removed.load(Ordering::Relaxed),
             records_sampled_out: crate::sampling::totals().values().map(|t| t.1).sum(),
+            drain_panics: c.drain_panics.load(Ordering::Relaxed),
         }
     }
 }
@@ -418,7 +423,7 @@ impl Engine {
                 if let Some(core) = s2.cfg.drain_core {
                     core_affinity::set_for_current(core_affinity::CoreId { id: core });
                 }
-                drain.run();
+                drain.run_supervised();
             })
             .map_err(|e| Error::Io {
                 what: "cannot start the drain thread",

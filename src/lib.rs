@@ -33,6 +33,11 @@ mod engine;
 mod env;
 mod error;
 mod filter;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub mod fault;
+#[cfg(not(feature = "fault-injection"))]
+mod fault;
 pub mod layout;
 mod level;
 mod producer;

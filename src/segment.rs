@@ -74,6 +74,7 @@ impl SegmentDir {
     /// Creates the next segment. On failure the sequence number is not reused for a different
     /// file only if the file was created; a failed creation leaves nothing behind.
     pub(crate) fn create(&mut self, anchor: &Anchor, ticks_per_sec: f64) -> Result<Segment, Error> {
+        let mut recreated = false;
         loop {
             let seq = self.next_seq;
             let path = self.dir.join(file_name(&self.name, seq));
@@ -85,6 +86,11 @@ impl SegmentDir {
                 // Someone else took this name (another process with the same name, or a file
                 // planted there): skip it, never overwrite it or follow it.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.next_seq = seq + 1,
+                // The directory vanished (removed by a clean-up job): make it again, once.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !recreated => {
+                    recreated = true;
+                    let _ = std::fs::create_dir_all(&self.dir);
+                }
                 Err(source) => {
                     return Err(Error::Io {
                         what: "cannot create segment",
@@ -236,6 +242,12 @@ impl Segment {
             .store(self.used as u64, Ordering::Release);
     }
 
+    /// Lets go of a segment whose writer failed (a panic in the drain): publishes nothing
+    /// more, seals nothing, and unmaps it. Its unused space stays zero-filled and reserved.
+    pub(crate) fn abandon(self) {
+        drop(self);
+    }
+
     /// Writes the END frame, publishes, marks the header sealed, unmaps and truncates the file
     /// to its used length.
     pub(crate) fn seal(mut self, next_seq: u64) -> io::Result<()> {
@@ -257,6 +269,7 @@ impl Segment {
 /// Reserves `size` bytes of real blocks for `file`.
 fn reserve(file: &File, size: usize) -> io::Result<()> {
     use std::os::fd::AsRawFd;
+    crate::fault::reserve()?;
     // SAFETY: the descriptor is valid for the lifetime of `file`; posix_fallocate reads no memory.
     let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
     if rc != 0 {

@@ -103,16 +103,15 @@ fn decode(paths: &[PathBuf], format: Format) -> io::Result<Status> {
                         Format::Json => json::dropped(&mut line, &d),
                         Format::Text => {
                             use std::fmt::Write as _;
-                            let _ = writeln!(
-                                line,
-                                "{} WARN  tachylog {}: {} records dropped",
-                                rfc3339(d.ts_unix_ns),
+                            let _ = write!(line, "{} WARN  tachylog ", rfc3339(d.ts_unix_ns));
+                            json::neutralise(
+                                &mut line,
                                 d.thread
                                     .as_ref()
                                     .and_then(|t| t.name.as_deref())
                                     .unwrap_or("-"),
-                                d.count
                             );
+                            let _ = writeln!(line, ": {} records dropped", d.count);
                         }
                     }
                     out.write_all(line.as_bytes())?;
@@ -140,14 +139,12 @@ fn text_record(line: &mut String, r: &Record) {
         .name
         .as_deref()
         .map_or_else(|| format!("tid {}", r.thread.tid), str::to_owned);
-    let _ = write!(
-        line,
-        "{} {:<5} {} {}: ",
-        rfc3339(r.ts_unix_ns),
-        r.level.as_str(),
-        r.callsite.target,
-        thread
-    );
+    let _ = write!(line, "{} {:<5} ", rfc3339(r.ts_unix_ns), r.level.as_str());
+    // Target and thread name come from the input too: neutralised like the message.
+    json::neutralise(line, &r.callsite.target);
+    line.push(' ');
+    json::neutralise(line, &thread);
+    line.push_str(": ");
     json::neutralise(line, &r.message());
     if let Ok(fields) = r.fields() {
         for (name, v) in fields {
