@@ -42,6 +42,8 @@ struct Out {
     last_failure_ns: Option<u64>,
     /// Scratch list of call-site ids to describe before a records frame.
     to_describe: Vec<u32>,
+    /// Where sealed segments go to be compressed (`Builder::compress`).
+    sealed_tx: Option<std::sync::mpsc::Sender<std::path::PathBuf>>,
 }
 
 pub(crate) struct Drain {
@@ -81,9 +83,15 @@ impl Drain {
                 last_anchor_ticks: anchor.ticks,
                 last_failure_ns: None,
                 to_describe: Vec::new(),
+                sealed_tx: None,
             },
             orphans_reported: 0,
         })
+    }
+
+    /// Sends every segment sealed from now on to `tx` (the compressor thread).
+    pub(crate) fn set_sealed_sink(&mut self, tx: std::sync::mpsc::Sender<std::path::PathBuf>) {
+        self.out.sealed_tx = Some(tx);
     }
 
     /// The drain thread's loop.
@@ -285,7 +293,11 @@ impl Out {
 
     fn seal_current(&mut self) {
         if let Some(seg) = self.seg.take() {
-            let _ = seg.seal(self.dir.next_seq());
+            let seq = seg.seq();
+            let sealed = seg.seal(self.dir.next_seq()).is_ok();
+            if let (true, Some(tx)) = (sealed, &self.sealed_tx) {
+                let _ = tx.send(self.dir.path(seq));
+            }
         }
     }
 

@@ -25,6 +25,7 @@
 mod macros;
 mod callsite;
 mod clock;
+pub mod compress;
 mod drain;
 mod encode;
 mod engine;
