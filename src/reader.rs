@@ -208,7 +208,18 @@ impl Record {
         RECORD_HEAD_LEN + self.len as usize
     }
 
+    /// Decodes the values (format arguments, then fields) on the stack and hands them to `f`.
+    #[inline]
+    fn with_values<R>(
+        &self,
+        f: impl FnOnce(&[Value<'_>], &[Value<'_>]) -> R,
+    ) -> Result<R, ValueError> {
+        let (args, fields) = self.values()?;
+        Ok(f(&args, &fields))
+    }
+
     /// The decoded values: format arguments, then fields.
+    #[inline(always)]
     fn values(&self) -> Result<(Values<'_>, Values<'_>), ValueError> {
         let cs = &self.callsite;
         let mut cur = Cursor {
@@ -236,8 +247,7 @@ impl Record {
     pub fn write_message(&self, out: &mut String) -> Result<(), ValueError> {
         let cs = &self.callsite;
         let pieces = cs.pieces.as_ref().map_err(|e| ValueError(e.to_string()))?;
-        let (args, _) = self.values()?;
-        tachylog_format::render(out, pieces, &cs.arg_names, &args)
+        self.with_values(|args, _| tachylog_format::render(out, pieces, &cs.arg_names, args))?
             .map_err(|e| ValueError(e.to_string()))
     }
 
@@ -257,11 +267,14 @@ impl Record {
 
     /// Calls `f` with each structured field's name and value, in order, without allocating.
     pub fn visit_fields(&self, mut f: impl FnMut(&str, &Value<'_>)) -> Result<(), ValueError> {
-        let (_, fields) = self.values()?;
-        for (name, v) in self.callsite.field_names.iter().zip(&fields) {
-            f(name, v);
+        if self.callsite.field_names.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.with_values(|_, fields| {
+            for (name, v) in self.callsite.field_names.iter().zip(fields) {
+                f(name, v);
+            }
+        })
     }
 
     /// The structured fields, by name.
@@ -731,10 +744,14 @@ impl SegmentState {
                 })
             });
         let mut n = 0u32;
+        // One look-up per frame: a frame holds one thread's records.
+        let seq_slot = seqs.entry((self.pid, head.producer)).or_insert(0);
+        let mut seq = *seq_slot;
         while !rest.is_empty() {
             let at = off + FRAME_HEADER_LEN + (payload.len() - rest.len());
             let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
                 queue.push_back(Err(self.corrupt(at, "record header cut short")));
+                *seq_slot = seq;
                 return;
             };
             let len = rh.len as usize;
@@ -742,6 +759,7 @@ impl SegmentState {
                 queue.push_back(Err(
                     self.corrupt(at, format!("record length {len} out of range"))
                 ));
+                *seq_slot = seq;
                 return;
             }
             let Some(cs) = self.callsites.get(&rh.callsite) else {
@@ -752,7 +770,6 @@ impl SegmentState {
                 rest = &rest[len..];
                 continue;
             };
-            let seq = seqs.entry((self.pid, head.producer)).or_insert(0);
             let at = range.start + (payload.len() - rest.len()) + RECORD_HEAD_LEN;
             queue.push_back(Ok(Event::Record(Record {
                 ts_unix_ns: self.ts(rh.ticks),
@@ -760,17 +777,18 @@ impl SegmentState {
                 level: cs.level,
                 callsite: cs.clone(),
                 thread: thread.clone(),
-                thread_seq: *seq,
+                thread_seq: seq,
                 segment: self.seq,
                 pid: self.pid,
                 data: data.clone(),
                 at: at as u32,
                 len: (len - RECORD_HEAD_LEN) as u32,
             })));
-            *seq += 1;
+            seq += 1;
             n += 1;
             rest = &rest[len..];
         }
+        *seq_slot = seq;
         if n != head.count {
             queue.push_back(Err(self.corrupt(
                 off,

@@ -9,9 +9,25 @@ use tachylog_format::Value;
 /// Version of the JSON Lines schema written here (`docs/JSON.md`).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Bytes that start something to escape: controls, `"`, `\\`, DEL, and 0xE2 (the lead byte
+/// of U+2028 and U+2029).
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t[0xe2] = true;
+    t
+};
+
 #[inline]
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f || b == 0xe2
+    SPECIAL[b as usize]
 }
 
 /// Appends `s` as a JSON string literal.
