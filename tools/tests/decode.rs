@@ -28,10 +28,23 @@ fn records_of_all_threads_and_segments_come_out_in_time_order() {
     assert!(segments >= 3, "only {segments} segments");
     let lines = json_lines(&run(&["decode"], dir, 0));
     assert_eq!(lines.len(), TOTAL);
-    for w in lines.windows(2) {
-        assert!(ts(&w[0]) <= ts(&w[1]), "{} then {}", w[0], w[1]);
+    // Records not marked late are in time order. A record may be marked late only when its own
+    // thread's previous record has a later time (the clock conversion stepped back between
+    // anchors): the merge never reorders a thread, and nothing else arrives late here.
+    let mut high = String::new();
+    let mut prev: HashMap<String, String> = HashMap::new();
+    for v in &lines {
+        let thread = v["thread"].as_str().unwrap_or("-").to_owned();
+        if v["late"] == true {
+            assert!(prev.get(&thread).is_some_and(|p| *p > ts(v)), "{v}");
+        } else {
+            assert!(high <= ts(v), "{high} then {v}");
+            high = ts(v);
+        }
+        prev.insert(thread, ts(v));
     }
-    assert!(lines.iter().all(|v| v.get("late").is_none()));
+    let late = lines.iter().filter(|v| v["late"] == true).count();
+    assert!(late * 100 < lines.len(), "{late} late records");
     // Each thread's records keep their own order, and none is lost or repeated.
     let mut next: HashMap<String, u64> = HashMap::new();
     for v in lines.iter().filter(|v| v["fields"]["seq"].is_u64()) {
