@@ -25,17 +25,18 @@
 mod macros;
 mod callsite;
 mod clock;
+pub mod compress;
 mod drain;
 mod encode;
 mod engine;
 mod env;
 mod error;
-mod filter;
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub mod fault;
 #[cfg(not(feature = "fault-injection"))]
 mod fault;
+mod filter;
 pub mod layout;
 mod level;
 mod producer;
