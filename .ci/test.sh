@@ -16,8 +16,15 @@ step "tests (unit, integration, doc, CLI)"
 cargo test --workspace --locked
 
 step "reliability figures (short forms; TACHYLOG_LONG=1 runs the long ones)"
-cargo test --workspace --locked --test faults --test load --test kill9 --test hostile --test output_safety \
-  -- --nocapture --test-threads=1 2>&1 | grep -E '^(test |load |kill -9|drain panic|injected|tmpfs|vanished|flush_timeout|oversized|10 KB|symlinks|unprivileged|SKIPPED|JSON|text:|callsite|thread name|records count|record length|frame length)'
+log=target/reliability.log
+mkdir -p target
+if cargo test --workspace --locked --test faults --test load --test kill9 --test hostile --test output_safety \
+  -- --nocapture --test-threads=1 >"$log" 2>&1; then
+  grep -E '^(test |load |kill -9|drain panic|injected|tmpfs|vanished|flush_timeout|oversized|10 KB|symlinks|unprivileged|SKIPPED|JSON|text:|callsite|thread name|records count|record length|frame length)' "$log"
+else
+  tail -n 200 "$log"
+  exit 1
+fi
 
 step "bridges (cargo features log, tracing): lints, their tests and doc tests"
 cargo clippy -p tachylog --all-targets --features log,tracing --locked -- -D warnings

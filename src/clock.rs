@@ -58,7 +58,14 @@ impl Anchor {
             let unix_ns = unix_ns();
             let t1 = ticks();
             let width = t1.wrapping_sub(t0);
-            (width, Anchor { ticks: t0.wrapping_add(width / 2), unix_ns, mono_ns })
+            (
+                width,
+                Anchor {
+                    ticks: t0.wrapping_add(width / 2),
+                    unix_ns,
+                    mono_ns,
+                },
+            )
         }
         let mut best = sample();
         for _ in 1..5 {

@@ -48,6 +48,8 @@ struct Out {
     last_age_check_ns: u64,
     /// Sampling totals per call site already written in sampled frames.
     sampled_reported: std::collections::BTreeMap<u32, (u64, u64)>,
+    /// Where sealed segments go to be compressed (`Builder::compress`).
+    sealed_tx: Option<std::sync::mpsc::Sender<std::path::PathBuf>>,
 }
 
 pub(crate) struct Drain {
@@ -58,7 +60,7 @@ pub(crate) struct Drain {
 }
 
 /// How often (at most) the drain writes a clock anchor while records flow.
-const ANCHOR_EVERY: Duration = Duration::from_millis(100);
+const ANCHOR_EVERY: Duration = Duration::from_millis(10);
 /// How long the drain waits before retrying a segment that could not be created.
 const RETRY_EVERY: Duration = Duration::from_millis(100);
 
@@ -91,6 +93,7 @@ impl Drain {
                 last_age_check_ns: 0,
                 // Counts from earlier loggers in this process were written by them.
                 sampled_reported: crate::sampling::totals(),
+                sealed_tx: None,
             },
             orphans_reported: 0,
         })
@@ -98,6 +101,11 @@ impl Drain {
             d.out.segment_created();
             d
         })
+    }
+
+    /// Sends every segment sealed from now on to `tx` (the compressor thread).
+    pub(crate) fn set_sealed_sink(&mut self, tx: std::sync::mpsc::Sender<std::path::PathBuf>) {
+        self.out.sealed_tx = Some(tx);
     }
 
     /// The drain thread's loop.
@@ -380,7 +388,11 @@ impl Out {
 
     fn seal_current(&mut self) {
         if let Some(seg) = self.seg.take() {
-            let _ = seg.seal(self.dir.next_seq());
+            let seq = seg.seq();
+            let sealed = seg.seal(self.dir.next_seq()).is_ok();
+            if let (true, Some(tx)) = (sealed, &self.sealed_tx) {
+                let _ = tx.send(self.dir.path(seq));
+            }
         }
     }
 

@@ -38,6 +38,7 @@ pub(crate) struct Config {
     pub rotate_every: Option<Duration>,
     /// Limits on the sealed segments kept.
     pub retention: crate::retention::Limits,
+    pub compress: bool,
 }
 
 /// Configures and starts the process-wide logger.
@@ -81,6 +82,7 @@ impl Builder {
                 filter: None,
                 rotate_every: None,
                 retention: Default::default(),
+                compress: false,
             },
         }
     }
@@ -162,6 +164,16 @@ impl Builder {
     /// producers wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
     pub fn drain_idle(mut self, max: Duration) -> Self {
         self.cfg.max_idle = max;
+        self
+    }
+
+    /// Compress sealed segments with lz4 (default off). A background thread, not the drain,
+    /// turns each sealed `<name>-<seq>.tlog` into `<name>-<seq>.tlog.lz4` and removes the raw
+    /// file; a crash leaves one or the other complete, never a half file. The decoder reads
+    /// both. At start, leftovers of an interrupted compression are cleaned up and sealed raw
+    /// segments of this name are compressed.
+    pub fn compress(mut self, on: bool) -> Self {
+        self.cfg.compress = on;
         self
     }
 
@@ -338,6 +350,8 @@ impl Shared {
 pub(crate) struct Engine {
     pub shared: Arc<Shared>,
     drain: Option<std::thread::JoinHandle<()>>,
+    /// The compressor thread; it ends when the drain (its only sender) is gone.
+    compressor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Engine {
@@ -409,6 +423,19 @@ impl Engine {
             calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
         });
         let mut drain = Drain::new(shared.clone(), dir, calib)?;
+        let mut compressor = None;
+        if shared.cfg.compress {
+            let (tx, handle) =
+                crate::compress::spawn(&shared.cfg.dir, &shared.cfg.name).map_err(|source| {
+                    Error::Io {
+                        what: "cannot start the compressor thread",
+                        path: shared.cfg.dir.clone(),
+                        source,
+                    }
+                })?;
+            drain.set_sealed_sink(tx);
+            compressor = Some(handle);
+        }
         let s2 = shared.clone();
         let handle = std::thread::Builder::new()
             .name("tachylog-drain".into())
@@ -434,6 +461,7 @@ impl Engine {
         Ok(Engine {
             shared,
             drain: Some(handle),
+            compressor,
         })
     }
 
@@ -442,6 +470,10 @@ impl Engine {
         self.shared.stop.store(true, Ordering::Release);
         self.shared.wake_drain();
         if let Some(h) = self.drain.take() {
+            let _ = h.join();
+        }
+        // The drain sent the segment it sealed last; the compressor finishes it and ends.
+        if let Some(h) = self.compressor.take() {
             let _ = h.join();
         }
     }

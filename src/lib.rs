@@ -27,17 +27,18 @@ mod macros;
 pub mod bridge;
 mod callsite;
 mod clock;
+pub mod compress;
 mod drain;
 mod encode;
 mod engine;
 mod env;
 mod error;
-mod filter;
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub mod fault;
 #[cfg(not(feature = "fault-injection"))]
 mod fault;
+mod filter;
 pub mod layout;
 mod level;
 mod producer;

@@ -21,11 +21,19 @@ use crate::layout::{
     HEADER_CRC_SPAN, HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, SampledEntry,
     SampledHead, SegmentHeader, ThreadHead, tag,
 };
+use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tachylog_format::{Piece, Value};
 use zerocopy::FromBytes;
+
+pub mod follow;
+mod load;
+pub mod merge;
+pub mod verify;
+
+pub use load::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
 
 /// Why reading failed, or what was found damaged. Damage is reported and reading goes on.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +167,13 @@ pub struct Record {
     pub thread_seq: u64,
     /// Sequence number of the segment it was read from.
     pub segment: u64,
-    args: Box<[u8]>,
+    /// Process id of the writer (with `thread.producer`, identifies the thread across runs).
+    pub pid: u32,
+    /// The segment's bytes; the record's values are `data[at..at + len]`. Shared, so reading a
+    /// record allocates nothing.
+    data: Arc<[u8]>,
+    at: u32,
+    len: u32,
 }
 
 /// A notice that a thread lost records (full ring, oversized record, no writable segment).
@@ -201,19 +215,46 @@ impl std::fmt::Display for ValueError {
     }
 }
 
+/// Values of one record, on the stack for up to eight of them (no allocation per record).
+type Values<'a> = SmallVec<[Value<'a>; 8]>;
+
 impl Record {
+    /// The encoded values (arguments, then fields).
+    fn args(&self) -> &[u8] {
+        let at = self.at as usize;
+        self.data
+            .get(at..at + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// Bytes this record takes in its segment: the 16-byte record header plus its values.
+    pub fn encoded_len(&self) -> usize {
+        RECORD_HEAD_LEN + self.len as usize
+    }
+
+    /// Decodes the values (format arguments, then fields) on the stack and hands them to `f`.
+    #[inline]
+    fn with_values<R>(
+        &self,
+        f: impl FnOnce(&[Value<'_>], &[Value<'_>]) -> R,
+    ) -> Result<R, ValueError> {
+        let (args, fields) = self.values()?;
+        Ok(f(&args, &fields))
+    }
+
     /// The decoded values: format arguments, then fields.
-    fn values(&self) -> Result<(Vec<Value<'_>>, Vec<Value<'_>>), ValueError> {
+    #[inline(always)]
+    fn values(&self) -> Result<(Values<'_>, Values<'_>), ValueError> {
         let cs = &self.callsite;
         let mut cur = Cursor {
-            buf: &self.args,
+            buf: self.args(),
             pos: 0,
         };
-        let mut args = Vec::with_capacity(cs.arg_names.len());
+        let mut args = Values::new();
         for _ in 0..cs.arg_names.len() {
             args.push(cur.value(0)?);
         }
-        let mut fields = Vec::with_capacity(cs.field_names.len());
+        let mut fields = Values::new();
         for _ in 0..cs.field_names.len() {
             fields.push(cur.value(0)?);
         }
@@ -230,8 +271,7 @@ impl Record {
     pub fn write_message(&self, out: &mut String) -> Result<(), ValueError> {
         let cs = &self.callsite;
         let pieces = cs.pieces.as_ref().map_err(|e| ValueError(e.to_string()))?;
-        let (args, _) = self.values()?;
-        tachylog_format::render(out, pieces, &cs.arg_names, &args)
+        self.with_values(|args, _| tachylog_format::render(out, pieces, &cs.arg_names, args))?
             .map_err(|e| ValueError(e.to_string()))
     }
 
@@ -247,6 +287,18 @@ impl Record {
             s.push(']');
         }
         s
+    }
+
+    /// Calls `f` with each structured field's name and value, in order, without allocating.
+    pub fn visit_fields(&self, mut f: impl FnMut(&str, &Value<'_>)) -> Result<(), ValueError> {
+        if self.callsite.field_names.is_empty() {
+            return Ok(());
+        }
+        self.with_values(|_, fields| {
+            for (name, v) in self.callsite.field_names.iter().zip(fields) {
+                f(name, v);
+            }
+        })
     }
 
     /// The structured fields, by name.
@@ -349,8 +401,10 @@ fn intern(s: &str) -> &'static str {
     v
 }
 
-/// Lists the segment files a path stands for: the file itself, or a directory's `*.tlog`
-/// files in (prefix, sequence) order.
+/// Lists the segment files a path stands for: the file itself, or a directory's `*.tlog` and
+/// `*.tlog.lz4` files in (prefix, sequence) order. Where a segment exists both raw and
+/// compressed (compression stopped between its rename and the removal of the raw file), only
+/// the raw file is listed; `*.tmp` files (unfinished compressions) are ignored.
 pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
     let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
         path: path.to_owned(),
@@ -367,7 +421,8 @@ pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
     for e in rd.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name.strip_suffix(".tlog") else {
+        let raw = name.strip_suffix(load::COMPRESSED_SUFFIX).unwrap_or(name);
+        let Some(stem) = raw.strip_suffix(".tlog") else {
             continue;
         };
         let (prefix, seq) = match stem.rsplit_once('-') {
@@ -378,7 +433,11 @@ pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
         };
         files.push((prefix, seq, e.path()));
     }
+    // Sorting puts `x.tlog` right before `x.tlog.lz4`; keep the first of such a pair.
     files.sort();
+    files.dedup_by(|later, earlier| {
+        later.0 == earlier.0 && later.1 == earlier.1 && later.2.with_extension("") == earlier.2
+    });
     Ok(files.into_iter().map(|(_, _, p)| p).collect())
 }
 
@@ -401,7 +460,18 @@ impl std::fmt::Debug for Reader {
 
 struct SegmentState {
     path: PathBuf,
-    data: Vec<u8>,
+    /// File bytes from offset `base` on (the whole file, except in follow mode, where the part
+    /// already read is let go).
+    data: Arc<[u8]>,
+    /// File offset of `data[0]`; a multiple of the frame alignment.
+    base: usize,
+    /// Frames that verified.
+    frames: u64,
+    /// Follow mode: `data` ends at the committed length and more may come; reaching its end
+    /// waits instead of finishing the segment.
+    live: bool,
+    /// Follow mode: the end of `data` was reached.
+    starved: bool,
     seq: u64,
     pid: u32,
     off: usize,
@@ -436,8 +506,8 @@ impl Reader {
 
     fn open_next(&mut self) -> Option<()> {
         let path = self.files.pop_front()?;
-        match std::fs::read(&path) {
-            Err(source) => self.queue.push_back(Err(ReadError::Io { path, source })),
+        match load_segment(&path) {
+            Err(e) => self.queue.push_back(Err(e)),
             // A segment the writer created but stopped before giving a header (killed between
             // creating the file and writing its first bytes).
             Ok(data) if data.iter().all(|&b| b == 0) => {
@@ -446,7 +516,7 @@ impl Reader {
                     tail: Tail::Empty,
                 }))
             }
-            Ok(data) => match SegmentState::new(path, data) {
+            Ok(data) => match SegmentState::new(path, data.into()) {
                 Ok((st, warn)) => {
                     if let Some(w) = warn {
                         self.queue.push_back(Err(w));
@@ -480,7 +550,7 @@ impl Iterator for Reader {
 }
 
 impl SegmentState {
-    fn new(path: PathBuf, data: Vec<u8>) -> Result<(SegmentState, Option<ReadError>), ReadError> {
+    fn new(path: PathBuf, data: Arc<[u8]>) -> Result<(SegmentState, Option<ReadError>), ReadError> {
         let Ok((h, _)) = SegmentHeader::read_from_prefix(&data) else {
             return Err(ReadError::NotASegment {
                 path,
@@ -521,6 +591,10 @@ impl SegmentState {
             threads: HashMap::new(),
             done: false,
             data,
+            base: 0,
+            frames: 0,
+            live: false,
+            starved: false,
         };
         Ok((st, warn))
     }
@@ -528,7 +602,7 @@ impl SegmentState {
     fn corrupt(&self, offset: usize, reason: impl Into<String>) -> ReadError {
         ReadError::Corrupt {
             path: self.path.clone(),
-            offset: offset as u64,
+            offset: (self.base + offset) as u64,
             reason: reason.into(),
         }
     }
@@ -584,6 +658,10 @@ impl SegmentState {
         seqs: &mut HashMap<(u32, u32), u64>,
     ) {
         let off = self.off;
+        if self.live && off >= self.data.len() {
+            self.starved = true;
+            return;
+        }
         if off + FRAME_HEADER_LEN > self.data.len() {
             let tail = if off >= self.data.len() || self.data[off..].iter().all(|&b| b == 0) {
                 if self.sealed {
@@ -625,7 +703,9 @@ impl SegmentState {
             }
         };
         self.off = layout::align_up(end).min(self.data.len().max(end));
-        let payload = &self.data[start..end];
+        self.frames += 1;
+        let data = self.data.clone();
+        let payload = &data[start..end];
         match Kind::from_u16(fh.kind) {
             Some(Kind::Callsite) => match parse_callsite(payload) {
                 Ok((id, info)) => {
@@ -663,7 +743,7 @@ impl SegmentState {
                 }
                 self.finish(Tail::Sealed, queue);
             }
-            Some(Kind::Records) => self.records(off, payload, queue, seqs),
+            Some(Kind::Records) => self.records(off, &data, start..end, queue, seqs),
             Some(Kind::Sampled) => self.sampled(off, payload, queue),
             None => {}
         }
@@ -716,10 +796,12 @@ impl SegmentState {
     fn records(
         &self,
         off: usize,
-        payload: &[u8],
+        data: &Arc<[u8]>,
+        range: std::ops::Range<usize>,
         queue: &mut VecDeque<Result<Event, ReadError>>,
         seqs: &mut HashMap<(u32, u32), u64>,
     ) {
+        let payload = &data[range.clone()];
         let Ok((head, mut rest)) = RecordsHead::read_from_prefix(payload) else {
             queue.push_back(Err(self.corrupt(off, "records frame too short")));
             return;
@@ -736,10 +818,14 @@ impl SegmentState {
                 })
             });
         let mut n = 0u32;
+        // One look-up per frame: a frame holds one thread's records.
+        let seq_slot = seqs.entry((self.pid, head.producer)).or_insert(0);
+        let mut seq = *seq_slot;
         while !rest.is_empty() {
             let at = off + FRAME_HEADER_LEN + (payload.len() - rest.len());
             let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
                 queue.push_back(Err(self.corrupt(at, "record header cut short")));
+                *seq_slot = seq;
                 return;
             };
             let len = rh.len as usize;
@@ -747,6 +833,7 @@ impl SegmentState {
                 queue.push_back(Err(
                     self.corrupt(at, format!("record length {len} out of range"))
                 ));
+                *seq_slot = seq;
                 return;
             }
             let Some(cs) = self.callsites.get(&rh.callsite) else {
@@ -757,21 +844,25 @@ impl SegmentState {
                 rest = &rest[len..];
                 continue;
             };
-            let seq = seqs.entry((self.pid, head.producer)).or_insert(0);
+            let at = range.start + (payload.len() - rest.len()) + RECORD_HEAD_LEN;
             queue.push_back(Ok(Event::Record(Record {
                 ts_unix_ns: self.ts(rh.ticks),
                 ticks: rh.ticks,
                 level: cs.level,
                 callsite: cs.clone(),
                 thread: thread.clone(),
-                thread_seq: *seq,
+                thread_seq: seq,
                 segment: self.seq,
-                args: rest[RECORD_HEAD_LEN..len].into(),
+                pid: self.pid,
+                data: data.clone(),
+                at: at as u32,
+                len: (len - RECORD_HEAD_LEN) as u32,
             })));
-            *seq += 1;
+            seq += 1;
             n += 1;
             rest = &rest[len..];
         }
+        *seq_slot = seq;
         if n != head.count {
             queue.push_back(Err(self.corrupt(
                 off,

@@ -57,9 +57,15 @@ impl SegmentDir {
         })?;
         let mut next_seq = 1;
         for e in entries.flatten() {
-            // Compressed segments (`.tlog.lz4`) hold their sequence number too.
-            let parse = crate::retention::parse_any_seq;
-            if let Some(seq) = e.file_name().to_str().and_then(|f| parse(name, f)) {
+            // Compressed segments (`.tlog.lz4`, and `.tlog.lz4.tmp` in progress) keep their
+            // sequence numbers taken.
+            let file = e.file_name();
+            let file = file.to_str().map(|f| {
+                f.strip_suffix(".lz4.tmp")
+                    .or_else(|| f.strip_suffix(".lz4"))
+                    .unwrap_or(f)
+            });
+            if let Some(seq) = file.and_then(|f| parse_seq(name, f)) {
                 next_seq = next_seq.max(seq + 1);
             }
         }
@@ -104,6 +110,11 @@ impl SegmentDir {
 
     pub(crate) fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    /// The path of segment `seq`.
+    pub(crate) fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(file_name(&self.name, seq))
     }
 }
 

@@ -43,6 +43,9 @@ fn drain_panic_releases_blocked_producers_and_counts_later_records() {
         Instant::now()
     });
     std::thread::sleep(Duration::from_millis(50));
+    // The drain is still stalled, so the producer must be waiting for room now. (Checking
+    // after the panic would race with the release this test measures.)
+    let blocked_at_panic = !done.load(Ordering::SeqCst);
     fault::panic_drain();
     let panicked_at = loop {
         if tachylog::stats().drain_panics > 0 {
@@ -50,7 +53,6 @@ fn drain_panic_releases_blocked_producers_and_counts_later_records() {
         }
         std::thread::sleep(Duration::from_micros(50));
     };
-    let blocked_at_panic = !done.load(Ordering::SeqCst);
     let released_at = producer.join().unwrap();
     let release = released_at.saturating_duration_since(panicked_at);
     // The application goes on logging; these records are counted as dropped.

@@ -1,20 +1,30 @@
-//! `tachylog`: decodes tachylog segment files into JSON Lines or readable text.
+//! `tachylog`: decodes tachylog segment files into JSON Lines, readable text or logfmt; follows
+//! a live directory; verifies segments; summarises them.
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tachylog::reader::{Event, ReadError, Reader, Record, rfc3339};
-use tachylog_format::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+use tachylog::reader::follow::Follower;
+use tachylog::reader::merge::DEFAULT_WINDOW;
+use tachylog::reader::{ReadError, Reader};
+use tachylog_cli::decode::Decoder;
+use tachylog_cli::filter::{Filter, parse_level, parse_time};
+use tachylog_cli::output::{Format, Renderer};
+use tachylog_cli::stats::Stats;
 
-mod json;
-
-/// Decode tachylog segment files.
+/// Decode, follow, verify and summarise tachylog segment files.
+///
+/// Segments are the `*.tlog` files (and `*.tlog.lz4`, compressed) a program using tachylog
+/// writes. A PATH is a segment file or a directory holding them.
 ///
 /// Exit status: 0 when everything decoded cleanly, 1 when damaged data was found and skipped
 /// (the rest still decoded), 2 when an input could not be used at all (missing path, not a
-/// segment, unsupported format version).
+/// segment, unsupported format version) or the command line is wrong.
 #[derive(Parser, Debug)]
 #[command(name = "tachylog", version, about, long_about)]
 struct Cli {
@@ -24,11 +34,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decode segments (files, or directories of `*.tlog` files) to stdout.
+    /// Decode segments to stdout, in time order, filtered.
     ///
-    /// Records come out file by file in sequence order, and within a file in the order the drain
-    /// wrote them (each thread's records in logging order). Damage is reported on stderr with the
-    /// file and byte offset; decoding continues after it.
+    /// Records from every thread and segment come out in timestamp order (ties: writer pid, then
+    /// thread, then the thread's own order). The merge holds at most --window records, so memory
+    /// stays bounded on any input; a record that reaches it after later ones were already written
+    /// is still written, marked late ("late":true in JSON, `~` after the time in text, late=true
+    /// in logfmt). Damage is reported on stderr with the file and byte offset; decoding continues
+    /// after it.
+    ///
+    /// Examples:
+    ///   tachylog decode logs/
+    ///   tachylog decode -f text --level warn --since 10m logs/
+    ///   tachylog decode --target app::db --grep 'timeout|refused' logs/ | less
+    ///   tachylog decode --follow -f text logs/
     Decode {
         /// Segment files or directories holding them.
         #[arg(required = true)]
@@ -36,16 +55,76 @@ enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value_t = Format::Json)]
         format: Format,
+        /// Colour the text format: auto means when stdout is a terminal and NO_COLOR is unset.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        /// Keep records of this level and more severe (error, warn, info, debug, trace).
+        #[arg(long, value_parser = parse_level)]
+        level: Option<tachylog::Level>,
+        /// Keep records whose target starts with PREFIX (repeat for several).
+        #[arg(long, value_name = "PREFIX")]
+        target: Vec<String>,
+        /// Keep records of the thread with this name or OS thread id (repeat for several).
+        #[arg(long, value_name = "NAME|TID")]
+        thread: Vec<String>,
+        /// Keep records at or after TIME: RFC 3339 in UTC (2026-01-31T09:00:00Z) or a
+        /// duration before now (90s, 10m, 2h, 1day).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Keep records before TIME (same forms as --since).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Keep records whose formatted message matches this regular expression.
+        #[arg(long, value_name = "REGEX")]
+        grep: Option<regex::Regex>,
+        /// Records held for time ordering (the bound on the merge's memory).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_WINDOW)]
+        window: usize,
+        /// Follow a directory: write its records, then new ones as the writer commits them,
+        /// across rotation to new segments, until Ctrl-C or the reader of stdout goes away.
+        #[arg(long)]
+        follow: bool,
+        /// How often --follow looks for new records, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 100)]
+        interval: u64,
+    },
+    /// Check every frame of segments and print a summary per segment.
+    ///
+    /// For each segment: frames and records that verify, records reported dropped, how it ends
+    /// (sealed, open with a clean end, or torn), and every damaged byte range with the reason.
+    /// Exit status: 0 all clean, 1 damage found (a bad checksum, a torn tail, a damaged
+    /// compressed file), 2 an input could not be used at all.
+    Verify {
+        /// Segment files or directories holding them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Summarise segments: records per level, target and thread, drops, time span, rate, and
+    /// the call sites with the most records and the most bytes.
+    ///
+    /// Nothing is formatted, so this runs at the speed of reading.
+    Stats {
+        /// Segment files or directories holding them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How many call sites to list.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        top: usize,
     },
 }
 
-/// How records are written.
+/// When to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// JSON Lines: one object per record (keys ts, level, target, thread, tid, file, line, msg, fields).
-    Json,
-    /// One readable line per record.
-    Text,
+enum Color {
+    /// When stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The worst thing that happened, as an exit status.
@@ -56,124 +135,216 @@ enum Status {
     Unusable = 2,
 }
 
+/// Inputs at least this large get a progress bar (when stderr is a terminal and stdout is not).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Decode { paths, format } => match decode(&paths, format) {
-            Ok(status) => ExitCode::from(status as u8),
-            // A closed pipe (`| head`) is a normal way to stop reading.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("tachylog: {e}");
-                ExitCode::from(Status::Unusable as u8)
+    let result = match cli.command {
+        Command::Decode {
+            paths,
+            format,
+            color,
+            level,
+            target,
+            thread,
+            since,
+            until,
+            grep,
+            window,
+            follow,
+            interval,
+        } => {
+            let now = SystemTime::now();
+            let time = |s: Option<String>| s.map(|s| parse_time(&s, now)).transpose();
+            match (time(since), time(until)) {
+                (Ok(since), Ok(until)) => {
+                    let filter = Filter {
+                        level,
+                        targets: target,
+                        threads: thread,
+                        since,
+                        until,
+                        grep,
+                    };
+                    let color = match color {
+                        Color::Always => true,
+                        Color::Never => false,
+                        Color::Auto => {
+                            io::stdout().is_terminal()
+                                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                        }
+                    };
+                    let renderer = Renderer::new(format, color);
+                    if follow {
+                        follow_dir(&paths, &filter, renderer, window, interval)
+                    } else {
+                        decode(&paths, &filter, renderer, window)
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("tachylog: {e}");
+                    Ok(Status::Unusable)
+                }
             }
-        },
+        }
+        Command::Verify { paths } => verify(&paths),
+        Command::Stats { paths, json, top } => stats(&paths, json, top),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status as u8),
+        // A closed pipe (`| head`) is a normal way to stop reading.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tachylog: {e}");
+            ExitCode::from(Status::Unusable as u8)
+        }
     }
 }
 
-fn decode(paths: &[PathBuf], format: Format) -> io::Result<Status> {
-    let mut status = Status::Clean;
+fn report(e: &ReadError) {
+    eprintln!("tachylog: {e}");
+}
+
+/// Opens each path on its own, so one missing path does not stop the others.
+fn open_all(paths: &[PathBuf], status: &mut Status) -> Vec<Reader> {
     let mut readers = Vec::new();
     for p in paths {
         match Reader::open([p]) {
             Ok(r) => readers.push(r),
             Err(e) => {
-                eprintln!("tachylog: {e}");
-                status = status.max(Status::Unusable);
+                report(&e);
+                *status = Status::Unusable;
             }
         }
+    }
+    readers
+}
+
+fn summary_status(s: &tachylog_cli::decode::Summary) -> Status {
+    if s.unusable {
+        Status::Unusable
+    } else if s.damaged {
+        Status::Damaged
+    } else {
+        Status::Clean
+    }
+}
+
+fn decode(
+    paths: &[PathBuf],
+    filter: &Filter,
+    renderer: Renderer,
+    window: usize,
+) -> io::Result<Status> {
+    let mut status = Status::Clean;
+    let readers = open_all(paths, &mut status);
+    let total: u64 = readers
+        .iter()
+        .flat_map(|r| r.pending_files())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut decoder = Decoder::new(
+        Box::new(readers.into_iter().flatten()),
+        filter,
+        renderer,
+        window,
+    );
+    let bar =
+        (total >= PROGRESS_MIN_BYTES && !io::stdout().is_terminal() && io::stderr().is_terminal())
+            .then(|| {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+                bar
+            });
+    if let Some(bar) = &bar {
+        decoder = decoder.with_progress(bar.clone());
     }
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut line = String::with_capacity(512);
-    for reader in readers {
-        for item in reader {
-            match item {
-                Ok(Event::Record(r)) => {
-                    line.clear();
-                    match format {
-                        Format::Json => json::record(&mut line, &r),
-                        Format::Text => text_record(&mut line, &r),
-                    }
-                    out.write_all(line.as_bytes())?;
-                }
-                Ok(Event::Dropped(d)) => {
-                    line.clear();
-                    match format {
-                        Format::Json => json::dropped(&mut line, &d),
-                        Format::Text => {
-                            use std::fmt::Write as _;
-                            let _ = write!(line, "{} WARN  tachylog ", rfc3339(d.ts_unix_ns));
-                            json::neutralise(
-                                &mut line,
-                                d.thread
-                                    .as_ref()
-                                    .and_then(|t| t.name.as_deref())
-                                    .unwrap_or("-"),
-                            );
-                            let _ = writeln!(line, ": {} records dropped", d.count);
-                        }
-                    }
-                    out.write_all(line.as_bytes())?;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    out.flush()?;
-                    eprintln!("tachylog: {e}");
-                    status = status.max(match e {
-                        ReadError::Corrupt { .. } => Status::Damaged,
-                        _ => Status::Unusable,
-                    });
-                }
-            }
+    let mut out = stdout.lock();
+    let result = decoder.pump(&mut out, &mut report);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result?;
+    Ok(status.max(summary_status(&decoder.summary)))
+}
+
+fn follow_dir(
+    paths: &[PathBuf],
+    filter: &Filter,
+    renderer: Renderer,
+    window: usize,
+    interval: u64,
+) -> io::Result<Status> {
+    let [dir] = paths else {
+        eprintln!("tachylog: --follow takes exactly one directory");
+        return Ok(Status::Unusable);
+    };
+    let follower = match Follower::new(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            report(&e);
+            return Ok(Status::Unusable);
         }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)) {
+        eprintln!("tachylog: cannot handle Ctrl-C: {e}");
+    }
+    let mut decoder = Decoder::new(Box::new(follower), filter, renderer, window);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    while !stop.load(Ordering::Relaxed) {
+        decoder.pump(&mut out, &mut report)?;
+        std::thread::sleep(Duration::from_millis(interval.max(1)));
     }
     out.flush()?;
-    Ok(status)
+    Ok(if decoder.summary.damaged {
+        Status::Damaged
+    } else {
+        Status::Clean
+    })
 }
 
-fn text_record(line: &mut String, r: &Record) {
-    use std::fmt::Write as _;
-    let thread = r
-        .thread
-        .name
-        .as_deref()
-        .map_or_else(|| format!("tid {}", r.thread.tid), str::to_owned);
-    let _ = write!(line, "{} {:<5} ", rfc3339(r.ts_unix_ns), r.level.as_str());
-    // Target and thread name come from the input too: neutralised like the message.
-    json::neutralise(line, &r.callsite.target);
-    line.push(' ');
-    json::neutralise(line, &thread);
-    line.push_str(": ");
-    json::neutralise(line, &r.message());
-    if let Ok(fields) = r.fields() {
-        for (name, v) in fields {
-            let _ = write!(line, " {name}=");
-            let mut s = String::new();
-            text_value(&mut s, &v);
-            json::neutralise(line, &s);
-        }
+fn verify(paths: &[PathBuf]) -> io::Result<Status> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let o = tachylog_cli::verify::verify_paths(paths, &mut out, &mut report)?;
+    Ok(if o.unusable > 0 {
+        Status::Unusable
+    } else if o.damaged > 0 {
+        Status::Damaged
+    } else {
+        Status::Clean
+    })
+}
+
+fn stats(paths: &[PathBuf], json: bool, top: usize) -> io::Result<Status> {
+    let mut status = Status::Clean;
+    let readers = open_all(paths, &mut status);
+    let mut st = Stats::default();
+    let (damaged, unusable) = st.add_all(readers.into_iter().flatten(), &mut report);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        st.write_json(&mut out, top)?;
+    } else {
+        st.write_text(&mut out, top)?;
     }
-    line.push('\n');
-}
-
-fn text_value(out: &mut String, v: &Value<'_>) {
-    let pieces = [tachylog_format::Piece::Arg(tachylog_format::Placeholder {
-        arg: tachylog_format::ArgRef::Next,
-        spec: tachylog_format::Spec {
-            fill: ' ',
-            align: None,
-            sign_plus: false,
-            sign_minus: false,
-            alternate: false,
-            zero: false,
-            width: None,
-            precision: None,
-            ty: match v {
-                Value::Str(_) | Value::Pre(_) => tachylog_format::Ty::Display,
-                _ => tachylog_format::Ty::Debug,
-            },
-        },
-    })];
-    let _ = tachylog_format::render(out, &pieces, &[""], std::slice::from_ref(v));
+    out.flush()?;
+    Ok(status.max(if unusable {
+        Status::Unusable
+    } else if damaged {
+        Status::Damaged
+    } else {
+        Status::Clean
+    }))
 }

@@ -1,0 +1,173 @@
+//! Compression of sealed segments with lz4, off the drain thread.
+//!
+//! A sealed `<name>-<seq>.tlog` becomes `<name>-<seq>.tlog.lz4` (an lz4 frame with a content
+//! checksum, holding the exact bytes of the raw file) in four steps: write
+//! `<name>-<seq>.tlog.lz4.tmp`, `fsync` it, rename it to `.tlog.lz4` (atomic), then remove the raw
+//! file. A crash therefore leaves the raw file, or the compressed one, or both (readers then use
+//! the raw one), never a half-written `.tlog.lz4`; a leftover `.tmp` is ignored by readers and
+//! removed when the engine next starts in that directory.
+#![forbid(unsafe_code)]
+
+use crate::layout::{self, FLAGS_OFFSET, HEADER_LEN};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+/// Suffix of an unfinished compression.
+const TMP_SUFFIX: &str = ".lz4.tmp";
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Compresses the sealed raw segment at `path` into `<path>.lz4` and removes the raw file.
+/// Returns the compressed file's path. On error the raw file is left as it was.
+pub fn compress_segment(path: &Path) -> io::Result<PathBuf> {
+    let tmp = with_suffix(path, TMP_SUFFIX);
+    let dst = with_suffix(path, crate::reader::COMPRESSED_SUFFIX);
+    let result = (|| {
+        let mut src = io::BufReader::with_capacity(1 << 20, File::open(path)?);
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let info = lz4_flex::frame::FrameInfo::new().content_checksum(true);
+        let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, io::BufWriter::new(out));
+        io::copy(&mut src, &mut enc)?;
+        let out = enc
+            .finish()
+            .map_err(io::Error::other)?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        out.sync_all()?;
+        drop(out);
+        std::fs::rename(&tmp, &dst)?;
+        if let Some(dir) = path.parent() {
+            // Make the rename durable before the raw file goes.
+            File::open(dir)?.sync_all()?;
+        }
+        std::fs::remove_file(path)
+    })();
+    match result {
+        Ok(()) => Ok(dst),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Whether the raw segment at `path` has its sealed flag set.
+fn is_sealed(path: &Path) -> bool {
+    let mut head = [0u8; HEADER_LEN];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head[..8] == layout::MAGIC
+        && u32::from_le_bytes(
+            head[FLAGS_OFFSET..FLAGS_OFFSET + 4]
+                .try_into()
+                .unwrap_or([0; 4]),
+        ) & layout::FLAG_SEALED
+            != 0
+}
+
+/// Tidies `dir` for segments named `name`: removes unfinished compressions, removes raw files
+/// whose compressed copy is complete, and returns sealed raw segments still to be compressed.
+fn tidy(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut todo = Vec::new();
+    for e in rd.flatten() {
+        let file = e.file_name();
+        let Some(f) = file.to_str() else { continue };
+        let path = e.path();
+        if let Some(raw) = f.strip_suffix(TMP_SUFFIX) {
+            if crate::segment::parse_seq(name, raw).is_some() {
+                let _ = std::fs::remove_file(&path);
+            }
+        } else if crate::segment::parse_seq(name, f).is_some() {
+            if with_suffix(&path, crate::reader::COMPRESSED_SUFFIX).exists() {
+                let _ = std::fs::remove_file(&path);
+            } else if is_sealed(&path) {
+                todo.push(path);
+            }
+        }
+    }
+    todo.sort();
+    todo
+}
+
+/// The compressor thread: compresses each sealed segment path it is sent, until every sender
+/// is gone.
+pub(crate) fn spawn(
+    dir: &Path,
+    name: &str,
+) -> io::Result<(Sender<PathBuf>, std::thread::JoinHandle<()>)> {
+    let (tx, rx): (Sender<PathBuf>, Receiver<PathBuf>) = channel();
+    let backlog = tidy(dir, name);
+    let handle = std::thread::Builder::new()
+        .name("tachylog-compress".into())
+        .spawn(move || {
+            for p in backlog.into_iter().chain(rx) {
+                // On failure the raw segment stays, and stays readable: nothing is lost.
+                let _ = compress_segment(&p);
+            }
+        })?;
+    Ok((tx, handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn compressed_copy_decompresses_to_the_same_bytes_and_replaces_the_raw_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("t-0000000001.tlog");
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        std::fs::File::create(&raw)
+            .unwrap()
+            .write_all(&data)
+            .unwrap();
+        let c = compress_segment(&raw).unwrap();
+        assert_eq!(c, dir.path().join("t-0000000001.tlog.lz4"));
+        assert!(!raw.exists());
+        assert!(!with_suffix(&raw, TMP_SUFFIX).exists());
+        let mut back = Vec::new();
+        lz4_flex::frame::FrameDecoder::new(File::open(&c).unwrap())
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+        assert!(std::fs::metadata(&c).unwrap().len() < data.len() as u64 / 2);
+    }
+
+    #[test]
+    fn tidy_removes_leftovers_and_finds_uncompressed_sealed_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |f: &str| dir.path().join(f);
+        std::fs::write(p("t-0000000001.tlog.lz4.tmp"), b"half").unwrap();
+        std::fs::write(p("t-0000000002.tlog"), b"raw").unwrap();
+        std::fs::write(p("t-0000000002.tlog.lz4"), b"done").unwrap();
+        let mut sealed = vec![0u8; HEADER_LEN];
+        sealed[..8].copy_from_slice(&layout::MAGIC);
+        sealed[FLAGS_OFFSET] = layout::FLAG_SEALED as u8;
+        std::fs::write(p("t-0000000003.tlog"), &sealed).unwrap();
+        sealed[FLAGS_OFFSET] = 0;
+        std::fs::write(p("t-0000000004.tlog"), &sealed).unwrap();
+        std::fs::write(p("other-0000000005.tlog.lz4.tmp"), b"not ours").unwrap();
+        assert_eq!(tidy(dir.path(), "t"), vec![p("t-0000000003.tlog")]);
+        assert!(!p("t-0000000001.tlog.lz4.tmp").exists());
+        assert!(!p("t-0000000002.tlog").exists());
+        assert!(p("t-0000000002.tlog.lz4").exists());
+        assert!(p("t-0000000004.tlog").exists());
+        assert!(p("other-0000000005.tlog.lz4.tmp").exists());
+    }
+}

@@ -1,0 +1,81 @@
+//! Checking segments frame by frame: what `tachylog verify` prints.
+use super::{Event, ReadError, SegmentState, Tail, load_segment};
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+/// What checking one segment found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SegmentReport {
+    /// The file.
+    pub path: PathBuf,
+    /// Segment sequence number from its header.
+    pub seq: u64,
+    /// Bytes of segment data (after decompression).
+    pub bytes: u64,
+    /// Frames whose checksum and structure verified.
+    pub frames: u64,
+    /// Records decoded.
+    pub records: u64,
+    /// Records the writer reported lost (drop notices).
+    pub dropped: u64,
+    /// How the segment ends.
+    pub tail: Tail,
+    /// Damaged byte ranges (`start..end` file offsets of decompressed data) with the reason.
+    /// A range ends where reading resumed (the next frame that verifies, or the end of the data).
+    pub damage: Vec<(u64, u64, String)>,
+}
+
+impl SegmentReport {
+    /// True if nothing is damaged and the tail is not torn.
+    pub fn is_clean(&self) -> bool {
+        self.damage.is_empty() && self.tail != Tail::Torn
+    }
+}
+
+/// Checks every frame of the segment at `path`. `Err` if it cannot be used at all (unreadable,
+/// not a segment, unknown version, undecompressable).
+pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
+    let data = load_segment(path)?;
+    let bytes = data.len() as u64;
+    let (mut st, warn) = SegmentState::new(path.to_owned(), data.into())?;
+    let mut report = SegmentReport {
+        path: path.to_owned(),
+        seq: st.seq,
+        bytes,
+        frames: 0,
+        records: 0,
+        dropped: 0,
+        tail: Tail::Clean,
+        damage: Vec::new(),
+    };
+    if let Some(ReadError::Corrupt { reason, .. }) = warn {
+        report
+            .damage
+            .push((0, crate::layout::HEADER_LEN as u64, reason));
+    }
+    let mut queue = VecDeque::new();
+    let mut seqs = HashMap::new();
+    while !st.done {
+        st.step(&mut queue, &mut seqs);
+        for item in queue.drain(..) {
+            match item {
+                Ok(Event::Record(_)) => report.records += 1,
+                Ok(Event::Dropped(d)) => report.dropped += d.count,
+                Ok(Event::SegmentEnd { tail, .. }) => report.tail = tail,
+                Ok(_) => {}
+                Err(ReadError::Corrupt { offset, reason, .. }) => {
+                    let end = if st.done {
+                        bytes
+                    } else {
+                        (st.base + st.off) as u64
+                    };
+                    report.damage.push((offset, end.max(offset), reason));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    report.frames = st.frames;
+    Ok(report)
+}

@@ -1,0 +1,118 @@
+//! Decode speed: records per second through the whole `tachylog decode` pipeline (read, merge,
+//! format, render) on one thread, for shape (a) `"Logging int: {}, int: {}, double: {}"`.
+//!
+//! ```sh
+//! cargo bench -p tachylog-cli --bench decode                    # 2,000,000 records
+//! TACHYLOG_BENCH_RECORDS=10000000 cargo bench -p tachylog-cli --bench decode
+//! ```
+//! Prints one line per measurement: records/s for JSON, text and logfmt, for reading alone, and
+//! for raw and lz4-compressed segments, each the best of three runs.
+use std::io;
+use std::time::Instant;
+use tachylog::reader::{Event, Reader};
+use tachylog_cli::decode::Decoder;
+use tachylog_cli::filter::Filter;
+use tachylog_cli::output::{Format, Renderer};
+
+fn best_of<F: FnMut() -> u64>(runs: usize, mut f: F) -> (u64, f64) {
+    let mut best = f64::MAX;
+    let mut n = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        n = f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (n, best)
+}
+
+fn main() {
+    let n: u64 = std::env::var("TACHYLOG_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = dir.path().join("raw");
+    {
+        let _g = tachylog::Builder::new()
+            .dir(&raw)
+            .name("bench")
+            .overflow(tachylog::Overflow::Block)
+            .init()
+            .expect("init");
+        for i in 0..n {
+            tachylog::info!(
+                "Logging int: {}, int: {}, double: {}",
+                i as i32,
+                (i * 7) as i32,
+                i as f64 * 0.25
+            );
+        }
+    }
+    let files = tachylog::reader::segment_files(&raw).expect("list");
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
+    let lz4 = dir.path().join("lz4");
+    std::fs::create_dir_all(&lz4).expect("mkdir");
+    let mut lz4_bytes = 0;
+    for f in &files {
+        let to = lz4.join(f.file_name().expect("name"));
+        std::fs::copy(f, &to).expect("copy");
+        let c = tachylog::compress::compress_segment(&to).expect("compress");
+        lz4_bytes += std::fs::metadata(c).map_or(0, |m| m.len());
+    }
+    println!(
+        "input: {n} records of shape (a), {} segments, {bytes} bytes raw, {lz4_bytes} bytes lz4 (ratio {:.2})",
+        files.len(),
+        bytes as f64 / lz4_bytes as f64
+    );
+    let filter = Filter::default();
+    let report = |what: &str, (k, secs): (u64, f64)| {
+        println!(
+            "{what:<28} {:>6.2} M records/s ({k} records in {secs:.3} s)",
+            k as f64 / secs / 1e6
+        );
+    };
+    for (name, format) in [
+        ("json", Format::Json),
+        ("text", Format::Text),
+        ("logfmt", Format::Logfmt),
+    ] {
+        report(
+            &format!("decode --format {name}"),
+            best_of(3, || {
+                let r = Reader::open([&raw]).expect("open");
+                let mut d =
+                    Decoder::new(Box::new(r), &filter, Renderer::new(format, false), 100_000);
+                d.pump(&mut io::sink(), &mut |e| panic!("{e}"))
+                    .expect("pump");
+                d.summary.written
+            }),
+        );
+    }
+    report(
+        "decode --format json (lz4)",
+        best_of(3, || {
+            let r = Reader::open([&lz4]).expect("open");
+            let mut d = Decoder::new(
+                Box::new(r),
+                &filter,
+                Renderer::new(Format::Json, false),
+                100_000,
+            );
+            d.pump(&mut io::sink(), &mut |e| panic!("{e}"))
+                .expect("pump");
+            d.summary.written
+        }),
+    );
+    report(
+        "read only (no merge/format)",
+        best_of(3, || {
+            Reader::open([&raw])
+                .expect("open")
+                .filter(|e| matches!(e, Ok(Event::Record(_))))
+                .count() as u64
+        }),
+    );
+}

@@ -1,0 +1,145 @@
+//! The decode pipeline: input events → filters (no formatting) → time-order merge → message
+//! formatting and `--grep` → output lines.
+use crate::filter::Filter;
+use crate::output::Renderer;
+use indicatif::ProgressBar;
+use std::io::{self, Write};
+use tachylog::reader::merge::Merge;
+use tachylog::reader::{Event, ReadError};
+
+/// What decoding found, for the exit status and for tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Records and notices written.
+    pub written: u64,
+    /// Messages formatted (records that passed the level, target, thread and time filters).
+    pub formatted: u64,
+    /// Records emitted out of time order (marked late).
+    pub late: u64,
+    /// Damaged data was found and skipped.
+    pub damaged: bool,
+    /// An input could not be used at all.
+    pub unusable: bool,
+}
+
+type Input<'a> = Box<dyn Iterator<Item = Result<Event, ReadError>> + 'a>;
+
+/// Keeps what passes the record-level filters; everything else goes through.
+struct Filtered<'a> {
+    input: Input<'a>,
+    filter: &'a Filter,
+}
+
+impl Iterator for Filtered<'_> {
+    type Item = Result<Event, ReadError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let item = self.input.next()?;
+            let keep = match &item {
+                Ok(Event::Record(r)) => self.filter.keep_record(r),
+                Ok(Event::Dropped(d)) => self.filter.keep_notice(d),
+                _ => true,
+            };
+            if keep {
+                return Some(item);
+            }
+        }
+    }
+}
+
+/// A running decode: call [`Decoder::pump`] until the input is exhausted (once for files; again
+/// and again in follow mode).
+pub struct Decoder<'a> {
+    merge: Merge<Filtered<'a>>,
+    filter: &'a Filter,
+    renderer: Renderer,
+    msg: String,
+    buf: Vec<u8>,
+    /// What has happened so far.
+    pub summary: Summary,
+    progress: Option<ProgressBar>,
+}
+
+/// Bytes gathered before a write to the output.
+const CHUNK: usize = 1 << 16;
+
+impl<'a> Decoder<'a> {
+    /// A decoder of `input`, holding at most `window` records for time ordering.
+    pub fn new(input: Input<'a>, filter: &'a Filter, renderer: Renderer, window: usize) -> Self {
+        Decoder {
+            merge: Merge::new(Filtered { input, filter }, window),
+            filter,
+            renderer,
+            msg: String::with_capacity(256),
+            buf: Vec::with_capacity(CHUNK + 4096),
+            summary: Summary::default(),
+            progress: None,
+        }
+    }
+
+    /// Shows progress on `bar`, advanced by each finished segment's size.
+    pub fn with_progress(mut self, bar: ProgressBar) -> Self {
+        self.progress = Some(bar);
+        self
+    }
+
+    /// Decodes everything the input has now, writing it to `out`; damage and unusable inputs
+    /// are reported through `report`. Returns when the input returns `None`.
+    pub fn pump(
+        &mut self,
+        out: &mut impl Write,
+        report: &mut impl FnMut(&ReadError),
+    ) -> io::Result<()> {
+        for item in self.merge.by_ref() {
+            match item {
+                Ok(o) => match o.event {
+                    Event::Record(r) => {
+                        self.msg.clear();
+                        if let Err(e) = r.write_message(&mut self.msg) {
+                            self.msg.clear();
+                            self.msg.push_str(r.callsite.format);
+                            self.msg.push_str(" [undecodable arguments: ");
+                            self.msg.push_str(&e.0);
+                            self.msg.push(']');
+                        }
+                        self.summary.formatted += 1;
+                        if !self.filter.keep_message(&self.msg) {
+                            continue;
+                        }
+                        self.renderer.record(&mut self.buf, &r, &self.msg, o.late);
+                        self.summary.written += 1;
+                        self.summary.late += o.late as u64;
+                    }
+                    Event::Dropped(d) => {
+                        self.renderer.dropped(&mut self.buf, &d, o.late);
+                        self.summary.written += 1;
+                        self.summary.late += o.late as u64;
+                    }
+                    Event::SegmentEnd { path, .. } => {
+                        if let Some(bar) = &self.progress {
+                            bar.inc(std::fs::metadata(&path).map_or(0, |m| m.len()));
+                        }
+                    }
+                    _ => {}
+                },
+                Err(e) => {
+                    out.write_all(&self.buf)?;
+                    self.buf.clear();
+                    out.flush()?;
+                    match e {
+                        ReadError::Corrupt { .. } => self.summary.damaged = true,
+                        _ => self.summary.unusable = true,
+                    }
+                    report(&e);
+                }
+            }
+            if self.buf.len() >= CHUNK {
+                out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        out.write_all(&self.buf)?;
+        self.buf.clear();
+        out.flush()
+    }
+}

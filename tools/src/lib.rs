@@ -1,0 +1,12 @@
+//! The decoder behind the `tachylog` command: output formats, filters, the decode pipeline,
+//! `verify` and `stats`. The binary (`main.rs`) is the command line on top.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod decode;
+pub mod filter;
+pub mod json;
+pub mod output;
+pub mod stats;
+pub mod ts;
+pub mod verify;

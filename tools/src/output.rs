@@ -1,0 +1,246 @@
+//! Rendering records as lines: JSON Lines, readable text, or logfmt.
+use crate::json;
+use crate::ts::Rfc3339;
+use std::io::Write as _;
+use tachylog::Level;
+use tachylog::reader::{DropNotice, Record};
+use tachylog_format::{ArgRef, Piece, Placeholder, Spec, Ty, Value};
+
+/// How records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// JSON Lines: one object per record (schema in docs/JSON.md).
+    Json,
+    /// One readable line per record: time, level, target, thread, message, fields.
+    Text,
+    /// logfmt: `key=value` pairs, one record per line.
+    Logfmt,
+}
+
+/// Renders records into a byte buffer, reusing its scratch space.
+#[derive(Debug)]
+pub struct Renderer {
+    format: Format,
+    color: bool,
+    ts: Rfc3339,
+    scratch: String,
+}
+
+const RESET: &str = "\x1b[0m";
+const DIM: &str = "\x1b[2m";
+
+fn level_color(l: Level) -> &'static str {
+    match l {
+        Level::Error => "\x1b[1;31m",
+        Level::Warn => "\x1b[33m",
+        Level::Info => "\x1b[32m",
+        Level::Debug => "\x1b[34m",
+        Level::Trace => "\x1b[35m",
+    }
+}
+
+impl Renderer {
+    /// A renderer for `format`; `color` applies to text only.
+    pub fn new(format: Format, color: bool) -> Self {
+        Renderer {
+            format,
+            color: color && format == Format::Text,
+            ts: Rfc3339::default(),
+            scratch: String::new(),
+        }
+    }
+
+    /// Appends one record; `msg` is its formatted message.
+    pub fn record(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, late: bool) {
+        match self.format {
+            Format::Json => json::record(out, &mut self.ts, r, msg, late),
+            Format::Text => self.text(out, r, msg, late),
+            Format::Logfmt => self.logfmt(out, r, msg, late),
+        }
+    }
+
+    /// Appends a dropped-records notice.
+    pub fn dropped(&mut self, out: &mut Vec<u8>, d: &DropNotice, late: bool) {
+        let name = d.thread.as_ref().and_then(|t| t.name.as_deref());
+        let tid = d.thread.as_ref().map_or(0, |t| t.tid);
+        match self.format {
+            Format::Json => json::dropped(out, &mut self.ts, d, late),
+            Format::Text => {
+                self.text_head(out, d.ts_unix_ns, late, Level::Warn, "tachylog");
+                thread_label(out, name, tid);
+                let _ = writeln!(out, ": {} records dropped", d.count);
+            }
+            Format::Logfmt => {
+                out.extend_from_slice(b"ts=");
+                self.ts.write(out, d.ts_unix_ns);
+                out.extend_from_slice(b" level=warn target=tachylog");
+                if let Some(n) = name {
+                    out.extend_from_slice(b" thread=");
+                    logfmt_value(out, n);
+                }
+                let _ = write!(
+                    out,
+                    " tid={tid} msg=\"{} records dropped\" dropped={}",
+                    d.count, d.count
+                );
+                if late {
+                    out.extend_from_slice(b" late=true");
+                }
+                out.push(b'\n');
+            }
+        }
+    }
+
+    fn text_head(&mut self, out: &mut Vec<u8>, ts: i64, late: bool, level: Level, target: &str) {
+        if self.color {
+            out.extend_from_slice(DIM.as_bytes());
+        }
+        self.ts.write(out, ts);
+        // A late record (out of time order) is marked with `~` after its time.
+        out.push(if late { b'~' } else { b' ' });
+        if self.color {
+            out.extend_from_slice(RESET.as_bytes());
+            out.extend_from_slice(level_color(level).as_bytes());
+        }
+        let _ = write!(out, "{:<5}", level.as_str());
+        if self.color {
+            out.extend_from_slice(RESET.as_bytes());
+        }
+        out.push(b' ');
+        json::neutralise(out, target);
+        out.push(b' ');
+    }
+
+    fn text(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, late: bool) {
+        self.text_head(out, r.ts_unix_ns, late, r.level, &r.callsite.target);
+        thread_label(out, r.thread.name.as_deref(), r.thread.tid);
+        out.extend_from_slice(b": ");
+        json::neutralise(out, msg);
+        let scratch = &mut self.scratch;
+        let _ = r.visit_fields(|name, v| {
+            out.push(b' ');
+            json::neutralise(out, name);
+            out.push(b'=');
+            scratch.clear();
+            text_value(scratch, v);
+            json::neutralise(out, scratch);
+        });
+        out.push(b'\n');
+    }
+
+    fn logfmt(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, late: bool) {
+        out.extend_from_slice(b"ts=");
+        self.ts.write(out, r.ts_unix_ns);
+        out.extend_from_slice(b" level=");
+        out.extend_from_slice(lower(r.level).as_bytes());
+        out.extend_from_slice(b" target=");
+        logfmt_value(out, &r.callsite.target);
+        if let Some(n) = r.thread.name.as_deref() {
+            out.extend_from_slice(b" thread=");
+            logfmt_value(out, n);
+        }
+        let _ = write!(out, " tid={}", r.thread.tid);
+        out.extend_from_slice(b" file=");
+        logfmt_value(out, &r.callsite.file);
+        let _ = write!(out, " line={}", r.callsite.line);
+        out.extend_from_slice(b" msg=");
+        logfmt_value(out, msg);
+        let scratch = &mut self.scratch;
+        let _ = r.visit_fields(|name, v| {
+            out.push(b' ');
+            logfmt_key(out, name);
+            out.push(b'=');
+            scratch.clear();
+            text_value(scratch, v);
+            logfmt_value(out, scratch);
+        });
+        if late {
+            out.extend_from_slice(b" late=true");
+        }
+        out.push(b'\n');
+    }
+}
+
+fn lower(l: Level) -> &'static str {
+    match l {
+        Level::Error => "error",
+        Level::Warn => "warn",
+        Level::Info => "info",
+        Level::Debug => "debug",
+        Level::Trace => "trace",
+    }
+}
+
+fn thread_label(out: &mut Vec<u8>, name: Option<&str>, tid: u32) {
+    match name {
+        Some(n) => json::neutralise(out, n),
+        None => {
+            let _ = write!(out, "tid {tid}");
+        }
+    }
+}
+
+/// A logfmt value: bare when it is non-empty and has no space, `=`, `"`, `\` or control
+/// character; otherwise quoted with JSON escapes.
+pub fn logfmt_value(out: &mut Vec<u8>, s: &str) {
+    let bare = !s.is_empty()
+        && s.bytes().all(|b| {
+            b > b' ' && b != b'=' && b != b'"' && b != b'\\' && b != 0x7f && b != 0xc2 && b != 0xe2
+        });
+    if bare {
+        out.extend_from_slice(s.as_bytes());
+    } else {
+        json::string(out, s);
+    }
+}
+
+/// A logfmt key: characters that would break the pair become `_`.
+fn logfmt_key(out: &mut Vec<u8>, s: &str) {
+    for c in s.chars() {
+        if c.is_control() || c == ' ' || c == '=' || c == '"' {
+            out.push(b'_');
+        } else {
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+}
+
+/// A field value as text: strings as themselves, everything else as `{:?}` shows it.
+pub fn text_value(out: &mut String, v: &Value<'_>) {
+    let pieces = [Piece::Arg(Placeholder {
+        arg: ArgRef::Next,
+        spec: Spec {
+            fill: ' ',
+            align: None,
+            sign_plus: false,
+            sign_minus: false,
+            alternate: false,
+            zero: false,
+            width: None,
+            precision: None,
+            ty: match v {
+                Value::Str(_) | Value::Pre(_) => Ty::Display,
+                _ => Ty::Debug,
+            },
+        },
+    })];
+    let _ = tachylog_format::render(out, &pieces, &[""], std::slice::from_ref(v));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logfmt_quotes_only_what_needs_it() {
+        let mut v = Vec::new();
+        for s in ["plain", "two words", "", "a=b", "q\"", "x\ny"] {
+            logfmt_value(&mut v, s);
+            v.push(b'|');
+        }
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            r#"plain|"two words"|""|"a=b"|"q\""|"x\ny"|"#
+        );
+    }
+}

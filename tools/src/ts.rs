@@ -1,0 +1,105 @@
+//! RFC 3339 timestamps, fast: the date part is computed once per day and reused, the rest is
+//! written digit by digit straight into the output.
+use tachylog::reader::rfc3339;
+
+/// Writes `2026-11-23T06:22:20.123456789Z` (UTC, nine fractional digits), caching the date.
+#[derive(Debug, Clone)]
+pub struct Rfc3339 {
+    day: i64,
+    date: [u8; 11],
+}
+
+impl Default for Rfc3339 {
+    fn default() -> Self {
+        Rfc3339 {
+            day: i64::MIN,
+            date: [0; 11],
+        }
+    }
+}
+
+/// Civil date of a day count since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn two(out: &mut [u8], v: i64) {
+    out[0] = b'0' + (v / 10) as u8;
+    out[1] = b'0' + (v % 10) as u8;
+}
+
+impl Rfc3339 {
+    /// Appends the timestamp of `unix_ns` (nanoseconds since the Unix epoch) to `out`.
+    pub fn write(&mut self, out: &mut Vec<u8>, unix_ns: i64) {
+        let secs = unix_ns.div_euclid(1_000_000_000);
+        let nanos = unix_ns.rem_euclid(1_000_000_000);
+        let day = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        if day != self.day {
+            let (y, m, d) = civil(day);
+            if !(0..=9999).contains(&y) {
+                // Four-digit years only in the cache; others take the general path.
+                out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+                return;
+            }
+            self.day = day;
+            let b = &mut self.date;
+            two(&mut b[0..2], y / 100);
+            two(&mut b[2..4], y % 100);
+            b[4] = b'-';
+            two(&mut b[5..7], m);
+            b[7] = b'-';
+            two(&mut b[8..10], d);
+            b[10] = b'T';
+        }
+        let mut t = [0u8; 19];
+        two(&mut t[0..2], sod / 3600);
+        t[2] = b':';
+        two(&mut t[3..5], sod % 3600 / 60);
+        t[5] = b':';
+        two(&mut t[6..8], sod % 60);
+        t[8] = b'.';
+        let mut n = nanos;
+        for i in (9..18).rev() {
+            t[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        t[18] = b'Z';
+        out.extend_from_slice(&self.date);
+        out.extend_from_slice(&t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equals_the_reference_formatter_across_days_and_eras() {
+        let mut f = Rfc3339::default();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut samples = vec![0, -1, 1, 951_782_400_000_000_001, i64::MAX, i64::MIN];
+        for _ in 0..20_000 {
+            // xorshift: spread over ±300 years, and then neighbours of the same day.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = ((x % 18_000_000_000_000_000_000) as i128 - 9_000_000_000_000_000_000) as i64;
+            samples.push(v);
+            samples.push(v.saturating_add(1_000_000_007));
+        }
+        for v in samples {
+            let mut out = Vec::new();
+            f.write(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), rfc3339(v), "{v}");
+        }
+    }
+}
