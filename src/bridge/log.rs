@@ -64,8 +64,9 @@ pub struct Logger {
 static LOGGER: Logger = Logger { _private: () };
 
 /// Installs tachylog as the `log` crate's logger. May be called before or after
-/// [`Builder::init`](crate::Builder::init): records are kept only while a tachylog logger runs
-/// (and counted as dropped if they reach no ring).
+/// [`Builder::init`](crate::Builder::init): as with the native macros, records are kept only
+/// while a tachylog logger runs, and those logged while none runs are discarded by the level
+/// check.
 ///
 /// Calling it again is a no-op. `Err(Error::LogLoggerSet)` if another `log` logger was
 /// installed first (`log` allows one per process).
