@@ -11,13 +11,13 @@ use crate::layout::{
 };
 use crate::producer::ProducerShared;
 use crate::segment::{Segment, SegmentDir};
-use crate::sync::{Arc, Ordering, lock};
+use crate::sync::{Arc, Break, Ordering, broken, lock};
 use std::time::Duration;
 
 /// A producer's ring as the drain sees it.
 struct Ring {
     id: u32,
-    consumer: rtrb::Consumer<u8>,
+    consumer: crate::ring::Consumer,
     shared: Arc<ProducerShared>,
     /// Drops already reported in a notice.
     reported: u64,
@@ -111,10 +111,25 @@ impl Drain {
         self.out.seal_current();
     }
 
+    /// Seals the current segment, as the drain thread does when it stops (loom models that
+    /// drive passes by hand).
+    #[cfg(loom)]
+    pub(crate) fn seal(&mut self) {
+        self.out.seal_current();
+    }
+
     /// Backs off while there is nothing to do: yield a few times, then sleep with growing
     /// naps up to `max_idle`. `flush()` and blocked producers unpark the thread early.
     fn idle(&self, rounds: u32) {
+        // Under loom the drain only yields: the model checker then runs the other threads.
+        #[cfg(loom)]
+        {
+            let _ = rounds;
+            crate::sync::thread::yield_now();
+        }
+        #[cfg(not(loom))]
         let max = self.shared.cfg.max_idle;
+        #[cfg(not(loom))]
         if max.is_zero() {
             std::hint::spin_loop();
         } else if rounds < 8 {
@@ -241,6 +256,10 @@ impl Out {
     }
 
     fn is_described(&self, id: u32, seq: u64) -> bool {
+        if broken(Break::RotationForgetsMetadata) {
+            // Broken on purpose (loom models only): described once counts for every segment.
+            return self.described.get(id as usize).is_some_and(|&s| s != 0);
+        }
         self.described.get(id as usize) == Some(&seq)
     }
 
@@ -313,7 +332,9 @@ impl Out {
                 remaining.saturating_sub(Segment::frame_size(0) + size_of::<RecordsHead>() + 7);
             // Keep room for the END frame of this segment.
             budget = budget.saturating_sub(Segment::frame_size(size_of::<EndBody>()));
-            let thread_size = if ring.described_in == seq {
+            let described = ring.described_in == seq
+                || (broken(Break::RotationForgetsMetadata) && ring.described_in != 0);
+            let thread_size = if described {
                 0
             } else {
                 Segment::frame_size(
@@ -438,6 +459,12 @@ impl Out {
             return 0;
         }
         if self.write_dropped(ring.id, pending) {
+            if broken(Break::DropReportReread) {
+                // Broken on purpose (loom models only): drops counted after the notice was
+                // written are marked reported without being in any notice.
+                ring.reported = ring.shared.dropped.load(Ordering::Relaxed) + ring.lost_here;
+                return 1;
+            }
             ring.reported += pending;
             return 1;
         }

@@ -362,6 +362,8 @@ pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
 /// order they were written (per thread, in logging order).
 pub struct Reader {
     files: VecDeque<PathBuf>,
+    /// Segments handed over as bytes ([`Reader::from_memory`]), read before `files`.
+    memory: VecDeque<(PathBuf, Vec<u8>)>,
     current: Option<SegmentState>,
     queue: VecDeque<Result<Event, ReadError>>,
     thread_seq: HashMap<(u32, u32), u64>,
@@ -399,10 +401,23 @@ impl Reader {
         }
         Ok(Reader {
             files,
+            memory: VecDeque::new(),
             current: None,
             queue: VecDeque::new(),
             thread_seq: HashMap::new(),
         })
+    }
+
+    /// A reader over segments already in memory, each as `(name, bytes)`; the name only
+    /// appears in messages. It reads them exactly as it would read files with those bytes.
+    pub fn from_memory(segments: impl IntoIterator<Item = (PathBuf, Vec<u8>)>) -> Reader {
+        Reader {
+            files: VecDeque::new(),
+            memory: segments.into_iter().collect(),
+            current: None,
+            queue: VecDeque::new(),
+            thread_seq: HashMap::new(),
+        }
     }
 
     /// The files still to be read.
@@ -411,8 +426,15 @@ impl Reader {
     }
 
     fn open_next(&mut self) -> Option<()> {
-        let path = self.files.pop_front()?;
-        match std::fs::read(&path) {
+        let (path, data) = match self.memory.pop_front() {
+            Some((path, data)) => (path, Ok(data)),
+            None => {
+                let path = self.files.pop_front()?;
+                let data = std::fs::read(&path);
+                (path, data)
+            }
+        };
+        match data {
             Err(source) => self.queue.push_back(Err(ReadError::Io { path, source })),
             Ok(data) => match SegmentState::new(path, data) {
                 Ok((st, warn)) => {
