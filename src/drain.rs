@@ -458,6 +458,9 @@ impl Out {
         if pending == 0 {
             return 0;
         }
+        // The notice names its producer: describe the thread in the notice's segment first, or
+        // a reader of that segment could not tell whose records were lost.
+        self.describe_thread(ring);
         if self.write_dropped(ring.id, pending) {
             if broken(Break::DropReportReread) {
                 // Broken on purpose (loom models only): drops counted after the notice was
@@ -469,6 +472,26 @@ impl Out {
             return 1;
         }
         0
+    }
+
+    /// Writes a THREAD frame for `ring` unless the current segment has one, making sure that a
+    /// dropped-records notice still fits after it (rotating first if not).
+    fn describe_thread(&mut self, ring: &mut Ring) {
+        let name_len = ring.shared.name.as_ref().map_or(0, |n| n.len());
+        let need = Segment::frame_size(size_of::<ThreadHead>() + name_len)
+            + Segment::frame_size(size_of::<DroppedBody>())
+            + Segment::frame_size(size_of::<EndBody>());
+        if self.seg.as_ref().is_some_and(|s| s.remaining() < need) {
+            self.seal_current();
+        }
+        if self.seg.is_none() && !self.ensure_segment() {
+            return;
+        }
+        let Some(seg) = self.seg.as_mut() else { return };
+        if ring.described_in != seg.seq() {
+            write_thread(seg, ring);
+            ring.described_in = seg.seq();
+        }
     }
 
     /// Appends a dropped-records notice, rotating if the segment is full. False if no segment.
@@ -527,6 +550,17 @@ fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
         n += 1;
     }
     n
+}
+
+fn write_thread(seg: &mut Segment, ring: &Ring) {
+    let name = ring.shared.name.as_deref().unwrap_or("");
+    let head = ThreadHead {
+        producer: ring.id,
+        tid: ring.shared.tid,
+        has_name: ring.shared.name.is_some() as u32,
+        name_len: name.len() as u32,
+    };
+    seg.append(Kind::Thread, &[bytemuck::bytes_of(&head), name.as_bytes()]);
 }
 
 fn write_callsite(seg: &mut Segment, id: u32, cs: &Callsite) {

@@ -46,7 +46,10 @@ pub(crate) fn selected_break() -> u8 {
 /// Selects a broken variant (or none) for this execution. Call it first in the model closure,
 /// before starting any thread.
 pub fn select_break(b: Option<Break>) {
-    BREAK.store(b.map_or(0, |b| b as u8), std::sync::atomic::Ordering::Relaxed);
+    BREAK.store(
+        b.map_or(0, |b| b as u8),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     drop(FILES.lock());
     crate::callsite::init_registry();
 }

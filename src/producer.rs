@@ -217,8 +217,11 @@ impl Producer {
             consumer,
             shared: shared.clone(),
         });
-        // Release: the drain that sees the flag (acquire) finds the ring in the list.
-        engine.has_new.store(true, Ordering::Release);
+        // Release: the drain that sees the flag (acquire) finds the ring in the list. A swap
+        // rather than a store (this path runs once per thread): the drain clears the flag with
+        // a swap too, and loom 0.7 can order a plain store inside another thread's
+        // read-modify-write (tokio-rs/loom#254), which would lose the flag in the models.
+        engine.has_new.swap(true, Ordering::Release);
         Producer {
             ring,
             shared,

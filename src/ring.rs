@@ -100,7 +100,11 @@ mod model {
 
         /// Slots between positions `a` and `b` (`a` not after `b`).
         fn distance(&self, a: u64, b: u64) -> usize {
-            (if a <= b { b - a } else { 2 * self.cap() - a + b }) as usize
+            (if a <= b {
+                b - a
+            } else {
+                2 * self.cap() - a + b
+            }) as usize
         }
 
         fn advance(&self, pos: u64, n: usize) -> u64 {

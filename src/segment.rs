@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 // The header's `committed` and `flags` are shared with reader *processes* through the mapping;
 // they are not engine-internal state, and a model checker could not follow another process
 // anyway. Under loom the mapping is replaced by an in-memory file with loom atomics.
+#[cfg(loom)]
+use crate::sync::{AtomicU32, AtomicU64};
 #[cfg(not(loom))]
 #[allow(clippy::disallowed_types)]
 use std::sync::atomic::{AtomicU32, AtomicU64};
-#[cfg(loom)]
-use crate::sync::{AtomicU32, AtomicU64};
 
 /// Where segments go and which sequence number comes next.
 #[derive(Debug)]
@@ -275,8 +275,10 @@ impl Segment {
     /// Publishes everything appended so far to readers of the file (release store of the
     /// committed length: a reader that loads it with acquire sees complete frames below it).
     pub(crate) fn publish(&self) {
-        self.header_atomic_u64(COMMITTED_OFFSET)
-            .store(self.used as u64, order(Ordering::Release, Break::PublishRelaxed));
+        self.header_atomic_u64(COMMITTED_OFFSET).store(
+            self.used as u64,
+            order(Ordering::Release, Break::PublishRelaxed),
+        );
     }
 
     /// Writes the END frame, publishes, marks the header sealed, unmaps and truncates the file

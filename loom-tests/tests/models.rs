@@ -14,13 +14,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use tachylog::Overflow;
 use tachylog::__loom::{
     Break, Model, ModelConfig, Running, callsite, decode_published, select_break,
 };
+use tachylog::Overflow;
 
 /// A ring of 64 bytes holds two records of one `u64` (25 bytes each).
 const RING: usize = 64;
+/// A ring of 80 bytes holds three such records.
+const BIG_RING: usize = 80;
 /// A ring of 40 bytes holds one record and then, after 25 more are freed, the next.
 const SMALL_RING: usize = 40;
 /// Room for every frame the models write.
@@ -135,35 +137,38 @@ fn producer_exit() {
     let stats = m.finish();
     let d = decode_published();
     assert!(d.errors.is_empty(), "[P2] reader errors: {:?}", d.errors);
-    assert_eq!(d.values_of(1), [0, 1], "[P2] records of the exited producer");
+    assert_eq!(
+        d.values_of(1),
+        [0, 1],
+        "[P2] records of the exited producer"
+    );
     assert_eq!(stats.records_written, 2, "[P2] records written");
     assert_eq!(stats.live_producers, 0, "[P2] rings not freed exactly once");
 }
 
-/// 3. Two threads each log a record and call `flush()` while the drain thread runs; when
-/// `flush()` returns, the caller's record is in the published segment.
+/// 3. A thread logs a record and calls `flush()` while another thread logs and the drain
+/// thread runs; when `flush()` returns, the caller's record is in the published segment.
 fn flush_returns_after_records() {
     let engine = Running::start(cfg(RING, SEGMENT, Overflow::Drop));
     let cs = callsite();
     let h = engine.handle();
-    let other = thread::spawn(move || {
-        let mut p = h.producer();
-        p.log(cs, 7);
-        h.flush().unwrap();
-        let d = decode_published();
-        assert!(d.records.iter().any(|r| r.value == 7), "[P3] record 7 not flushed");
-        drop(p);
-    });
+    let other = thread::spawn(move || h.producer().log(cs, 7));
     let h = engine.handle();
     let mut p = h.producer();
     p.log(cs, 8);
     h.flush().unwrap();
     let d = decode_published();
-    assert!(d.records.iter().any(|r| r.value == 8), "[P3] record 8 not flushed");
+    assert!(
+        d.records.iter().any(|r| r.value == 8),
+        "[P3] record 8 not flushed"
+    );
     drop(p);
     other.join().unwrap();
     let stats = engine.shutdown();
     assert_eq!(stats.records_written, 2, "[P3] records written");
+    let mut values: Vec<u64> = decode_published().records.iter().map(|r| r.value).collect();
+    values.sort();
+    assert_eq!(values, [7, 8], "[P3] records after shutdown");
 }
 
 /// 4. Under `Block`, a producer logs three records into a ring that holds two, so it waits
@@ -213,7 +218,11 @@ fn drop_accounting() {
         "[P5] written + dropped != attempted: {stats:?}"
     );
     let values = d.values_of(1);
-    assert_eq!(values.len() as u64, stats.records_written, "[P5] records in the sink");
+    assert_eq!(
+        values.len() as u64,
+        stats.records_written,
+        "[P5] records in the sink"
+    );
     assert!(values.is_sorted(), "[P5] records out of order: {values:?}");
     assert_eq!(
         d.dropped_of(1),
@@ -254,7 +263,7 @@ fn live_reader() {
 /// no record is lost or duplicated across the switch, and every segment decodes on its own
 /// (it describes the call site and the thread its records use).
 fn rotation() {
-    let mut m = Model::new(cfg(RING, SMALL_SEGMENT, Overflow::Drop));
+    let mut m = Model::new(cfg(BIG_RING, SMALL_SEGMENT, Overflow::Drop));
     let cs = callsite();
     let h = m.handle();
     let producer = thread::spawn(move || {
@@ -271,7 +280,12 @@ fn rotation() {
     assert!(d.errors.is_empty(), "[P7] reader errors: {:?}", d.errors);
     assert_eq!(d.values_of(1), [0, 1, 2], "[P7] records across segments");
     assert_eq!(stats.records_written, 3, "[P7] records written");
-    assert!(d.segments >= 3, "[P7] expected a rotation per record, got {}", d.segments);
+    assert_eq!(stats.records_dropped, 0, "[P7] records dropped");
+    assert!(
+        d.segments >= 3,
+        "[P7] expected a rotation per record, got {}",
+        d.segments
+    );
     assert!(
         d.records.iter().all(|r| r.tid != 0),
         "[P7] a segment does not describe its thread: {:?}",
