@@ -133,10 +133,10 @@ impl Drain {
         if max.is_zero() {
             std::hint::spin_loop();
         } else if rounds < 8 {
-            std::thread::yield_now();
+            crate::sync::thread::yield_now();
         } else {
             let nap = Duration::from_micros(20u64 << (rounds - 8).min(10)).min(max);
-            std::thread::park_timeout(nap);
+            crate::sync::thread::park_timeout(nap);
         }
     }
 

@@ -25,8 +25,8 @@ pub use crate::sync::Break;
 
 // The model's configuration knobs are deliberately invisible to loom: they are set by the
 // model's own thread before it starts any other, and they are not part of the protocol.
-#[allow(clippy::disallowed_types)]
-type Knob = std::sync::atomic::AtomicU8;
+type Knob = std::sync::atomic::AtomicU8; // sync-lint: allow (model knob, invisible to loom)
+use std::sync::atomic::Ordering::Relaxed as KNOB_ORDER; // sync-lint: allow (as above)
 
 loom::lazy_static! {
     /// The broken variant selected for this execution (0: none).
@@ -40,16 +40,13 @@ loom::lazy_static! {
 
 /// The broken variant selected for the running execution, as a `Break` discriminant.
 pub(crate) fn selected_break() -> u8 {
-    BREAK.load(std::sync::atomic::Ordering::Relaxed)
+    BREAK.load(KNOB_ORDER)
 }
 
 /// Selects a broken variant (or none) for this execution. Call it first in the model closure,
 /// before starting any thread.
 pub fn select_break(b: Option<Break>) {
-    BREAK.store(
-        b.map_or(0, |b| b as u8),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    BREAK.store(b.map_or(0, |b| b as u8), KNOB_ORDER);
     drop(FILES.lock());
     crate::callsite::init_registry();
 }

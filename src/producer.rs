@@ -47,6 +47,7 @@ struct Local {
     arena: Vec<u8>,
 }
 
+// sync-lint: allow (per-thread state, never shared; loom models use `ModelProducer`)
 thread_local! {
     static LOCAL: RefCell<Local> = const {
         RefCell::new(Local { generation: 0, producer: None, arena: Vec::new() })

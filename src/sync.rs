@@ -2,9 +2,10 @@
 //!
 //! Every atomic, lock and thread the engine shares goes through this module. Normally these are
 //! `std`'s; built with `--cfg loom` they are `loom`'s instrumented doubles, so the model checker
-//! in `loom-tests/` sees every access (types that are not loom's are invisible to it). A
-//! `clippy.toml` (`.ci/clippy-sync/`, run by `.ci/test.sh`) refuses std atomics and thread
-//! spawning anywhere else in the library.
+//! in `loom-tests/` sees every access (types that are not loom's are invisible to it).
+//! `.ci/check-sync.sh` (run by `.ci/test.sh`) refuses std atomics, std threads and
+//! `thread_local!` anywhere else in the library, unless a line says why with a
+//! `sync-lint: allow (<reason>)` comment.
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 #[cfg(not(loom))]

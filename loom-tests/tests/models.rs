@@ -94,7 +94,7 @@ fn rejects(name: &str, brk: Break, model: fn(), expect: &str) {
     );
 }
 
-/// 1. Two producers race to register one call site and log through it while the drain runs a
+/// Property 1: Two producers race to register one call site and log through it while the drain runs a
 /// pass; every record in the sink refers to a call site described before it.
 fn callsite_registration() {
     let mut m = Model::new(cfg(RING, SEGMENT, Overflow::Drop));
@@ -118,7 +118,7 @@ fn callsite_registration() {
     assert_eq!(values, [0, 1], "[P1] records");
 }
 
-/// 2. A producer logs two records and its thread exits while the drain runs passes: both are
+/// Property 2: A producer logs two records and its thread exits while the drain runs passes: both are
 /// written exactly once, in order, and the abandoned ring is freed exactly once.
 fn producer_exit() {
     let mut m = Model::new(cfg(RING, SEGMENT, Overflow::Drop));
@@ -146,7 +146,7 @@ fn producer_exit() {
     assert_eq!(stats.live_producers, 0, "[P2] rings not freed exactly once");
 }
 
-/// 3. A thread logs a record and calls `flush()` while another thread logs and the drain
+/// Property 3: A thread logs a record and calls `flush()` while another thread logs and the drain
 /// thread runs; when `flush()` returns, the caller's record is in the published segment.
 fn flush_returns_after_records() {
     let engine = Running::start(cfg(RING, SEGMENT, Overflow::Drop));
@@ -171,7 +171,7 @@ fn flush_returns_after_records() {
     assert_eq!(values, [7, 8], "[P3] records after shutdown");
 }
 
-/// 4. Under `Block`, a producer logs three records into a ring that holds two, so it waits
+/// Property 4: Under `Block`, a producer logs three records into a ring that holds two, so it waits
 /// for the drain thread to free space; then the engine shuts down (as dropping the guard
 /// does). Nothing is lost, and every thread terminates.
 fn shutdown_under_block() {
@@ -193,7 +193,7 @@ fn shutdown_under_block() {
     assert_eq!(d.values_of(1), [0, 1, 2], "[P4] records");
 }
 
-/// 5. Under `Drop`, a producer logs four records into a ring that holds one while the drain
+/// Property 5: Under `Drop`, a producer logs four records into a ring that holds one while the drain
 /// runs passes: written + dropped == attempted, and the sink's drop notices add up to the drops.
 fn drop_accounting() {
     let mut m = Model::new(cfg(SMALL_RING, SEGMENT, Overflow::Drop));
@@ -231,7 +231,7 @@ fn drop_accounting() {
     );
 }
 
-/// 6. A live reader reads the segment (committed length with acquire, then the bytes below it)
+/// Property 6: A live reader reads the segment (committed length with acquire, then the bytes below it)
 /// while a producer logs and the drain writes and publishes: every frame it reads is complete.
 fn live_reader() {
     let mut m = Model::new(cfg(RING, SEGMENT, Overflow::Drop));
@@ -259,7 +259,7 @@ fn live_reader() {
     assert_eq!(decode_published().values_of(1), [0, 1], "[P6] records");
 }
 
-/// 7. A producer logs three records while the drain rotates after each (a segment holds one):
+/// Property 7: A producer logs three records while the drain rotates after each (a segment holds one):
 /// no record is lost or duplicated across the switch, and every segment decodes on its own
 /// (it describes the call site and the thread its records use).
 fn rotation() {
