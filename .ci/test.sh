@@ -32,4 +32,15 @@ cargo test -p tachylog --locked --features log,tracing \
     --test bridge_log --test bridge_tracing --test bridge_no_alloc
 cargo test -p tachylog --locked --features log,tracing --doc
 
+step "sync door (atomics and threads only through src/sync.rs)"
+bash .ci/check-sync.sh
+
+step "loom models (docs/CONCURRENCY.md)"
+# A separate target directory: `--cfg loom` changes every crate's flags, and sharing the normal
+# one would rebuild everything twice per run. TACHYLOG_SKIP_LOOM=1 skips this step locally.
+if [ "${TACHYLOG_SKIP_LOOM:-0}" != 1 ]; then
+  RUSTFLAGS="--cfg loom -C debug_assertions" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+    cargo test --release --locked -p tachylog-loom-tests -- --nocapture
+fi
+
 step "all tests passed"

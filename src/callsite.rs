@@ -1,6 +1,6 @@
 //! Call sites: static metadata owned by each macro expansion, registered once on first use.
 use crate::Level;
-use crate::sync::{AtomicU8, AtomicU32, Mutex, Ordering, lock};
+use crate::sync::{AtomicU8, AtomicU32, Break, Mutex, Ordering, broken, lock};
 
 /// Static description of one macro call site.
 #[derive(Debug)]
@@ -45,10 +45,26 @@ const NEVER: u8 = 1;
 const ALWAYS: u8 = 2;
 
 /// Every registered call site; append-only. Index `i` holds the call site with id `i + 1`.
+#[cfg(not(loom))]
 static REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
+
+// Under loom the registry lives for one model execution (loom's lazy statics are reset between
+// executions), like everything else the model touches.
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
+}
+
+/// Creates the registry now (loom models call this before starting threads, so that the lazy
+/// initialisation adds no synchronisation of its own between the threads).
+#[cfg(loom)]
+pub(crate) fn init_registry() {
+    drop(lock(&REGISTRY));
+}
 
 impl Callsite {
     /// A new, unregistered call site.
+    #[cfg(not(loom))]
     pub const fn new(meta: Metadata) -> Self {
         Callsite {
             meta,
@@ -73,6 +89,17 @@ impl Callsite {
         }
     }
 
+    /// A new, unregistered call site (not `const` under loom: loom's atomics belong to one
+    /// model execution, so models create call sites inside it).
+    #[cfg(loom)]
+    pub fn new(meta: Metadata) -> Self {
+        Callsite {
+            meta,
+            id: AtomicU32::new(0),
+            interest: AtomicU8::new(UNKNOWN),
+        }
+    }
+
     /// Its metadata.
     pub fn metadata(&self) -> &Metadata {
         &self.meta
@@ -90,6 +117,13 @@ impl Callsite {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
+        if broken(Break::CallsiteIdBeforePush) {
+            // Broken on purpose (loom models only): the id is published before the entry exists.
+            let id = lock(&REGISTRY).len() as u32 + 1;
+            self.id.store(id, Ordering::Release);
+            lock(&REGISTRY).push(self);
+            return id;
+        }
         let mut reg = lock(&REGISTRY);
         // Another thread may have registered it while we waited for the lock.
         let id = self.id.load(Ordering::Acquire);

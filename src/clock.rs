@@ -5,9 +5,14 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Reads the tick counter. On x86-64 this is one `rdtsc` (a few nanoseconds, no syscall).
+///
+/// Under loom every clock reads 0: a model must be deterministic, and no property it checks
+/// depends on time.
 #[inline(always)]
 pub fn ticks() -> u64 {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(loom)]
+    return 0;
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
     {
         // SAFETY: `rdtsc` exists on every x86-64 processor and has no memory effects.
         #[allow(unused_unsafe)]
@@ -15,7 +20,7 @@ pub fn ticks() -> u64 {
             core::arch::x86_64::_rdtsc()
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(not(target_arch = "x86_64"), not(loom)))]
     {
         mono_ns()
     }
@@ -23,12 +28,18 @@ pub fn ticks() -> u64 {
 
 /// Nanoseconds on the monotonic clock since the first call in this process.
 pub fn mono_ns() -> u64 {
+    if cfg!(loom) {
+        return 0;
+    }
     static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     BASE.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 /// Nanoseconds since the Unix epoch on the wall clock (0 if the clock is before 1970).
 pub fn unix_ns() -> u64 {
+    if cfg!(loom) {
+        return 0;
+    }
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -89,7 +100,7 @@ impl Calibration {
     /// Measures an initial rate by watching the clocks for about `spin` (a millisecond or two).
     pub fn measure(spin: std::time::Duration) -> Calibration {
         let base = Anchor::now();
-        if !cfg!(target_arch = "x86_64") {
+        if !cfg!(target_arch = "x86_64") || cfg!(loom) {
             return Calibration {
                 base,
                 ticks_per_sec: 1e9,

@@ -9,10 +9,10 @@
 #![forbid(unsafe_code)]
 
 use crate::layout::{self, FLAGS_OFFSET, HEADER_LEN};
+use crate::sync::mpsc::{Receiver, Sender, channel};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
 
 /// Suffix of an unfinished compression.
 const TMP_SUFFIX: &str = ".lz4.tmp";
@@ -107,10 +107,10 @@ fn tidy(dir: &Path, name: &str) -> Vec<PathBuf> {
 pub(crate) fn spawn(
     dir: &Path,
     name: &str,
-) -> io::Result<(Sender<PathBuf>, std::thread::JoinHandle<()>)> {
+) -> io::Result<(Sender<PathBuf>, crate::sync::thread::JoinHandle<()>)> {
     let (tx, rx): (Sender<PathBuf>, Receiver<PathBuf>) = channel();
     let backlog = tidy(dir, name);
-    let handle = std::thread::Builder::new()
+    let handle = crate::sync::thread::Builder::new()
         .name("tachylog-compress".into())
         .spawn(move || {
             for p in backlog.into_iter().chain(rx) {

@@ -11,13 +11,13 @@ use crate::layout::{
 };
 use crate::producer::ProducerShared;
 use crate::segment::{Segment, SegmentDir};
-use crate::sync::{Arc, Ordering, lock};
+use crate::sync::{Arc, Break, Ordering, broken, lock};
 use std::time::Duration;
 
 /// A producer's ring as the drain sees it.
 struct Ring {
     id: u32,
-    consumer: rtrb::Consumer<u8>,
+    consumer: crate::ring::Consumer,
     shared: Arc<ProducerShared>,
     /// Drops already reported in a notice.
     reported: u64,
@@ -49,7 +49,7 @@ struct Out {
     /// Sampling totals per call site already written in sampled frames.
     sampled_reported: std::collections::BTreeMap<u32, (u64, u64)>,
     /// Where sealed segments go to be compressed (`Builder::compress`).
-    sealed_tx: Option<std::sync::mpsc::Sender<std::path::PathBuf>>,
+    sealed_tx: Option<crate::sync::mpsc::Sender<std::path::PathBuf>>,
 }
 
 pub(crate) struct Drain {
@@ -104,7 +104,7 @@ impl Drain {
     }
 
     /// Sends every segment sealed from now on to `tx` (the compressor thread).
-    pub(crate) fn set_sealed_sink(&mut self, tx: std::sync::mpsc::Sender<std::path::PathBuf>) {
+    pub(crate) fn set_sealed_sink(&mut self, tx: crate::sync::mpsc::Sender<std::path::PathBuf>) {
         self.out.sealed_tx = Some(tx);
     }
 
@@ -134,17 +134,32 @@ impl Drain {
         self.out.seal_current();
     }
 
+    /// Seals the current segment, as the drain thread does when it stops (loom models that
+    /// drive passes by hand).
+    #[cfg(loom)]
+    pub(crate) fn seal(&mut self) {
+        self.out.seal_current();
+    }
+
     /// Backs off while there is nothing to do: yield a few times, then sleep with growing
     /// naps up to `max_idle`. `flush()` and blocked producers unpark the thread early.
     fn idle(&self, rounds: u32) {
+        // Under loom the drain only yields: the model checker then runs the other threads.
+        #[cfg(loom)]
+        {
+            let _ = rounds;
+            crate::sync::thread::yield_now();
+        }
+        #[cfg(not(loom))]
         let max = self.shared.cfg.max_idle;
+        #[cfg(not(loom))]
         if max.is_zero() {
             std::hint::spin_loop();
         } else if rounds < 8 {
-            std::thread::yield_now();
+            crate::sync::thread::yield_now();
         } else {
             let nap = Duration::from_micros(20u64 << (rounds - 8).min(10)).min(max);
-            std::thread::park_timeout(nap);
+            crate::sync::thread::park_timeout(nap);
         }
     }
 
@@ -343,6 +358,10 @@ impl Out {
     }
 
     fn is_described(&self, id: u32, seq: u64) -> bool {
+        if broken(Break::RotationForgetsMetadata) {
+            // Broken on purpose (loom models only): described once counts for every segment.
+            return self.described.get(id as usize).is_some_and(|&s| s != 0);
+        }
         self.described.get(id as usize) == Some(&seq)
     }
 
@@ -420,7 +439,9 @@ impl Out {
                 remaining.saturating_sub(Segment::frame_size(0) + size_of::<RecordsHead>() + 7);
             // Keep room for the END frame of this segment.
             budget = budget.saturating_sub(Segment::frame_size(size_of::<EndBody>()));
-            let thread_size = if ring.described_in == seq {
+            let described = ring.described_in == seq
+                || (broken(Break::RotationForgetsMetadata) && ring.described_in != 0);
+            let thread_size = if described {
                 0
             } else {
                 Segment::frame_size(
@@ -596,11 +617,40 @@ impl Out {
         if pending == 0 {
             return 0;
         }
+        // The notice names its producer: describe the thread in the notice's segment first, or
+        // a reader of that segment could not tell whose records were lost.
+        self.describe_thread(ring);
         if self.write_dropped(ring.id, pending) {
+            if broken(Break::DropReportReread) {
+                // Broken on purpose (loom models only): drops counted after the notice was
+                // written are marked reported without being in any notice.
+                ring.reported = ring.shared.dropped.load(Ordering::Relaxed) + ring.lost_here;
+                return 1;
+            }
             ring.reported += pending;
             return 1;
         }
         0
+    }
+
+    /// Writes a THREAD frame for `ring` unless the current segment has one, making sure that a
+    /// dropped-records notice still fits after it (rotating first if not).
+    fn describe_thread(&mut self, ring: &mut Ring) {
+        let name_len = ring.shared.name.as_ref().map_or(0, |n| n.len());
+        let need = Segment::frame_size(size_of::<ThreadHead>() + name_len)
+            + Segment::frame_size(size_of::<DroppedBody>())
+            + Segment::frame_size(size_of::<EndBody>());
+        if self.seg.as_ref().is_some_and(|s| s.remaining() < need) {
+            self.seal_current();
+        }
+        if self.seg.is_none() && !self.ensure_segment() {
+            return;
+        }
+        let Some(seg) = self.seg.as_mut() else { return };
+        if ring.described_in != seg.seq() {
+            write_thread(seg, ring);
+            ring.described_in = seg.seq();
+        }
     }
 
     /// Appends a dropped-records notice, rotating if the segment is full. False if no segment.
@@ -731,6 +781,17 @@ fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
         n += 1;
     }
     n
+}
+
+fn write_thread(seg: &mut Segment, ring: &Ring) {
+    let name = ring.shared.name.as_deref().unwrap_or("");
+    let head = ThreadHead {
+        producer: ring.id,
+        tid: ring.shared.tid,
+        has_name: ring.shared.name.is_some() as u32,
+        name_len: name.len() as u32,
+    };
+    seg.append(Kind::Thread, &[bytemuck::bytes_of(&head), name.as_bytes()]);
 }
 
 fn write_callsite(seg: &mut Segment, id: u32, cs: &Callsite) {

@@ -4,7 +4,8 @@ use crate::drain::Drain;
 use crate::error::Error;
 use crate::segment::SegmentDir;
 use crate::sync::{
-    Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64, Condvar, Mutex, Ordering, lock,
+    Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64, Break, Condvar, Mutex, Ordering, lock, order,
+    thread,
 };
 use crate::{Level, clock};
 use std::path::PathBuf;
@@ -55,9 +56,19 @@ pub struct Builder {
 }
 
 /// Smallest accepted ring: room for a few records of ordinary size.
+#[cfg(not(loom))]
 pub const MIN_RING_CAPACITY: usize = 4 * 1024;
 /// Smallest accepted segment.
+#[cfg(not(loom))]
 pub const MIN_SEGMENT_SIZE: usize = 16 * 1024;
+// Loom explores every interleaving, so its models use rings of a few records and segments of a
+// few frames: the states that matter (full ring, full segment) are then a few steps away.
+/// Smallest accepted ring (loom models: a record or two).
+#[cfg(loom)]
+pub const MIN_RING_CAPACITY: usize = 16;
+/// Smallest accepted segment (loom models: a few frames).
+#[cfg(loom)]
+pub const MIN_SEGMENT_SIZE: usize = 256;
 
 impl Default for Builder {
     fn default() -> Self {
@@ -204,6 +215,14 @@ impl Builder {
     }
 }
 
+#[cfg(loom)]
+impl Builder {
+    /// The configuration, for loom models that start engine values themselves.
+    pub(crate) fn into_config(self) -> Config {
+        self.cfg
+    }
+}
+
 /// Counters of one engine, read with [`stats`].
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -244,7 +263,7 @@ pub struct Stats {
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
 pub(crate) struct NewRing {
     pub id: u32,
-    pub consumer: rtrb::Consumer<u8>,
+    pub consumer: crate::ring::Consumer,
     pub shared: Arc<crate::producer::ProducerShared>,
 }
 
@@ -268,7 +287,7 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// True while the drain thread runs.
     pub alive: AtomicBool,
-    drain_thread: Mutex<Option<std::thread::Thread>>,
+    drain_thread: Mutex<Option<thread::Thread>>,
     pub calibration_tps: AtomicU64,
 }
 
@@ -279,6 +298,11 @@ impl Shared {
 
     /// Wakes the drain if it sleeps.
     pub(crate) fn wake_drain(&self) {
+        // Under loom the drain never parks (it yields), so there is nothing to wake; loom 0.7's
+        // `unpark` would also wake a thread that is blocked on a mutex (tokio-rs/loom#422).
+        if cfg!(loom) {
+            return;
+        }
         if let Some(t) = lock(&self.drain_thread).as_ref() {
             t.unpark();
         }
@@ -301,7 +325,10 @@ impl Shared {
     fn flush(&self, timeout: Option<Duration>) -> Result<(), Error> {
         // AcqRel: everything this thread (and whatever happened-before it) committed to a ring
         // is visible to the drain once it reads this ticket with acquire.
-        let ticket = self.flush_req.fetch_add(1, Ordering::AcqRel) + 1;
+        let ticket = self
+            .flush_req
+            .fetch_add(1, order(Ordering::AcqRel, Break::FlushTicketRelaxed))
+            + 1;
         self.wake_drain();
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut g = lock(&self.flush_lock);
@@ -346,12 +373,46 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Fresh shared state for an engine with this configuration.
+    pub(crate) fn new(cfg: Config, calib: &clock::Calibration) -> Shared {
+        Shared {
+            cfg,
+            counters: Counters::default(),
+            new_rings: Mutex::new(Vec::new()),
+            has_new: AtomicBool::new(false),
+            next_producer: AtomicU32::new(1),
+            orphan_dropped: AtomicU64::new(0),
+            flush_req: AtomicU64::new(0),
+            flush_done: AtomicU64::new(0),
+            flush_lock: Mutex::new(()),
+            flush_cv: Condvar::new(),
+            stop: AtomicBool::new(false),
+            alive: AtomicBool::new(true),
+            drain_thread: Mutex::new(None),
+            calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
+        }
+    }
+
+    /// Blocks until every record committed before the call is in the segment (loom models).
+    #[cfg(loom)]
+    pub(crate) fn flush_for_model(&self) -> Result<(), Error> {
+        self.flush(None)
+    }
+
+    /// The counters as a snapshot (loom models).
+    #[cfg(loom)]
+    pub(crate) fn stats_for_model(&self) -> Stats {
+        self.stats()
+    }
+}
+
 /// One running engine: its shared state and drain thread.
 pub(crate) struct Engine {
     pub shared: Arc<Shared>,
-    drain: Option<std::thread::JoinHandle<()>>,
+    drain: Option<thread::JoinHandle<()>>,
     /// The compressor thread; it ends when the drain (its only sender) is gone.
-    compressor: Option<std::thread::JoinHandle<()>>,
+    compressor: Option<thread::JoinHandle<()>>,
 }
 
 impl Engine {
@@ -406,22 +467,7 @@ impl Engine {
         // Creating the directory and the first segment here turns an unwritable directory into
         // an `Err` from `init` instead of silent loss later.
         let dir = SegmentDir::open(&cfg.dir, &cfg.name, cfg.segment_size)?;
-        let shared = Arc::new(Shared {
-            cfg,
-            counters: Counters::default(),
-            new_rings: Mutex::new(Vec::new()),
-            has_new: AtomicBool::new(false),
-            next_producer: AtomicU32::new(1),
-            orphan_dropped: AtomicU64::new(0),
-            flush_req: AtomicU64::new(0),
-            flush_done: AtomicU64::new(0),
-            flush_lock: Mutex::new(()),
-            flush_cv: Condvar::new(),
-            stop: AtomicBool::new(false),
-            alive: AtomicBool::new(true),
-            drain_thread: Mutex::new(None),
-            calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
-        });
+        let shared = Arc::new(Shared::new(cfg, &calib));
         let mut drain = Drain::new(shared.clone(), dir, calib)?;
         let mut compressor = None;
         if shared.cfg.compress {
@@ -437,7 +483,7 @@ impl Engine {
             compressor = Some(handle);
         }
         let s2 = shared.clone();
-        let handle = std::thread::Builder::new()
+        let handle = thread::Builder::new()
             .name("tachylog-drain".into())
             .spawn(move || {
                 struct Exit(Arc<Shared>);
@@ -515,11 +561,23 @@ pub(crate) struct Active {
 }
 
 /// The running process-wide logger, if any (slow paths only: attach, flush, stats).
+#[cfg(not(loom))]
 pub(crate) static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
 /// Changes on every `init`; thread-local producers compare it to re-attach.
+#[cfg(not(loom))]
 pub(crate) static GENERATION: AtomicU32 = AtomicU32::new(0);
 /// Most verbose level enabled at run time; 0 while no logger runs.
+#[cfg(not(loom))]
 pub(crate) static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+
+// Under loom the process-wide logger's state lives for one model execution. The models drive
+// engine values directly and never touch it; it only has to compile.
+#[cfg(loom)]
+loom::lazy_static! {
+    pub(crate) static ref ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+    pub(crate) static ref GENERATION: AtomicU32 = AtomicU32::new(0);
+    pub(crate) static ref MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+}
 
 fn active_engine() -> Option<Arc<Shared>> {
     lock(&ACTIVE).as_ref().map(|a| a.engine.clone())

@@ -37,6 +37,7 @@ mod imp {
     pub(crate) fn drain_pass() {
         let stall = STALL_NS.swap(0, Ordering::SeqCst);
         if stall > 0 {
+            // sync-lint: allow (test-only fault hook, never built under loom)
             std::thread::sleep(Duration::from_nanos(stall));
         }
         if PANIC_DRAIN.swap(false, Ordering::SeqCst) {
@@ -63,7 +64,9 @@ pub(crate) fn drain_pass() {
     imp::drain_pass();
 }
 
-/// Called before space for a new segment is reserved.
+/// Called before space for a new segment is reserved (on disk only: loom builds keep segments
+/// in memory).
+#[cfg(not(loom))]
 #[inline(always)]
 pub(crate) fn reserve() -> std::io::Result<()> {
     #[cfg(feature = "fault-injection")]

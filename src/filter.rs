@@ -173,7 +173,15 @@ struct Current {
     default: u8,
 }
 
+#[cfg(not(loom))]
 static CURRENT: Mutex<Option<Current>> = Mutex::new(None);
+
+// Under loom, state lives for one model execution (the models do not filter; it only has to
+// compile).
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref CURRENT: Mutex<Option<Current>> = Mutex::new(None);
+}
 
 /// Installs `filter` (with `default` for unnamed targets when it has no bare level) and
 /// returns the global ceiling for `MAX_LEVEL`. The caller then refreshes the call sites.

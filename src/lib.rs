@@ -44,9 +44,16 @@ mod level;
 mod producer;
 pub mod reader;
 mod retention;
+mod ring;
 mod sampling;
 mod segment;
 mod sync;
+
+/// The harness the loom models in `loom-tests/` drive (`--cfg loom` builds only).
+#[cfg(loom)]
+#[doc(hidden)]
+#[path = "loom_harness.rs"]
+pub mod __loom;
 
 pub use encode::{Formatted, debug, display};
 pub use engine::{Builder, Guard, Overflow, Stats, flush, flush_timeout, set_level, stats};

@@ -7,7 +7,7 @@ use crate::callsite::Callsite;
 use crate::encode::Writer;
 use crate::engine::{ACTIVE, GENERATION, NewRing, Overflow, Shared};
 use crate::layout::{RECORD_HEAD_LEN, RecordHead};
-use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering, lock};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, lock, order};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ pub(crate) struct ProducerShared {
 }
 
 pub(crate) struct Producer {
-    ring: rtrb::Producer<u8>,
+    ring: crate::ring::Producer,
     shared: Arc<ProducerShared>,
     engine: Arc<Shared>,
     overflow: Overflow,
@@ -34,7 +34,8 @@ pub(crate) struct Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::Release);
+        let o = order(Ordering::Release, Break::ClosedRelaxed);
+        self.shared.closed.store(true, o);
     }
 }
 
@@ -46,6 +47,7 @@ struct Local {
     arena: Vec<u8>,
 }
 
+// sync-lint: allow (per-thread state, never shared; loom models use `ModelProducer`)
 thread_local! {
     static LOCAL: RefCell<Local> = const {
         RefCell::new(Local { generation: 0, producer: None, arena: Vec::new() })
@@ -161,8 +163,45 @@ impl Local {
         let engine = a.engine.clone();
         self.generation = a.generation;
         drop(active);
-        let (ring, consumer) = rtrb::RingBuffer::new(engine.cfg.ring_capacity);
-        let current = std::thread::current();
+        self.producer = Some(Producer::attach(engine));
+    }
+}
+
+/// A producer outside the thread-local slot, owned by a loom model's thread: the same `Local`
+/// and the same write path as `log` uses, without the process-wide logger.
+#[cfg(loom)]
+pub(crate) struct ModelProducer(Local);
+
+#[cfg(loom)]
+impl ModelProducer {
+    pub(crate) fn new(engine: Arc<Shared>) -> ModelProducer {
+        ModelProducer(Local {
+            generation: 1,
+            producer: Some(Producer::attach(engine)),
+            arena: Vec::new(),
+        })
+    }
+
+    /// Writes one record, as `log` does after finding this thread's `Local`.
+    pub(crate) fn write<F: FnOnce(&mut Writer<'_>)>(
+        &mut self,
+        cs: &'static Callsite,
+        args_size: usize,
+        encode: F,
+    ) {
+        let id = cs.id();
+        let ticks = crate::clock::ticks();
+        let generation = self.0.generation;
+        let written = self.0.write(generation, id, ticks, args_size, encode);
+        assert!(written, "a model producer always has a ring");
+    }
+}
+
+impl Producer {
+    /// Creates a ring in `engine` and hands its consumer end to the drain.
+    fn attach(engine: Arc<Shared>) -> Producer {
+        let (ring, consumer) = crate::ring::RingBuffer::new(engine.cfg.ring_capacity);
+        let current = crate::sync::thread::current();
         let shared = Arc::new(ProducerShared {
             dropped: AtomicU64::new(0),
             closed: AtomicBool::new(false),
@@ -179,14 +218,17 @@ impl Local {
             consumer,
             shared: shared.clone(),
         });
-        // Release: the drain that sees the flag (acquire) finds the ring in the list.
-        engine.has_new.store(true, Ordering::Release);
-        self.producer = Some(Producer {
+        // Release: the drain that sees the flag (acquire) finds the ring in the list. A swap
+        // rather than a store (this path runs once per thread): the drain clears the flag with
+        // a swap too, and loom 0.7 can order a plain store inside another thread's
+        // read-modify-write (tokio-rs/loom#254), which would lose the flag in the models.
+        engine.has_new.swap(true, Ordering::Release);
+        Producer {
             ring,
             shared,
             overflow: engine.cfg.overflow,
             engine,
-        });
+        }
     }
 }
 
@@ -231,11 +273,7 @@ impl Producer {
                 return false;
             }
             self.engine.wake_drain();
-            match round {
-                0..64 => std::hint::spin_loop(),
-                64..128 => std::thread::yield_now(),
-                _ => std::thread::sleep(Duration::from_micros(20)),
-            }
+            crate::sync::backoff(round, Duration::from_micros(20));
             round = round.saturating_add(1);
         }
     }

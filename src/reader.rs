@@ -445,6 +445,8 @@ pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
 /// order they were written (per thread, in logging order).
 pub struct Reader {
     files: VecDeque<PathBuf>,
+    /// Segments handed over as bytes ([`Reader::from_memory`]), read before `files`.
+    memory: VecDeque<(PathBuf, Vec<u8>)>,
     current: Option<SegmentState>,
     queue: VecDeque<Result<Event, ReadError>>,
     thread_seq: HashMap<(u32, u32), u64>,
@@ -493,10 +495,23 @@ impl Reader {
         }
         Ok(Reader {
             files,
+            memory: VecDeque::new(),
             current: None,
             queue: VecDeque::new(),
             thread_seq: HashMap::new(),
         })
+    }
+
+    /// A reader over segments already in memory, each as `(name, bytes)`; the name only
+    /// appears in messages. It reads them exactly as it would read files with those bytes.
+    pub fn from_memory(segments: impl IntoIterator<Item = (PathBuf, Vec<u8>)>) -> Reader {
+        Reader {
+            files: VecDeque::new(),
+            memory: segments.into_iter().collect(),
+            current: None,
+            queue: VecDeque::new(),
+            thread_seq: HashMap::new(),
+        }
     }
 
     /// The files still to be read.
@@ -505,8 +520,15 @@ impl Reader {
     }
 
     fn open_next(&mut self) -> Option<()> {
-        let path = self.files.pop_front()?;
-        match load_segment(&path) {
+        let (path, data) = match self.memory.pop_front() {
+            Some((path, data)) => (path, Ok(data)),
+            None => {
+                let path = self.files.pop_front()?;
+                let data = load_segment(&path);
+                (path, data)
+            }
+        };
+        match data {
             Err(e) => self.queue.push_back(Err(e)),
             // A segment the writer created but stopped before giving a header (killed between
             // creating the file and writing its first bytes).
@@ -876,12 +898,14 @@ impl SegmentState {
 /// checksum checks off so that random input reaches the frame parsers. Absent otherwise.
 #[cfg(fuzzing)]
 #[doc(hidden)]
+// sync-lint: allow (fuzzing switch, set once before decoding; not engine state)
 pub static FUZZ_SKIP_FRAME_CRC: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+    std::sync::atomic::AtomicBool::new(false); // sync-lint: allow (as above)
 
 #[inline(always)]
 fn crc_checks_off() -> bool {
     #[cfg(fuzzing)]
+    // sync-lint: allow (fuzzing switch)
     return FUZZ_SKIP_FRAME_CRC.load(std::sync::atomic::Ordering::Relaxed);
     #[cfg(not(fuzzing))]
     false

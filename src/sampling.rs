@@ -68,11 +68,23 @@ struct Registry {
     retired: BTreeMap<u32, (u64, u64)>,
 }
 
+#[cfg(not(loom))]
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     tables: Vec::new(),
     retired: BTreeMap::new(),
 });
 
+// Under loom, state lives for one model execution (the models do not sample; it only has to
+// compile).
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+        tables: Vec::new(),
+        retired: BTreeMap::new(),
+    });
+}
+
+// sync-lint: allow (a per-thread cache owned by its thread; not part of the modelled protocol)
 thread_local! {
     static MINE: Arc<Table> = {
         let t = Arc::new(Table { chunks: std::array::from_fn(|_| OnceLock::new()) });

@@ -7,13 +7,22 @@ use crate::layout::{
     self, COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FRAME_HEADER_LEN, FrameHeader,
     HEADER_CRC_SPAN, HEADER_LEN, Kind, SegmentHeader,
 };
-use crate::sync::Ordering;
+use crate::sync::{Break, Ordering, order};
+#[cfg(not(loom))]
 use memmap2::MmapMut;
+#[cfg(not(loom))]
 use std::fs::{File, OpenOptions};
 use std::io;
+#[cfg(not(loom))]
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicU64};
+// The header's `committed` and `flags` are shared with reader *processes* through the mapping;
+// they are not engine-internal state, and a model checker could not follow another process
+// anyway. Under loom the mapping is replaced by an in-memory file with loom atomics.
+#[cfg(loom)]
+use crate::sync::{AtomicU32, AtomicU64};
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicU32, AtomicU64}; // sync-lint: allow (shared with other processes)
 
 /// Where segments go and which sequence number comes next.
 #[derive(Debug)]
@@ -42,8 +51,20 @@ pub fn parse_seq(name: &str, file: &str) -> Option<u64> {
 }
 
 impl SegmentDir {
+    /// Under loom: an empty in-memory directory (segments live in the model's memory files).
+    #[cfg(loom)]
+    pub(crate) fn open(dir: &Path, name: &str, size: usize) -> Result<SegmentDir, Error> {
+        Ok(SegmentDir {
+            dir: dir.to_owned(),
+            name: name.to_owned(),
+            size,
+            next_seq: 1,
+        })
+    }
+
     /// Creates the directory if needed, checks that it can be written, and finds the first free
     /// sequence number (one past the highest existing segment of this name).
+    #[cfg(not(loom))]
     pub(crate) fn open(dir: &Path, name: &str, size: usize) -> Result<SegmentDir, Error> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             what: "cannot create log directory",
@@ -120,8 +141,12 @@ impl SegmentDir {
 
 /// A segment being written by the drain.
 pub(crate) struct Segment {
+    #[cfg(not(loom))]
     file: File,
+    #[cfg(not(loom))]
     map: MmapMut,
+    #[cfg(loom)]
+    map: crate::__loom::MemMap,
     seq: u64,
     /// End of the last frame written (`committed` may lag behind it until `publish`).
     used: usize,
@@ -137,6 +162,7 @@ impl Segment {
         anchor: &Anchor,
         tps: f64,
     ) -> io::Result<Segment> {
+        #[cfg(not(loom))]
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -144,13 +170,19 @@ impl Segment {
             .mode(0o640)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(path)?;
+        // Under loom nothing in the closure can fail.
+        #[cfg_attr(loom, allow(clippy::redundant_closure_call))]
         let result = (|| {
+            #[cfg(not(loom))]
             reserve(&file, size)?;
             // SAFETY: the file was just created by us with O_EXCL and is `size` bytes long with its
             // blocks allocated; nothing else in this process maps it, and the engine never
             // truncates it while mapped. Another process truncating it would break any mapping,
             // which is why the decoder reads with read(2) rather than mapping.
+            #[cfg(not(loom))]
             let mut map = unsafe { MmapMut::map_mut(&file)? };
+            #[cfg(loom)]
+            let mut map = crate::__loom::MemMap::create(path, size);
             let header = SegmentHeader {
                 magic: layout::MAGIC,
                 version: layout::VERSION,
@@ -174,6 +206,7 @@ impl Segment {
             bytes[HEADER_CRC_SPAN..HEADER_CRC_SPAN + 4].copy_from_slice(&crc.to_le_bytes());
             map[..HEADER_LEN].copy_from_slice(&bytes);
             Ok(Segment {
+                #[cfg(not(loom))]
                 file,
                 map,
                 seq,
@@ -181,6 +214,7 @@ impl Segment {
                 records: 0,
             })
         })();
+        #[cfg(not(loom))]
         if result.is_err() {
             let _ = std::fs::remove_file(path);
         }
@@ -231,6 +265,7 @@ impl Segment {
         true
     }
 
+    #[cfg(not(loom))]
     fn header_atomic_u64(&self, offset: usize) -> &AtomicU64 {
         debug_assert!(offset.is_multiple_of(8) && offset + 8 <= HEADER_LEN);
         // SAFETY: the mapping is page-aligned and at least HEADER_LEN long, so `offset` (a
@@ -240,17 +275,30 @@ impl Segment {
         unsafe { AtomicU64::from_ptr(self.map.as_ptr().add(offset) as *mut u64) }
     }
 
+    #[cfg(not(loom))]
     fn header_atomic_u32(&self, offset: usize) -> &AtomicU32 {
         debug_assert!(offset.is_multiple_of(4) && offset + 4 <= HEADER_LEN);
         // SAFETY: as in `header_atomic_u64`, for a 4-aligned u32 inside the header.
         unsafe { AtomicU32::from_ptr(self.map.as_ptr().add(offset) as *mut u32) }
     }
 
+    #[cfg(loom)]
+    fn header_atomic_u64(&self, offset: usize) -> &AtomicU64 {
+        self.map.header_u64(offset)
+    }
+
+    #[cfg(loom)]
+    fn header_atomic_u32(&self, offset: usize) -> &AtomicU32 {
+        self.map.header_u32(offset)
+    }
+
     /// Publishes everything appended so far to readers of the file (release store of the
     /// committed length: a reader that loads it with acquire sees complete frames below it).
     pub(crate) fn publish(&self) {
-        self.header_atomic_u64(COMMITTED_OFFSET)
-            .store(self.used as u64, Ordering::Release);
+        self.header_atomic_u64(COMMITTED_OFFSET).store(
+            self.used as u64,
+            order(Ordering::Release, Break::PublishRelaxed),
+        );
     }
 
     /// Lets go of a segment whose writer failed (a panic in the drain): publishes nothing
@@ -270,14 +318,20 @@ impl Segment {
         self.publish();
         self.header_atomic_u32(FLAGS_OFFSET)
             .fetch_or(FLAG_SEALED, Ordering::Release);
-        let used = self.used as u64;
-        let Segment { file, map, .. } = self;
-        drop(map);
-        file.set_len(used)
+        #[cfg(loom)]
+        return Ok(());
+        #[cfg(not(loom))]
+        {
+            let used = self.used as u64;
+            let Segment { file, map, .. } = self;
+            drop(map);
+            file.set_len(used)
+        }
     }
 }
 
 /// Reserves `size` bytes of real blocks for `file`.
+#[cfg(not(loom))]
 fn reserve(file: &File, size: usize) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     crate::fault::reserve()?;

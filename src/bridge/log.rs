@@ -47,6 +47,7 @@ type Map = HashMap<Key<'static>, &'static Callsite, FxBuildHasher>;
 /// from a location.
 static INTERNED: Mutex<Map> = Mutex::new(HashMap::with_hasher(FxBuildHasher));
 
+// sync-lint: allow (a per-thread cache owned by its thread; not part of the modelled protocol)
 thread_local! {
     /// This thread's copy of the entries of [`INTERNED`] it has used.
     static CACHE: RefCell<Map> = const { RefCell::new(HashMap::with_hasher(FxBuildHasher)) };

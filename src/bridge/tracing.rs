@@ -84,6 +84,7 @@ type Map = HashMap<usize, &'static Bridged, FxBuildHasher>;
 /// from a call site.
 static BRIDGED: Mutex<Map> = Mutex::new(HashMap::with_hasher(FxBuildHasher));
 
+// sync-lint: allow (a per-thread cache owned by its thread; not part of the modelled protocol)
 thread_local! {
     /// This thread's copy of the entries of [`BRIDGED`] it has used.
     static CACHE: RefCell<Map> = const { RefCell::new(HashMap::with_hasher(FxBuildHasher)) };
