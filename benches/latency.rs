@@ -255,6 +255,20 @@ impl Subject for Empty {
     }
 }
 
+/// Runs `S` if the options ask for it.
+fn add<S: Subject>(
+    rows: &mut Vec<Row>,
+    shape: Shape,
+    threads: usize,
+    mode: Mode,
+    opts: &Opts,
+    tpn: f64,
+) {
+    if opts.wants(S::NAME) {
+        rows.push(run::<S>(shape, threads, mode, opts, tpn));
+    }
+}
+
 fn ns(v: f64) -> String {
     if v < 100.0 {
         format!("{v:.1}")
@@ -281,51 +295,16 @@ fn main() {
     for &threads in &opts.threads {
         for shape in Shape::ALL {
             eprintln!("  {threads} thread(s), {}", shape.label());
-            rows.push(run::<common::Floor>(
-                shape,
-                threads,
-                Mode::Bursts,
-                &opts,
-                tpn,
-            ));
-            rows.push(run::<common::Tachy>(
-                shape,
-                threads,
-                Mode::Bursts,
-                &opts,
-                tpn,
-            ));
-            rows.push(run::<common::Tracing>(
-                shape,
-                threads,
-                Mode::Bursts,
-                &opts,
-                tpn,
-            ));
-            rows.push(run::<common::Slog>(
-                shape,
-                threads,
-                Mode::Bursts,
-                &opts,
-                tpn,
-            ));
-            rows.push(run::<common::SyncWrite>(
-                shape,
-                threads,
-                Mode::Bursts,
-                &opts,
-                tpn,
-            ));
+            let m = Mode::Bursts;
+            add::<common::Floor>(&mut rows, shape, threads, m, &opts, tpn);
+            add::<common::Tachy>(&mut rows, shape, threads, m, &opts, tpn);
+            add::<common::Tracing>(&mut rows, shape, threads, m, &opts, tpn);
+            add::<common::Slog>(&mut rows, shape, threads, m, &opts, tpn);
+            add::<common::SyncWrite>(&mut rows, shape, threads, m, &opts, tpn);
         }
         for block in [false, true] {
-            let mode = Mode::Flood { block };
-            rows.push(run::<common::Tachy>(
-                Shape::IntIntDouble,
-                threads,
-                mode,
-                &opts,
-                tpn,
-            ));
+            let m = Mode::Flood { block };
+            add::<common::Tachy>(&mut rows, Shape::IntIntDouble, threads, m, &opts, tpn);
         }
     }
     let load_after = common::load_average();

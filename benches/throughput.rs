@@ -101,11 +101,21 @@ fn main() {
     let mut rows = Vec::new();
     for &threads in &opts.threads {
         eprintln!("  {threads} thread(s)");
-        rows.push(run::<common::Floor>(threads, &opts));
-        rows.push(run::<common::Tachy>(threads, &opts));
-        rows.push(run::<common::Tracing>(threads, &opts));
-        rows.push(run::<common::Slog>(threads, &opts));
-        rows.push(run::<common::SyncWrite>(threads, &opts));
+        if opts.wants(common::Floor::NAME) {
+            rows.push(run::<common::Floor>(threads, &opts));
+        }
+        if opts.wants(common::Tachy::NAME) {
+            rows.push(run::<common::Tachy>(threads, &opts));
+        }
+        if opts.wants(common::Tracing::NAME) {
+            rows.push(run::<common::Tracing>(threads, &opts));
+        }
+        if opts.wants(common::Slog::NAME) {
+            rows.push(run::<common::Slog>(threads, &opts));
+        }
+        if opts.wants(common::SyncWrite::NAME) {
+            rows.push(run::<common::SyncWrite>(threads, &opts));
+        }
     }
     let load_after = common::load_average();
 

@@ -58,13 +58,21 @@ pub struct Opts {
     pub records: usize,
     /// Runs per configuration; the median is reported (throughput).
     pub runs: usize,
+    /// Loggers to run (by table name); empty: all.
+    pub loggers: Vec<String>,
 }
 
-const USAGE: &str = "options: --threads 1,2,4  --quick  --bursts N (latency)  \
-                     --records N --runs N (throughput); TACHYLOG_BENCH_THREADS and \
-                     TACHYLOG_BENCH_QUICK=1 do the same as --threads and --quick";
+const USAGE: &str = "options: --threads 1,2,4  --quick  --loggers floor,tachylog,... \
+                     --bursts N (latency)  --records N --runs N (throughput); \
+                     TACHYLOG_BENCH_THREADS and TACHYLOG_BENCH_QUICK=1 do the same as \
+                     --threads and --quick";
 
 impl Opts {
+    /// Whether the logger named `name` is to be run.
+    pub fn wants(&self, name: &str) -> bool {
+        self.loggers.is_empty() || self.loggers.iter().any(|l| l == name)
+    }
+
     /// Parses `std::env::args()`; exits with a message on a bad option.
     pub fn parse() -> Opts {
         let mut o = Opts {
@@ -73,6 +81,7 @@ impl Opts {
             bursts: 10_000,
             records: 1_000_000,
             runs: 3,
+            loggers: Vec::new(),
         };
         if let Ok(t) = std::env::var("TACHYLOG_BENCH_THREADS") {
             o.threads = parse_list(&t);
@@ -97,6 +106,12 @@ impl Opts {
                     explicit.1 = true;
                 }
                 "--runs" => o.runs = parse_num(&value("--runs")).max(1),
+                "--loggers" => {
+                    o.loggers = value("--loggers")
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .collect()
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
