@@ -42,6 +42,20 @@ pub fn calibrate(span: Duration) -> f64 {
     (t1 - t0) as f64 / (i1 - i0).as_nanos() as f64
 }
 
+/// The smallest step the tick counter takes between two back-to-back reads, in ticks. Some
+/// virtual machines and processors advance the counter in coarse steps: single-call times are
+/// then multiples of this, and only means (the burst-of-20 columns) resolve finer.
+pub fn tick_step() -> u64 {
+    let mut step = u64::MAX;
+    for _ in 0..100_000 {
+        let (a, b) = (ticks(), ticks());
+        if b > a {
+            step = step.min(b - a);
+        }
+    }
+    step
+}
+
 // ---------------------------------------------------------------------------------------------
 // Options
 
