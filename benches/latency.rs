@@ -160,7 +160,48 @@ enum Mode {
     Flood { block: bool },
 }
 
-fn run<S: Subject>(shape: Shape, threads: usize, mode: Mode, opts: &Opts, tpn: f64) -> Row {
+/// What one logger measured in one stretch of bursts (all threads).
+struct Part {
+    single: Histogram<u64>,
+    burst: Histogram<u64>,
+    calls: u64,
+    finish: Finish,
+}
+
+impl Part {
+    fn merge(&mut self, o: Part) {
+        self.single.add(&o.single).expect("same bounds");
+        self.burst.add(&o.burst).expect("same bounds");
+        self.calls += o.calls;
+        self.finish.written += o.finish.written;
+        self.finish.dropped += o.finish.dropped;
+        self.finish.bytes += o.finish.bytes;
+    }
+
+    fn row(self, logger: &'static str, shape: Shape, threads: usize, mode: Mode, tpn: f64) -> Row {
+        Row {
+            logger,
+            shape: shape.label(),
+            threads,
+            mode: match mode {
+                Mode::Bursts => "bursts",
+                Mode::Flood { block: false } => "ring full, Drop",
+                Mode::Flood { block: true } => "ring full, Block",
+            },
+            timed: self.single.len(),
+            single: summary(&self.single, tpn),
+            burst: (!self.burst.is_empty()).then(|| {
+                let s = summary(&self.burst, tpn);
+                [s[0], s[3]]
+            }),
+            finish: self.finish,
+            calls: self.calls,
+        }
+    }
+}
+
+/// Starts `S`, runs `threads` producers for `bursts` bursts (or the flood), stops `S`.
+fn measure<S: Subject>(shape: Shape, threads: usize, mode: Mode, bursts: usize) -> Part {
     let dir = common::scratch(&format!("latency-{}", S::NAME.replace(' ', "_")));
     let setup = match mode {
         Mode::Bursts => Setup::default(),
@@ -175,20 +216,13 @@ fn run<S: Subject>(shape: Shape, threads: usize, mode: Mode, opts: &Opts, tpn: f
     let results: Vec<ThreadResult> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (s, barrier) = (&s, &barrier);
-                sc.spawn(move || {
-                    let n = opts.bursts;
-                    match (mode, shape) {
-                        (Mode::Bursts, Shape::IntIntDouble) => {
-                            bursts_thread::<S, 0>(s, t, n, barrier)
-                        }
-                        (Mode::Bursts, Shape::Str20Int) => bursts_thread::<S, 1>(s, t, n, barrier),
-                        (Mode::Bursts, Shape::Str200) => bursts_thread::<S, 2>(s, t, n, barrier),
-                        (Mode::Bursts, Shape::Fields5) => bursts_thread::<S, 3>(s, t, n, barrier),
-                        (Mode::Flood { .. }, _) => {
-                            flood_thread::<S, 0>(s, t, n * BURST / 2, barrier)
-                        }
-                    }
+                let (s, barrier, n) = (&s, &barrier, bursts);
+                sc.spawn(move || match (mode, shape) {
+                    (Mode::Bursts, Shape::IntIntDouble) => bursts_thread::<S, 0>(s, t, n, barrier),
+                    (Mode::Bursts, Shape::Str20Int) => bursts_thread::<S, 1>(s, t, n, barrier),
+                    (Mode::Bursts, Shape::Str200) => bursts_thread::<S, 2>(s, t, n, barrier),
+                    (Mode::Bursts, Shape::Fields5) => bursts_thread::<S, 3>(s, t, n, barrier),
+                    (Mode::Flood { .. }, _) => flood_thread::<S, 0>(s, t, n * BURST / 2, barrier),
                 })
             })
             .collect();
@@ -196,30 +230,52 @@ fn run<S: Subject>(shape: Shape, threads: usize, mode: Mode, opts: &Opts, tpn: f
     });
     let finish = s.finish();
     let _ = std::fs::remove_dir_all(&dir);
-    let (mut single, mut burst, mut calls) = (hist(), hist(), 0);
-    for r in &results {
-        single.add(&r.single).expect("same bounds");
-        burst.add(&r.burst).expect("same bounds");
-        calls += r.calls;
-    }
-    Row {
-        logger: S::NAME,
-        shape: shape.label(),
-        threads,
-        mode: match mode {
-            Mode::Bursts => "bursts",
-            Mode::Flood { block: false } => "ring full, Drop",
-            Mode::Flood { block: true } => "ring full, Block",
-        },
-        timed: single.len(),
-        single: summary(&single, tpn),
-        burst: (!burst.is_empty()).then(|| {
-            let s = summary(&burst, tpn);
-            [s[0], s[3]]
-        }),
+    let mut part = Part {
+        single: hist(),
+        burst: hist(),
+        calls: 0,
         finish,
-        calls,
+    };
+    for r in results {
+        part.single.add(&r.single).expect("same bounds");
+        part.burst.add(&r.burst).expect("same bounds");
+        part.calls += r.calls;
     }
+    part
+}
+
+/// A logger's name and its measuring function.
+type Runner = (&'static str, fn(Shape, usize, Mode, usize) -> Part);
+
+/// Measures every runner for `shape` and `threads` in `rounds` stretches, rotating their order
+/// each round, so that a noisy stretch of the machine falls on all of them alike.
+fn interleaved(
+    runners: &[Runner],
+    shape: Shape,
+    threads: usize,
+    mode: Mode,
+    opts: &Opts,
+    tpn: f64,
+) -> Vec<Row> {
+    let rounds = opts.rounds.clamp(1, opts.bursts.max(1));
+    let mut parts: Vec<Option<Part>> = runners.iter().map(|_| None).collect();
+    for round in 0..rounds {
+        // This round's share of the bursts (the first rounds take the remainder).
+        let bursts = opts.bursts / rounds + usize::from(round < opts.bursts % rounds);
+        for k in 0..runners.len() {
+            let i = (k + round) % runners.len();
+            let part = (runners[i].1)(shape, threads, mode, bursts);
+            match &mut parts[i] {
+                Some(p) => p.merge(part),
+                slot => *slot = Some(part),
+            }
+        }
+    }
+    runners
+        .iter()
+        .zip(parts)
+        .filter_map(|((name, _), p)| Some(p?.row(name, shape, threads, mode, tpn)))
+        .collect()
 }
 
 /// The smallest ring tachylog accepts, so that the ring-full rows fill it quickly.
@@ -255,20 +311,6 @@ impl Subject for Empty {
     }
 }
 
-/// Runs `S` if the options ask for it.
-fn add<S: Subject>(
-    rows: &mut Vec<Row>,
-    shape: Shape,
-    threads: usize,
-    mode: Mode,
-    opts: &Opts,
-    tpn: f64,
-) {
-    if opts.wants(S::NAME) {
-        rows.push(run::<S>(shape, threads, mode, opts, tpn));
-    }
-}
-
 fn ns(v: f64) -> String {
     if v < 100.0 {
         format!("{v:.1}")
@@ -283,29 +325,47 @@ fn main() {
     let tpn = common::calibrate(Duration::from_millis(200));
     let step_ns = common::tick_step() as f64 / tpn;
     eprintln!(
-        "latency: threads {:?}, {} bursts of {BURST} per thread, pause {PAUSE:?}, {tpn:.3} ticks/ns",
-        opts.threads, opts.bursts
+        "latency: threads {:?}, {} bursts of {BURST} per thread in {} rounds, pause {PAUSE:?}, \
+         {tpn:.3} ticks/ns",
+        opts.threads, opts.bursts, opts.rounds
     );
-    let mut rows = vec![run::<Empty>(
-        Shape::IntIntDouble,
-        1,
-        Mode::Bursts,
-        &opts,
-        tpn,
-    )];
+    let all: [Runner; 5] = [
+        (common::Floor::NAME, measure::<common::Floor>),
+        (common::Tachy::NAME, measure::<common::Tachy>),
+        (common::Tracing::NAME, measure::<common::Tracing>),
+        (common::Slog::NAME, measure::<common::Slog>),
+        (common::SyncWrite::NAME, measure::<common::SyncWrite>),
+    ];
+    let runners: Vec<Runner> = all.into_iter().filter(|r| opts.wants(r.0)).collect();
+    let tachy: Vec<Runner> = runners
+        .iter()
+        .copied()
+        .filter(|r| r.0 == common::Tachy::NAME)
+        .collect();
+    let empty: [Runner; 1] = [(Empty::NAME, measure::<Empty>)];
+    let mut rows = interleaved(&empty, Shape::IntIntDouble, 1, Mode::Bursts, &opts, tpn);
     for &threads in &opts.threads {
         for shape in Shape::ALL {
             eprintln!("  {threads} thread(s), {}", shape.label());
-            let m = Mode::Bursts;
-            add::<common::Floor>(&mut rows, shape, threads, m, &opts, tpn);
-            add::<common::Tachy>(&mut rows, shape, threads, m, &opts, tpn);
-            add::<common::Tracing>(&mut rows, shape, threads, m, &opts, tpn);
-            add::<common::Slog>(&mut rows, shape, threads, m, &opts, tpn);
-            add::<common::SyncWrite>(&mut rows, shape, threads, m, &opts, tpn);
+            rows.extend(interleaved(
+                &runners,
+                shape,
+                threads,
+                Mode::Bursts,
+                &opts,
+                tpn,
+            ));
         }
         for block in [false, true] {
             let m = Mode::Flood { block };
-            add::<common::Tachy>(&mut rows, Shape::IntIntDouble, threads, m, &opts, tpn);
+            rows.extend(interleaved(
+                &tachy,
+                Shape::IntIntDouble,
+                threads,
+                m,
+                &opts,
+                tpn,
+            ));
         }
     }
     let load_after = common::load_average();
@@ -343,11 +403,13 @@ fn main() {
         .collect();
     common::print_table(&head, &table);
     println!(
-        "\nEach thread: {WARMUP_BURSTS} warm-up bursts, then {} bursts of {BURST} calls with {PAUSE:?} \
-         sleeps; half of the bursts time each call, half time the burst (mean per call). Times \
-         include the two time-stamp reads around the call (the `(timer only)` row). `written` \
-         is what reached the files, out of the calls made (warm-up included).",
-        opts.bursts
+        "\nEach thread: {} bursts of {BURST} calls with {PAUSE:?} sleeps, in {} rounds that \
+         rotate the order of the loggers (each round starts the logger afresh and begins with \
+         {WARMUP_BURSTS} untimed bursts); half of the bursts time each call, half time the \
+         burst (mean per call). Times include the two time-stamp reads around the call (the \
+         `(timer only)` row). `written` is what reached the files, out of the calls made \
+         (warm-up included).",
+        opts.bursts, opts.rounds
     );
 
     if cfg!(debug_assertions) {
@@ -384,6 +446,7 @@ fn main() {
         "burst": BURST,
         "pause_us": PAUSE.as_micros() as u64,
         "bursts_per_thread": opts.bursts,
+        "rounds": opts.rounds,
         "quick": opts.quick,
         "targets": ratios,
         "rows": rows.iter().map(|r| serde_json::json!({

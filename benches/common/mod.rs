@@ -68,6 +68,8 @@ pub struct Opts {
     pub quick: bool,
     /// Bursts of 20 calls per thread (latency).
     pub bursts: usize,
+    /// Rounds the bursts are split into, the loggers taking turns (latency).
+    pub rounds: usize,
     /// Records per thread per run (throughput).
     pub records: usize,
     /// Runs per configuration; the median is reported (throughput).
@@ -77,7 +79,7 @@ pub struct Opts {
 }
 
 const USAGE: &str = "options: --threads 1,2,4  --quick  --loggers floor,tachylog,... \
-                     --bursts N (latency)  --records N --runs N (throughput); \
+                     --bursts N --rounds N (latency)  --records N --runs N (throughput); \
                      TACHYLOG_BENCH_THREADS and TACHYLOG_BENCH_QUICK=1 do the same as \
                      --threads and --quick";
 
@@ -93,6 +95,7 @@ impl Opts {
             threads: vec![1, 2],
             quick: std::env::var("TACHYLOG_BENCH_QUICK").is_ok_and(|v| v == "1"),
             bursts: 10_000,
+            rounds: 5,
             records: 1_000_000,
             runs: 3,
             loggers: Vec::new(),
@@ -120,6 +123,7 @@ impl Opts {
                     explicit.1 = true;
                 }
                 "--runs" => o.runs = parse_num(&value("--runs")).max(1),
+                "--rounds" => o.rounds = parse_num(&value("--rounds")).max(1),
                 "--loggers" => {
                     o.loggers = value("--loggers")
                         .split(',')
@@ -141,6 +145,7 @@ impl Opts {
                 o.records = 5_000;
             }
             o.runs = 1;
+            o.rounds = o.rounds.min(2);
         }
         if o.threads.is_empty() || o.threads.contains(&0) {
             fail("thread counts must be at least 1");
