@@ -2,7 +2,7 @@
 //! (tachylog: `flush()` returned), by producer thread count, beside other loggers' async
 //! writers and a floor (raw `rtrb` transfer plus `memcpy` into a mapped file of the same bytes).
 //!
-//! Every logger waits for room instead of dropping (`Overflow::Block`, tracing-appender's
+//! The loggers take turns run by run. Every logger waits for room instead of dropping (`Overflow::Block`, tracing-appender's
 //! blocking mode, slog-async's `Block`), so each run writes every record; the table shows what
 //! reached the files to prove it.
 //!
@@ -79,17 +79,8 @@ fn one_run<S: Subject>(threads: usize, per_thread: usize) -> (Duration, Finish) 
     (elapsed, finish)
 }
 
-fn run<S: Subject>(threads: usize, opts: &Opts) -> Row {
-    let per_thread = opts.records;
-    Row {
-        logger: S::NAME,
-        threads,
-        records: (threads * (per_thread + 1)) as u64,
-        runs: (0..opts.runs)
-            .map(|_| one_run::<S>(threads, per_thread))
-            .collect(),
-    }
-}
+/// A logger's name and one run of it.
+type Runner = (&'static str, fn(usize, usize) -> (Duration, Finish));
 
 fn main() {
     let opts = Opts::parse();
@@ -98,23 +89,32 @@ fn main() {
         "throughput: threads {:?}, {} records per thread, {} run(s) each",
         opts.threads, opts.records, opts.runs
     );
+    let all: [Runner; 5] = [
+        (common::Floor::NAME, one_run::<common::Floor>),
+        (common::Tachy::NAME, one_run::<common::Tachy>),
+        (common::Tracing::NAME, one_run::<common::Tracing>),
+        (common::Slog::NAME, one_run::<common::Slog>),
+        (common::SyncWrite::NAME, one_run::<common::SyncWrite>),
+    ];
+    let runners: Vec<Runner> = all.into_iter().filter(|r| opts.wants(r.0)).collect();
     let mut rows = Vec::new();
     for &threads in &opts.threads {
         eprintln!("  {threads} thread(s)");
-        if opts.wants(common::Floor::NAME) {
-            rows.push(run::<common::Floor>(threads, &opts));
-        }
-        if opts.wants(common::Tachy::NAME) {
-            rows.push(run::<common::Tachy>(threads, &opts));
-        }
-        if opts.wants(common::Tracing::NAME) {
-            rows.push(run::<common::Tracing>(threads, &opts));
-        }
-        if opts.wants(common::Slog::NAME) {
-            rows.push(run::<common::Slog>(threads, &opts));
-        }
-        if opts.wants(common::SyncWrite::NAME) {
-            rows.push(run::<common::SyncWrite>(threads, &opts));
+        let first = rows.len();
+        rows.extend(runners.iter().map(|r| Row {
+            logger: r.0,
+            threads,
+            records: (threads * (opts.records + 1)) as u64,
+            runs: Vec::new(),
+        }));
+        // The loggers take turns, in a rotating order, so that a noisy stretch of the machine
+        // falls on all of them alike.
+        for run in 0..opts.runs {
+            for k in 0..runners.len() {
+                let i = (k + run) % runners.len();
+                let result = (runners[i].1)(threads, opts.records);
+                rows[first + i].runs.push(result);
+            }
         }
     }
     let load_after = common::load_average();

@@ -97,7 +97,7 @@ impl Opts {
             bursts: 10_000,
             rounds: 5,
             records: 1_000_000,
-            runs: 3,
+            runs: 5,
             loggers: Vec::new(),
         };
         if let Ok(t) = std::env::var("TACHYLOG_BENCH_THREADS") {
