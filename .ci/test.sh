@@ -12,6 +12,9 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "benchmarks: build, and a smoke pass (a few thousand calls, unoptimised)"
+cargo test --locked --bench latency --bench throughput -- --quick
+
 step "tests (unit, integration, doc, CLI)"
 cargo test --workspace --locked
 

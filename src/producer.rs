@@ -140,7 +140,7 @@ impl Local {
             callsite: id,
             ticks,
         };
-        w.put(bytemuck::bytes_of(&head));
+        w.put_head(&head);
         encode(&mut w);
         let exact = w.finish();
         debug_assert!(exact, "Encode::size disagrees with Encode::encode");
