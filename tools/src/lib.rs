@@ -7,6 +7,8 @@ pub mod decode;
 pub mod filter;
 pub mod json;
 pub mod output;
+pub mod ship;
 pub mod stats;
+pub mod syslog;
 pub mod ts;
 pub mod verify;
