@@ -1,5 +1,5 @@
 //! `tachylog`: decodes tachylog segment files into JSON Lines, readable text or logfmt; follows
-//! a live directory; verifies segments; summarises them.
+//! a live directory; verifies segments; summarises them; ships them to syslog.
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -138,6 +138,7 @@ enum Command {
     ///   tachylog ship --follow logs/ --syslog tcp://127.0.0.1:514
     ///   tachylog ship logs/ --syslog udp://collector.internal:514 --app-name orders
     ///   tachylog ship --follow logs/ --syslog unix:///dev/log --facility local3
+    #[command(verbatim_doc_comment)]
     Ship {
         /// The directory of segments.
         dir: PathBuf,

@@ -449,3 +449,88 @@ fn bad_arguments_and_state_files_are_refused_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a ship state file"));
 }
+
+#[test]
+fn segments_removed_while_following_are_reported() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let g = logger(dir.path(), false);
+    // The receiver is down: the shipper holds its first batch and reads no further.
+    let child = spawn_follow(dir.path(), &url);
+    log_range(0, 2000);
+    let names = segment_names(dir.path());
+    assert!(names.len() >= 6, "{names:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    for n in &names[3..5] {
+        std::fs::remove_file(dir.path().join(n)).unwrap();
+    }
+    let inbox = Inbox::default();
+    let sink = TcpSink::at(port, inbox.clone());
+    log_range(2000, 2100);
+    // Everything but the two removed segments, once.
+    let t = Instant::now();
+    loop {
+        let seen = check(&inbox.parsed());
+        if seen.contains_key(&2099) {
+            break;
+        }
+        assert!(t.elapsed() < WAIT, "{} arrived", seen.len());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&child, "-INT");
+    let (status, err) = wait_exit(child);
+    drop(g);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "gaps are visible in the exit status"
+    );
+    assert!(
+        err.contains("segments 4 to 5 of \"shop\" were removed"),
+        "{err}"
+    );
+    let seen = check(&inbox.parsed());
+    assert!(seen.values().all(|&c| c == 1));
+    let missing: Vec<u64> = (0..2100).filter(|i| !seen.contains_key(i)).collect();
+    // One contiguous run of records: the two removed segments.
+    assert!(!missing.is_empty());
+    assert_eq!(
+        missing.len() as u64,
+        missing.last().unwrap() - missing[0] + 1,
+        "{missing:?}"
+    );
+    drop(sink);
+}
+
+#[test]
+fn a_directory_that_started_again_is_shipped_from_its_start() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = TcpSink::start();
+    let url = format!("tcp://127.0.0.1:{}", sink.port);
+    let g = logger(dir.path(), false);
+    log_range(0, 1000);
+    drop(g);
+    ship_once(dir.path(), &url, &[]);
+    sink.inbox.wait_for(1000, WAIT);
+    // Every segment removed; the writer starts again at sequence 1.
+    for n in segment_names(dir.path()) {
+        std::fs::remove_file(dir.path().join(n)).unwrap();
+    }
+    let g = logger(dir.path(), false);
+    log_range(1000, 1100);
+    drop(g);
+    assert_eq!(segment_names(dir.path()), ["shop-0000000001.tlog"]);
+    let out = ship_once(dir.path(), &url, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("started again"));
+    sink.inbox.wait_for(1100, WAIT);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_each_once(&check(&sink.inbox.parsed()), 1100);
+}
