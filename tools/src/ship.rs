@@ -7,7 +7,9 @@
 //! is the order of its frames, which compression does not change, so a position stays valid
 //! when the segment is compressed to `.tlog.lz4` in between. The position is written to the
 //! state file (a temporary file renamed over it, so it is always whole) after every batch that
-//! was sent completely, and after every message that was sent when a batch breaks off.
+//! was sent completely, and after every message that was sent when a batch breaks off. It is
+//! not `fsync`ed: after a power loss a restart may send again what was sent since the last
+//! write the disk kept.
 //!
 //! # What "sent" means
 //! - TCP: the message's bytes were accepted by the kernel (`write` returned them). Before each
@@ -673,6 +675,7 @@ impl Shipper<'_> {
 /// reported on stderr; only what prevents starting is an `Err`.
 pub fn ship(opts: &Options, stop: &AtomicBool) -> Result<Summary, ShipError> {
     let saved = Position::load(&opts.state).map_err(ShipError)?;
+    let mut follower = Follower::new(&opts.dir).map_err(|e| ShipError(e.to_string()))?;
     // Fail now, not after the first batch, if the position cannot be kept.
     let tmp = tmp_path(&opts.state);
     fs::write(&tmp, b"")
@@ -683,7 +686,6 @@ pub fn ship(opts: &Options, stop: &AtomicBool) -> Result<Summary, ShipError> {
                 opts.state.display()
             ))
         })?;
-    let mut follower = Follower::new(&opts.dir).map_err(|e| ShipError(e.to_string()))?;
     let files = segment_files(&opts.dir).map_err(|e| ShipError(e.to_string()))?;
     let saved = saved.filter(|s| {
         let (sp, ss) = seg_key(&s.segment);
@@ -739,6 +741,11 @@ pub fn ship(opts: &Options, stop: &AtomicBool) -> Result<Summary, ShipError> {
         match follower.next() {
             Some(Ok(ev)) => {
                 let Some(seg) = follower.current_segment().and_then(raw_file_name) else {
+                    // The follower returns events only while their segment is open.
+                    debug_assert!(false, "an event outside any segment: {ev:?}");
+                    report(format_args!(
+                        "an event outside any segment was not sent: {ev:?}"
+                    ));
                     continue;
                 };
                 sh.event(ev, &seg);

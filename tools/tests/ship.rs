@@ -448,6 +448,14 @@ fn bad_arguments_and_state_files_are_refused_clearly() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a ship state file"));
+    let missing = dir.path().join("missing");
+    let out = ship_once(&missing, "udp://127.0.0.1:9", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}: No such file", missing.display())),
+        "{err}"
+    );
 }
 
 #[test]
