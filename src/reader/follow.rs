@@ -60,6 +60,19 @@ impl Follower {
         })
     }
 
+    /// The segment being read: the one the event last returned came from (`None` between
+    /// segments and before the first one).
+    pub fn current_segment(&self) -> Option<&Path> {
+        self.current.as_ref().map(|c| c.state.path.as_path())
+    }
+
+    /// Treats the segment at `path` (raw or its `.lz4` copy) as read already, so it is never
+    /// opened: for resuming where an earlier reader stopped. Takes effect for segments not
+    /// opened yet.
+    pub fn skip_segment(&mut self, path: &Path) {
+        self.finished.insert(raw_name(path));
+    }
+
     /// Opens the oldest segment not finished yet. False if there is none.
     fn open_next(&mut self) -> bool {
         let files = match segment_files(&self.dir) {

@@ -1,5 +1,6 @@
 //! The decoder behind the `tachylog` command: output formats, filters, the decode pipeline,
-//! `verify` and `stats`. The binary (`main.rs`) is the command line on top.
+//! `verify`, `stats`, and shipping to syslog. The binary (`main.rs`) is the command line on
+//! top.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -7,6 +8,8 @@ pub mod decode;
 pub mod filter;
 pub mod json;
 pub mod output;
+pub mod ship;
 pub mod stats;
+pub mod syslog;
 pub mod ts;
 pub mod verify;
