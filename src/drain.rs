@@ -210,15 +210,9 @@ impl Drain {
                     moved += n;
                 }
                 moved += self.out.report_drops(ring);
-                if closed && ring.consumer.is_empty() && ring.pending_drops() == 0 {
-                    self.rings.swap_remove(i);
-                    self.shared
-                        .counters
-                        .live_producers
-                        .fetch_sub(1, Ordering::Relaxed);
-                    continue;
+                if !self.retire_if_finished(i, closed) {
+                    i += 1;
                 }
-                i += 1;
             }
             moved += self.report_orphans();
             self.out.publish();
@@ -233,6 +227,21 @@ impl Drain {
             self.idle(idle_rounds);
         }
         self.out.seal_current();
+    }
+
+    /// Frees ring `i` if its producer is gone (`closed` was read before it was drained), it is
+    /// empty and its drops are reported. Returns whether it was removed.
+    fn retire_if_finished(&mut self, i: usize, closed: bool) -> bool {
+        let ring = &self.rings[i];
+        if !(closed && ring.consumer.is_empty() && ring.pending_drops() == 0) {
+            return false;
+        }
+        self.rings.swap_remove(i);
+        self.shared
+            .counters
+            .live_producers
+            .fetch_sub(1, Ordering::Relaxed);
+        true
     }
 
     /// Takes over the rings of threads that logged for the first time since the last pass.
@@ -268,15 +277,9 @@ impl Drain {
             let closed = ring.shared.closed.load(Ordering::Acquire);
             moved += self.out.drain_ring(ring);
             moved += self.out.report_drops(ring);
-            if closed && ring.consumer.is_empty() && ring.pending_drops() == 0 {
-                self.rings.swap_remove(i);
-                self.shared
-                    .counters
-                    .live_producers
-                    .fetch_sub(1, Ordering::Relaxed);
-                continue;
+            if !self.retire_if_finished(i, closed) {
+                i += 1;
             }
-            i += 1;
         }
         moved += self.report_orphans();
         if moved > 0 {
@@ -496,14 +499,7 @@ impl Out {
             }
             let seg = self.seg.as_mut().expect("checked above");
             if thread_size > 0 {
-                let name = ring.shared.name.as_deref().unwrap_or("");
-                let head = ThreadHead {
-                    producer: ring.id,
-                    tid: ring.shared.tid,
-                    has_name: ring.shared.name.is_some() as u32,
-                    name_len: name.len() as u32,
-                };
-                seg.append(Kind::Thread, &[bytemuck::bytes_of(&head), name.as_bytes()]);
+                write_thread(seg, ring.id, &ring.shared);
                 ring.described_in = seq;
             }
             for k in 0..self.to_describe.len() {
@@ -648,7 +644,7 @@ impl Out {
         }
         let Some(seg) = self.seg.as_mut() else { return };
         if ring.described_in != seg.seq() {
-            write_thread(seg, ring);
+            write_thread(seg, ring.id, &ring.shared);
             ring.described_in = seg.seq();
         }
     }
@@ -783,12 +779,12 @@ fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
     n
 }
 
-fn write_thread(seg: &mut Segment, ring: &Ring) {
-    let name = ring.shared.name.as_deref().unwrap_or("");
+fn write_thread(seg: &mut Segment, producer: u32, shared: &ProducerShared) {
+    let name = shared.name.as_deref().unwrap_or("");
     let head = ThreadHead {
-        producer: ring.id,
-        tid: ring.shared.tid,
-        has_name: ring.shared.name.is_some() as u32,
+        producer,
+        tid: shared.tid,
+        has_name: shared.name.is_some() as u32,
         name_len: name.len() as u32,
     };
     seg.append(Kind::Thread, &[bytemuck::bytes_of(&head), name.as_bytes()]);
