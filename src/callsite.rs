@@ -1,6 +1,6 @@
 //! Call sites: static metadata owned by each macro expansion, registered once on first use.
 use crate::Level;
-use crate::sync::{AtomicU8, AtomicU32, Break, Mutex, Ordering, broken, lock};
+use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Break, Mutex, Ordering, broken, lock};
 
 /// Static description of one macro call site.
 #[derive(Debug)]
@@ -35,6 +35,10 @@ pub struct Callsite {
     /// [`ALWAYS`]. Written only under the registry lock (on registration and when the filter
     /// changes); read with one relaxed load on the hot path.
     interest: AtomicU8,
+    /// `limit = N/s` only: the current one-second window (high 32 bits: the second of the
+    /// monotonic clock) and the records kept in it so far (low 32 bits). Shared by every thread
+    /// that logs here, which is what makes the limit per call site; untouched otherwise.
+    pub(crate) limit_window: AtomicU64,
 }
 
 /// Interest not yet computed (the call site has not been used).
@@ -70,6 +74,7 @@ impl Callsite {
             meta,
             id: AtomicU32::new(0),
             interest: AtomicU8::new(UNKNOWN),
+            limit_window: AtomicU64::new(0),
         }
     }
 
@@ -97,6 +102,7 @@ impl Callsite {
             meta,
             id: AtomicU32::new(0),
             interest: AtomicU8::new(UNKNOWN),
+            limit_window: AtomicU64::new(0),
         }
     }
 

@@ -1,15 +1,15 @@
 //! Sampling and rate limits for chatty call sites: `info!(sample = 20, ...)` and
 //! `info!(limit = 1000/s, ...)`.
 //!
-//! The state is per call site *and thread*: each thread owns a table of slots indexed by
-//! call-site id, written only by that thread, so the hot path shares no cache line with other
-//! threads (the drain and `stats()` only read it). Rules, per call site and thread:
+//! Counts are per call site *and thread*: each thread owns a table of slots indexed by
+//! call-site id, written only by that thread, so sampling shares no cache line with other
+//! threads (the drain and `stats()` only read it). Rules:
 //!
-//! - `sample = N` keeps the 1st, (N+1)th, (2N+1)th, ... record: exactly one in every N,
-//!   starting with the first.
-//! - `limit = N/s` keeps the first N records of each wall-clock-aligned second of the
-//!   monotonic clock and skips the rest of that second. With T threads logging from one call
-//!   site, up to T × N records a second are kept.
+//! - `sample = N` keeps the 1st, (N+1)th, (2N+1)th, ... record of the call site on each
+//!   thread: exactly one in every N, starting with the first.
+//! - `limit = N/s` keeps the first N records of each second of the monotonic clock, over all
+//!   threads together, and skips the rest of that second. Its window is one word in the call
+//!   site that the threads logging there share.
 //!
 //! Neither applies to `warn!` or `error!` (the macro ignores them there). Kept and skipped
 //! counts reach [`sampling_stats`](crate::sampling_stats), `stats().records_sampled_out`, and
@@ -27,10 +27,8 @@ const MAX_ID: usize = CHUNK * CHUNKS;
 /// no read-modify-write needed); readers see a value at most one update old.
 #[derive(Default)]
 struct Slot {
-    /// Records seen in the current window (`limit`), or ever (`sample`).
+    /// Records seen (`sample`).
     count: AtomicU64,
-    /// The current one-second window (`limit`).
-    window: AtomicU64,
     kept: AtomicU64,
     skipped: AtomicU64,
 }
@@ -118,16 +116,34 @@ pub fn sample_every(cs: &'static Callsite, n: u64) -> bool {
     with_slot(cs, |s| Slot::bump(&s.count).is_multiple_of(n))
 }
 
-/// `limit = n/s`: whether to keep this record (the first `n` of each second).
+/// `limit = n/s`: whether to keep this record (the first `n` of each second, over all threads).
+///
+/// The window is one word in the call site, claimed with compare-and-swap, so the cap holds
+/// for the call site as a whole. That word is shared between the threads that log here: the
+/// price of an exact per-call-site limit, paid only by call sites that ask for one. The kept
+/// and skipped counts stay per thread.
 #[inline]
 pub fn limit_per_sec(cs: &'static Callsite, n: u64) -> bool {
-    with_slot(cs, |s| {
-        let window = crate::clock::mono_ns() / 1_000_000_000;
-        if s.window.load(Ordering::Relaxed) != window {
-            s.window.store(window, Ordering::Relaxed);
-            s.count.store(0, Ordering::Relaxed);
+    with_slot(cs, |_| {
+        let second = crate::clock::mono_ns() / 1_000_000_000;
+        let second = (second & u64::from(u32::MAX)) << 32;
+        let n = n.min(u64::from(u32::MAX));
+        let w = &cs.limit_window;
+        let mut cur = w.load(Ordering::Relaxed);
+        loop {
+            let next = if cur & !u64::from(u32::MAX) != second {
+                second | 1
+            } else if cur & u64::from(u32::MAX) < n {
+                cur + 1
+            } else {
+                return false;
+            };
+            // Relaxed: the word only counts; no other data is published through it.
+            match w.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(v) => cur = v,
+            }
         }
-        Slot::bump(&s.count) < n
     })
 }
 

@@ -109,6 +109,33 @@ fn limit_keeps_at_most_n_per_second() {
 }
 
 #[test]
+fn limit_holds_for_the_call_site_across_threads() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let g = Builder::new().dir(dir.path()).init().unwrap();
+    let line = line!() + 5;
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..500u32 {
+                    tachylog::info!(limit = 5 / s, "t{t} r{i}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let (kept, skipped) = stats_for(line);
+    // Four threads, one call site: still 5 a second in all (10 if the bursts straddle a
+    // second boundary), not 5 per thread.
+    assert!((5..=10).contains(&kept), "kept {kept}");
+    assert_eq!(kept + skipped, 2000);
+    drop(g);
+    assert_eq!(decode([dir.path()]).records.len() as u64, kept);
+}
+
+#[test]
 fn sample_and_limit_as_ordinary_fields() {
     let _s = serial();
     let dir = tempfile::tempdir().unwrap();
