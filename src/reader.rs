@@ -821,6 +821,7 @@ impl SegmentState {
         // One look-up per frame: a frame holds one thread's records.
         let seq_slot = seqs.entry((self.pid, head.producer)).or_insert(0);
         let mut seq = *seq_slot;
+        let mut last_cs: Option<(u32, &Arc<CallsiteInfo>)> = None;
         while !rest.is_empty() {
             let at = off + FRAME_HEADER_LEN + (payload.len() - rest.len());
             let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
@@ -836,7 +837,12 @@ impl SegmentState {
                 *seq_slot = seq;
                 return;
             }
-            let Some(cs) = self.callsites.get(&rh.callsite) else {
+            // Runs of records from one call site are common: look it up once per run.
+            let cs = match last_cs {
+                Some((id, cs)) if id == rh.callsite => Some(cs),
+                _ => self.callsites.get(&rh.callsite),
+            };
+            let Some(cs) = cs else {
                 queue.push_back(Err(self.corrupt(
                     at,
                     format!("record of undescribed call site {}", rh.callsite),
@@ -858,6 +864,7 @@ impl SegmentState {
                 at: at as u32,
                 len: (len - RECORD_HEAD_LEN) as u32,
             })));
+            last_cs = Some((rh.callsite, cs));
             seq += 1;
             n += 1;
             rest = &rest[len..];
