@@ -75,24 +75,29 @@ pub(crate) fn display_f32(out: &mut String, x: f32) {
 #[inline]
 fn finish(out: &mut String, s: &str, exact: (u64, i32)) {
     let b = s.as_bytes();
-    if !b.contains(&b'e') {
-        // `k`: the power of ten of the last significant digit.
-        let (body, k) = match s.strip_suffix(".0") {
-            Some(int) => {
-                let zeros = int.bytes().rev().take_while(|&c| c == b'0').count();
-                (int, zeros as i32)
-            }
-            None => match s.bytes().position(|c| c == b'.') {
-                Some(dot) if b[b.len() - 1] != b'0' => (s, -((b.len() - dot - 1) as i32)),
-                _ => return plain(out, s, exact),
-            },
-        };
-        let (m, q) = exact;
-        // A tie needs `q + trailing zeros of m == k - 1` (see `tie_below`).
-        if q + m.trailing_zeros() as i32 != k - 1 {
-            out.push_str(body);
-            return;
+    let mut dot = usize::MAX;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            dot = i;
+        } else if c == b'e' {
+            return plain(out, s, exact);
         }
+    }
+    // `k`: the power of ten of the last significant digit.
+    let (body, k) = match b.last() {
+        Some(b'0') if dot + 2 == b.len() => {
+            let int = &s[..dot];
+            let zeros = int.bytes().rev().take_while(|&c| c == b'0').count();
+            (int, zeros as i32)
+        }
+        Some(&c) if c != b'0' && dot < b.len() => (s, -((b.len() - dot - 1) as i32)),
+        _ => return plain(out, s, exact),
+    };
+    let (m, q) = exact;
+    // A tie needs `q + trailing zeros of m == k - 1` (see `tie_below`).
+    if q + m.trailing_zeros() as i32 != k - 1 {
+        out.push_str(body);
+        return;
     }
     plain(out, s, exact);
 }

@@ -61,12 +61,18 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     while i < bytes.len() {
         // Eight plain ASCII bytes at a time; a word that may hold something to escape is
         // looked at byte by byte.
-        if let Some(w) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
-            if !word_may_need_escape(w) {
-                i += 8;
-                continue;
+        let w = match bytes.get(i..i + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or_default()),
+            None => {
+                // The last few bytes, padded with spaces (which need no escape).
+                let mut pad = [b' '; 8];
+                pad[..bytes.len() - i].copy_from_slice(&bytes[i..]);
+                u64::from_le_bytes(pad)
             }
+        };
+        if !word_may_need_escape(w) {
+            i = (i + 8).min(bytes.len());
+            continue;
         }
         let stop = (i + 8).min(bytes.len());
         while i < stop {
