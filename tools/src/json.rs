@@ -34,22 +34,31 @@ fn needs_escape(b: u8) -> bool {
     SPECIAL[b as usize]
 }
 
-/// Whether any of the 8 bytes of `w` may need escaping: a control character, `"`, `\\`, or
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Nonzero if any of the 8 bytes of `w` may need escaping: a control character, `"`, `\\`, or
 /// a byte of 0x7F or above (DEL and every non-ASCII byte, of which only some need escaping;
-/// the byte-wise path decides). Exact for "none of them": a clean word is never flagged.
-#[inline]
-fn word_may_need_escape(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte is zero in `v` exactly when the subtraction borrows through its high bit while
-    // its own high bit is clear; borrows out of a zero byte only add flags above a true one.
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
-    let high_or_del = (w.wrapping_add(ONES) | w) & HIGH != 0;
-    below_space
-        || high_or_del
-        || has_zero(w ^ (ONES * b'"' as u64))
-        || has_zero(w ^ (ONES * b'\\' as u64))
+/// the byte-wise path decides). A word without such a byte always gives zero.
+#[inline(always)]
+fn escape_mask(w: u64) -> u64 {
+    // In `x - ONES * n`, a byte's high bit ends up set with its own high bit clear exactly when
+    // it is below `n` (for n <= 0x80), or when a borrow came from a lower byte that was, so
+    // nothing is flagged in a word that has no such byte. `"` and `\\` are the zero bytes of
+    // `w ^ ONES * c` (and `c` has its high bit clear, so `!w` serves for those too); bytes of
+    // 0x7F and above have their high bit set in `w + ONES` or in `w`.
+    let below_space = w.wrapping_sub(ONES * 0x20);
+    let quote = (w ^ (ONES * b'"' as u64)).wrapping_sub(ONES);
+    let backslash = (w ^ (ONES * b'\\' as u64)).wrapping_sub(ONES);
+    (((below_space | quote | backslash) & !w) | w.wrapping_add(ONES) | w) & HIGH
+}
+
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> u64 {
+    match b.get(i..i + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or_default()),
+        None => 0,
+    }
 }
 
 /// Appends `s` as a JSON string literal.
@@ -59,18 +68,23 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Eight plain ASCII bytes at a time; a word that may hold something to escape is
-        // looked at byte by byte.
-        let w = match bytes.get(i..i + 8) {
-            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or_default()),
-            None => {
-                // The last few bytes, padded with spaces (which need no escape).
-                let mut pad = [b' '; 8];
-                pad[..bytes.len() - i].copy_from_slice(&bytes[i..]);
-                u64::from_le_bytes(pad)
-            }
+        // Plain ASCII sixteen or eight bytes at a time; a word that may hold something to
+        // escape is looked at byte by byte.
+        if i + 16 <= bytes.len()
+            && escape_mask(word(bytes, i)) | escape_mask(word(bytes, i + 8)) == 0
+        {
+            i += 16;
+            continue;
+        }
+        let w = if i + 8 <= bytes.len() {
+            word(bytes, i)
+        } else {
+            // The last few bytes, padded with spaces (which need no escape).
+            let mut pad = [b' '; 8];
+            pad[..bytes.len() - i].copy_from_slice(&bytes[i..]);
+            u64::from_le_bytes(pad)
         };
-        if !word_may_need_escape(w) {
+        if escape_mask(w) == 0 {
             i = (i + 8).min(bytes.len());
             continue;
         }
@@ -405,6 +419,24 @@ mod tests {
                     assert_eq!(s(&x), reference(&x), "{x:?}");
                     let y = format!("{x}{sp}{x}");
                     assert_eq!(s(&y), reference(&y), "{y:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn escape_mask_flags_exactly_the_words_with_a_byte_to_look_at() {
+        for filler in [b'a', b' ', b'~', b'!', b'#', b'[', b']'] {
+            for b in 0..=255u8 {
+                let special = b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
+                for at in 0..8 {
+                    let mut w = [filler; 8];
+                    w[at] = b;
+                    assert_eq!(
+                        escape_mask(u64::from_le_bytes(w)) != 0,
+                        special,
+                        "{b:#x} at {at}"
+                    );
                 }
             }
         }
