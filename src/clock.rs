@@ -134,7 +134,10 @@ pub fn to_unix_ns(ticks: u64, anchor_ticks: u64, anchor_unix_ns: u64, ticks_per_
     let delta = ticks as i128 - anchor_ticks as i128;
     // Through `i64` when it fits: the same correctly rounded `f64`, without the slower
     // 128-bit conversion.
-    let delta = i64::try_from(delta).map_or(delta as f64, |d| d as f64);
+    let delta = match i64::try_from(delta) {
+        Ok(d) => d as f64,
+        Err(_) => delta as f64,
+    };
     let delta_ns = (delta * 1e9 / tps).round();
     let delta_ns = delta_ns.clamp(i64::MIN as f64, i64::MAX as f64) as i64;
     (anchor_unix_ns.min(i64::MAX as u64) as i64).saturating_add(delta_ns)

@@ -310,13 +310,12 @@ impl Record {
         for step in &plain.steps {
             match step {
                 Some(lit) => out.push_str(lit),
-                None => match cur.value(0) {
-                    Ok(v) if Plain::write_arg(out, &v) => {}
-                    _ => {
+                None => {
+                    if !cur.plain_arg(out) {
                         ok = false;
                         break;
                     }
-                },
+                }
             }
         }
         if ok {
@@ -396,6 +395,26 @@ impl<'a> Cursor<'a> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
+    }
+
+    /// Decodes the next value and writes it as a plain `{}` does; false if it does not decode
+    /// or `{}` does not apply to it. The usual fixed-size tags are read in place.
+    #[inline]
+    fn plain_arg(&mut self, out: &mut String) -> bool {
+        fn fixed<const N: usize>(c: &mut Cursor<'_>) -> Option<[u8; N]> {
+            let b = c.buf.get(c.pos + 1..c.pos + 1 + N)?;
+            c.pos += 1 + N;
+            b.try_into().ok()
+        }
+        let v = match self.buf.get(self.pos) {
+            Some(&tag::I32) => fixed(self).map(|b| Value::I32(i32::from_le_bytes(b))),
+            Some(&tag::I64) => fixed(self).map(|b| Value::I64(i64::from_le_bytes(b))),
+            Some(&tag::U32) => fixed(self).map(|b| Value::U32(u32::from_le_bytes(b))),
+            Some(&tag::U64) => fixed(self).map(|b| Value::U64(u64::from_le_bytes(b))),
+            Some(&tag::F64) => fixed(self).map(|b| Value::F64(f64::from_le_bytes(b))),
+            _ => self.value(0).ok(),
+        };
+        v.is_some_and(|v| Plain::write_arg(out, &v))
     }
 
     fn value(&mut self, depth: usize) -> Result<Value<'a>, ValueError> {
@@ -1141,6 +1160,21 @@ mod tests {
             ("a {} b", vec![""], 0, vec![tag::I32, 1, 2]),
             ("{}", vec![""], 0, vec![99]),
         ];
+        let mut cases = cases;
+        // Each tag read in place, whole and cut short.
+        for (t, n) in [
+            (tag::I32, 4),
+            (tag::I64, 8),
+            (tag::U32, 4),
+            (tag::U64, 8),
+            (tag::F64, 8),
+        ] {
+            let whole: Vec<u8> = std::iter::once(t)
+                .chain((1..=n).map(|i: u8| i.wrapping_mul(37)))
+                .collect();
+            cases.push(("<{}>", vec![""], 0, whole.clone()));
+            cases.push(("<{}>", vec![""], 0, whole[..n as usize].to_vec()));
+        }
         // Not plain: `{}` after `{x}` takes argument 0 again (only `{}` advances).
         assert!(
             record("{x}={}", &["x", ""], 0, &[])

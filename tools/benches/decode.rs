@@ -5,9 +5,10 @@
 //! cargo bench -p tachylog-cli --bench decode                    # 2,000,000 records
 //! TACHYLOG_BENCH_RECORDS=10000000 cargo bench -p tachylog-cli --bench decode
 //! TACHYLOG_BENCH_KEEP=/tmp/shape-a cargo bench -p tachylog-cli --bench decode  # keep the input
+//! TACHYLOG_BENCH_RUNS=9 cargo bench -p tachylog-cli --bench decode        # best of 9, not 3
 //! ```
 //! Prints one line per measurement: records/s for JSON, text and logfmt, for reading alone, and
-//! for raw and lz4-compressed segments, each the best of three runs, by the wall clock and by
+//! for raw and lz4-compressed segments, each the best of three runs (`TACHYLOG_BENCH_RUNS`), by the wall clock and by
 //! the CPU time of the decoding thread (the figure to trust on a machine other work is
 //! loading: it leaves out the time the thread waited for a core).
 use std::io;
@@ -89,6 +90,11 @@ fn main() {
         files.len(),
         bytes as f64 / lz4_bytes as f64
     );
+    let runs: usize = std::env::var("TACHYLOG_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let filter = Filter::default();
     let report = |what: &str, (k, wall, cpu): (u64, f64, f64)| {
         println!(
@@ -104,7 +110,7 @@ fn main() {
     ] {
         report(
             &format!("decode --format {name}"),
-            best_of(3, || {
+            best_of(runs, || {
                 let r = Reader::open([&raw]).expect("open");
                 let mut d =
                     Decoder::new(Box::new(r), &filter, Renderer::new(format, false), 100_000);
@@ -116,7 +122,7 @@ fn main() {
     }
     report(
         "decode --format json (lz4)",
-        best_of(3, || {
+        best_of(runs, || {
             let r = Reader::open([&lz4]).expect("open");
             let mut d = Decoder::new(
                 Box::new(r),
@@ -131,7 +137,7 @@ fn main() {
     );
     report(
         "read only (no merge/format)",
-        best_of(3, || {
+        best_of(runs, || {
             Reader::open([&raw])
                 .expect("open")
                 .filter(|e| matches!(e, Ok(Event::Record(_))))
