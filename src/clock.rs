@@ -171,4 +171,18 @@ mod tests {
             1_795_418_540_123_456_790
         );
     }
+
+    #[test]
+    fn tick_deltas_beyond_i64_still_convert() {
+        // Ticks and anchor at opposite ends of u64: the delta only fits in 128 bits.
+        assert_eq!(to_unix_ns(u64::MAX, 0, 0, 1e18), 18_446_744_074);
+        assert_eq!(
+            to_unix_ns(0, u64::MAX, 1 << 62, 1e18),
+            (1 << 62) - 18_446_744_074
+        );
+        // Just inside and just outside i64 on either side agree with each other.
+        let a = to_unix_ns(i64::MAX as u64, 0, 0, 1e18);
+        let b = to_unix_ns(i64::MAX as u64 + 1, 0, 0, 1e18);
+        assert_eq!((a, b), (9_223_372_037, 9_223_372_037));
+    }
 }
