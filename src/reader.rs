@@ -25,7 +25,7 @@ use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tachylog_format::{Piece, Value};
+use tachylog_format::{Piece, Plain, Value};
 use zerocopy::FromBytes;
 
 pub mod follow;
@@ -133,6 +133,9 @@ pub struct CallsiteInfo {
     /// Format string.
     pub format: &'static str,
     pieces: Result<Vec<Piece<'static>>, tachylog_format::ParseError>,
+    /// The format string's plain form, if it has one (the message is then written as the
+    /// values are decoded).
+    plain: Option<Plain<'static>>,
     arg_names: Vec<&'static str>,
     /// Names of the structured fields.
     pub field_names: Vec<Arc<str>>,
@@ -238,23 +241,35 @@ impl Record {
         &self,
         f: impl FnOnce(&[Value<'_>], &[Value<'_>]) -> R,
     ) -> Result<R, ValueError> {
-        let (args, fields) = self.values()?;
+        // Filled in place: returning two `SmallVec`s by value would copy them.
+        let (mut args, mut fields) = (Values::new(), Values::new());
+        self.values_into(&mut args, &mut fields)?;
         Ok(f(&args, &fields))
     }
 
     /// The decoded values: format arguments, then fields.
     #[inline(always)]
     fn values(&self) -> Result<(Values<'_>, Values<'_>), ValueError> {
+        let (mut args, mut fields) = (Values::new(), Values::new());
+        self.values_into(&mut args, &mut fields)?;
+        Ok((args, fields))
+    }
+
+    /// Decodes the values (format arguments, then fields) into `args` and `fields`.
+    #[inline(always)]
+    fn values_into<'a>(
+        &'a self,
+        args: &mut Values<'a>,
+        fields: &mut Values<'a>,
+    ) -> Result<(), ValueError> {
         let cs = &self.callsite;
         let mut cur = Cursor {
             buf: self.args(),
             pos: 0,
         };
-        let mut args = Values::new();
         for _ in 0..cs.arg_names.len() {
             args.push(cur.value(0)?);
         }
-        let mut fields = Values::new();
         for _ in 0..cs.field_names.len() {
             fields.push(cur.value(0)?);
         }
@@ -264,15 +279,58 @@ impl Record {
                 cur.buf.len() - cur.pos
             )));
         }
-        Ok((args, fields))
+        Ok(())
     }
 
     /// Appends the formatted message to `out`, as `format!` would have produced it.
     pub fn write_message(&self, out: &mut String) -> Result<(), ValueError> {
         let cs = &self.callsite;
+        if let Some(plain) = &cs.plain
+            && self.write_plain(out, plain)
+        {
+            return Ok(());
+        }
         let pieces = cs.pieces.as_ref().map_err(|e| ValueError(e.to_string()))?;
         self.with_values(|args, _| tachylog_format::render(out, pieces, &cs.arg_names, args))?
             .map_err(|e| ValueError(e.to_string()))
+    }
+
+    /// Writes the message of a plain format string, each argument as it is decoded, and
+    /// checks the rest of the values. Anything unusual (a value `{}` does not apply to, bytes
+    /// that do not decode) undoes what it wrote and returns false, for the general path to
+    /// render or explain.
+    #[inline]
+    fn write_plain(&self, out: &mut String, plain: &Plain<'_>) -> bool {
+        let start = out.len();
+        let mut cur = Cursor {
+            buf: self.args(),
+            pos: 0,
+        };
+        let mut ok = true;
+        for step in &plain.steps {
+            match step {
+                Some(lit) => out.push_str(lit),
+                None => {
+                    if !cur.plain_arg(out) {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+        }
+        if ok {
+            for _ in 0..self.callsite.field_names.len() {
+                if cur.value(0).is_err() {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok && cur.pos == cur.buf.len() {
+            return true;
+        }
+        out.truncate(start);
+        false
     }
 
     /// The formatted message. If the record cannot be rendered (only possible with forged
@@ -337,6 +395,26 @@ impl<'a> Cursor<'a> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
+    }
+
+    /// Decodes the next value and writes it as a plain `{}` does; false if it does not decode
+    /// or `{}` does not apply to it. The usual fixed-size tags are read in place.
+    #[inline]
+    fn plain_arg(&mut self, out: &mut String) -> bool {
+        fn fixed<const N: usize>(c: &mut Cursor<'_>) -> Option<[u8; N]> {
+            let b = c.buf.get(c.pos + 1..c.pos + 1 + N)?;
+            c.pos += 1 + N;
+            b.try_into().ok()
+        }
+        let v = match self.buf.get(self.pos) {
+            Some(&tag::I32) => fixed(self).map(|b| Value::I32(i32::from_le_bytes(b))),
+            Some(&tag::I64) => fixed(self).map(|b| Value::I64(i64::from_le_bytes(b))),
+            Some(&tag::U32) => fixed(self).map(|b| Value::U32(u32::from_le_bytes(b))),
+            Some(&tag::U64) => fixed(self).map(|b| Value::U64(u64::from_le_bytes(b))),
+            Some(&tag::F64) => fixed(self).map(|b| Value::F64(f64::from_le_bytes(b))),
+            _ => self.value(0).ok(),
+        };
+        v.is_some_and(|v| Plain::write_arg(out, &v))
     }
 
     fn value(&mut self, depth: usize) -> Result<Value<'a>, ValueError> {
@@ -843,6 +921,7 @@ impl SegmentState {
         // One look-up per frame: a frame holds one thread's records.
         let seq_slot = seqs.entry((self.pid, head.producer)).or_insert(0);
         let mut seq = *seq_slot;
+        let mut last_cs: Option<(u32, &Arc<CallsiteInfo>)> = None;
         while !rest.is_empty() {
             let at = off + FRAME_HEADER_LEN + (payload.len() - rest.len());
             let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
@@ -858,7 +937,12 @@ impl SegmentState {
                 *seq_slot = seq;
                 return;
             }
-            let Some(cs) = self.callsites.get(&rh.callsite) else {
+            // Runs of records from one call site are common: look it up once per run.
+            let cs = match last_cs {
+                Some((id, cs)) if id == rh.callsite => Some(cs),
+                _ => self.callsites.get(&rh.callsite),
+            };
+            let Some(cs) = cs else {
                 queue.push_back(Err(self.corrupt(
                     at,
                     format!("record of undescribed call site {}", rh.callsite),
@@ -880,6 +964,7 @@ impl SegmentState {
                 at: at as u32,
                 len: (len - RECORD_HEAD_LEN) as u32,
             })));
+            last_cs = Some((rh.callsite, cs));
             seq += 1;
             n += 1;
             rest = &rest[len..];
@@ -946,6 +1031,7 @@ fn parse_callsite(payload: &[u8]) -> Result<(u32, CallsiteInfo), String> {
     for _ in 0..h.n_fields {
         field_names.push(Arc::from(take_str(&mut rest)?));
     }
+    let pieces = tachylog_format::parse(format);
     Ok((
         h.id,
         CallsiteInfo {
@@ -955,7 +1041,8 @@ fn parse_callsite(payload: &[u8]) -> Result<(u32, CallsiteInfo), String> {
             file: file.into(),
             line: h.line,
             format,
-            pieces: tachylog_format::parse(format),
+            plain: pieces.as_ref().ok().and_then(|p| Plain::new(p, &arg_names)),
+            pieces,
             arg_names,
             field_names,
         },
@@ -1025,6 +1112,115 @@ mod tests {
             rfc3339(4_102_444_800_000_000_000),
             "2100-01-01T00:00:00.000000000Z"
         );
+    }
+
+    /// A record of a call site with format `fmt`, arguments `names` and `fields` fields, whose
+    /// values are `bytes`.
+    fn record(fmt: &'static str, names: &[&'static str], fields: usize, bytes: &[u8]) -> Record {
+        let payload = build_callsite(fmt, names, fields);
+        let (_, cs) = parse_callsite(&payload).unwrap();
+        Record {
+            ts_unix_ns: 0,
+            ticks: 0,
+            level: cs.level,
+            callsite: Arc::new(cs),
+            thread: Arc::new(ThreadInfo {
+                producer: 1,
+                tid: 1,
+                name: None,
+            }),
+            thread_seq: 0,
+            segment: 1,
+            pid: 1,
+            data: bytes.into(),
+            at: 0,
+            len: bytes.len() as u32,
+        }
+    }
+
+    fn build_callsite(fmt: &str, names: &[&str], fields: usize) -> Vec<u8> {
+        let head = CallsiteHead {
+            id: 1,
+            line: 1,
+            level: Level::Info as u8,
+            _pad: [0; 3],
+            n_args: names.len() as u16,
+            n_fields: fields as u16,
+        };
+        let mut p = zerocopy::IntoBytes::as_bytes(&head).to_vec();
+        let field_names: Vec<String> = (0..fields).map(|i| format!("f{i}")).collect();
+        let strs = ["t", "m", "f.rs", fmt]
+            .into_iter()
+            .chain(names.iter().copied());
+        for s in strs.chain(field_names.iter().map(String::as_str)) {
+            p.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            p.extend_from_slice(s.as_bytes());
+        }
+        p
+    }
+
+    #[test]
+    fn plain_path_writes_what_the_general_path_writes_and_fails_where_it_fails() {
+        let f64b = |x: f64| [&[tag::F64][..], &x.to_le_bytes()].concat();
+        let i32b = |x: i32| [&[tag::I32][..], &x.to_le_bytes()].concat();
+        let cases: Vec<(&'static str, Vec<&'static str>, usize, Vec<u8>)> = vec![
+            ("a {} b {}", vec!["", ""], 0, [i32b(-5), f64b(0.5)].concat()),
+            (
+                "{}={x}",
+                vec!["", "x"],
+                1,
+                [i32b(1), i32b(2), i32b(3)].concat(),
+            ),
+            // A value `{}` does not apply to (only forged input has one).
+            (
+                "a {} b {}",
+                vec!["", ""],
+                0,
+                [i32b(1), vec![tag::SOME, tag::U8, 7]].concat(),
+            ),
+            // Stray bytes, a field that does not decode, a value cut short, a bad tag.
+            ("a {}", vec![""], 0, [i32b(1), vec![0xff]].concat()),
+            ("a {}", vec![""], 1, [i32b(1), vec![200]].concat()),
+            ("a {} b", vec![""], 0, vec![tag::I32, 1, 2]),
+            ("{}", vec![""], 0, vec![99]),
+        ];
+        let mut cases = cases;
+        // Each tag read in place, whole and cut short.
+        for (t, n) in [
+            (tag::I32, 4),
+            (tag::I64, 8),
+            (tag::U32, 4),
+            (tag::U64, 8),
+            (tag::F64, 8),
+        ] {
+            let whole: Vec<u8> = std::iter::once(t)
+                .chain((1..=n).map(|i: u8| i.wrapping_mul(37)))
+                .collect();
+            cases.push(("<{}>", vec![""], 0, whole.clone()));
+            cases.push(("<{}>", vec![""], 0, whole[..n as usize].to_vec()));
+        }
+        // Not plain: `{}` after `{x}` takes argument 0 again (only `{}` advances).
+        assert!(
+            record("{x}={}", &["x", ""], 0, &[])
+                .callsite
+                .plain
+                .is_none()
+        );
+        for (fmt, names, fields, bytes) in cases {
+            let r = record(fmt, &names, fields, &bytes);
+            assert!(r.callsite.plain.is_some(), "{fmt}");
+            let mut general = record(fmt, &names, fields, &bytes);
+            Arc::get_mut(&mut general.callsite).unwrap().plain = None;
+            let (mut a, mut b) = ("prefix ".to_string(), "prefix ".to_string());
+            let (ra, rb) = (r.write_message(&mut a), general.write_message(&mut b));
+            assert_eq!(ra, rb, "{fmt} {bytes:?}");
+            if ra.is_ok() {
+                assert_eq!(a, b, "{fmt} {bytes:?}");
+            }
+            assert_eq!(r.message(), general.message());
+        }
+        let ok = record("a {} b {}", &["", ""], 0, &[i32b(-5), f64b(0.5)].concat());
+        assert_eq!(ok.message(), "a -5 b 0.5");
     }
 
     #[test]

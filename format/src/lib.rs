@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod fast;
 mod parser;
 mod render;
 
@@ -258,4 +259,59 @@ pub fn render(
     args: &[Value<'_>],
 ) -> Result<(), RenderError> {
     render::render(out, pieces, names, args)
+}
+
+/// A format string whose placeholders are all a plain `{}` (no width, precision, sign, `#` or
+/// `0`, `Display`) taking the arguments in order, each once, as `"a {} b {x} c {2}"` does with
+/// three arguments: its literal text and argument slots, in order. Such a string renders by
+/// writing each argument as it is decoded ([`Plain::write_arg`]), with no table of values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plain<'a> {
+    /// `Some(text)` for literal text, `None` for the next argument.
+    pub steps: Vec<Option<&'a str>>,
+}
+
+impl<'a> Plain<'a> {
+    /// The plain form of `pieces` with arguments named `names` (as for [`render`]), or `None`
+    /// if some placeholder is not a plain `{}` of the next argument, or an argument is unused.
+    pub fn new(pieces: &[Piece<'a>], names: &[&str]) -> Option<Plain<'a>> {
+        let mut steps = Vec::with_capacity(pieces.len());
+        // `slot`: the argument the next placeholder must take; `implicit`: the one `{}`
+        // takes (only `{}` advances it, as in `std`).
+        let (mut slot, mut implicit) = (0usize, 0usize);
+        for piece in pieces {
+            match piece {
+                Piece::Lit(s) => steps.push(Some(*s)),
+                Piece::Arg(ph) => {
+                    let s = &ph.spec;
+                    let plain = s.width.is_none()
+                        && s.precision.is_none()
+                        && s.ty == Ty::Display
+                        && !(s.sign_plus || s.alternate || s.zero);
+                    let index = match ph.arg {
+                        ArgRef::Next => {
+                            implicit += 1;
+                            implicit - 1
+                        }
+                        ArgRef::Index(i) => i,
+                        ArgRef::Name(n) => names.iter().position(|&m| !n.is_empty() && m == n)?,
+                    };
+                    if !plain || index != slot {
+                        return None;
+                    }
+                    slot += 1;
+                    steps.push(None);
+                }
+            }
+        }
+        (slot == names.len()).then_some(Plain { steps })
+    }
+
+    /// Appends `v` as a plain `{}` writes it and returns true; false (writing nothing) for a
+    /// value `{}` does not apply to (`None`, `Some`): the caller then renders the whole string
+    /// with [`render`], which reports the error.
+    #[inline]
+    pub fn write_arg(out: &mut String, v: &Value<'_>) -> bool {
+        fast::display(out, v)
+    }
 }

@@ -11,6 +11,9 @@
 //!   `{:#?}` pretty form with `PadAdapter` indentation), iteratively so that deep nesting from a
 //!   forged record cannot overflow the stack.
 //!
+//! A plain `{}` of a number, `bool`, `char` or string skips `std::fmt` (see `fast`), with the
+//! same output.
+//!
 //! Nothing here allocates except the growth of the output `String`.
 
 use std::fmt::{self, Write};
@@ -41,6 +44,16 @@ pub(crate) fn render(
                     Some(c) => Some(count(c, names, args, &mut next)?),
                 };
                 let value = resolve(ph.arg, names, args, &mut next)?;
+                // A plain `{}` (fill and alignment mean nothing without a width) of a number,
+                // `bool`, `char` or string is written without `std::fmt`, identically.
+                if width.is_none()
+                    && precision.is_none()
+                    && spec.ty == Ty::Display
+                    && !(spec.sign_plus || spec.alternate || spec.zero)
+                    && crate::fast::display(out, value)
+                {
+                    continue;
+                }
                 let opts = Opts {
                     fill: spec.fill,
                     align: spec.align,

@@ -510,3 +510,44 @@ fn forged_pieces_do_not_panic() {
         v = *inner;
     }
 }
+
+#[test]
+fn plain_form_only_for_in_order_plain_placeholders_using_every_argument() {
+    use tachylog_format::{Plain, parse};
+    fn plain<'a>(f: &'a str, names: &[&str]) -> Option<Vec<Option<&'a str>>> {
+        Plain::new(&parse(f).unwrap(), names).map(|p| p.steps)
+    }
+    assert_eq!(
+        plain("a {} b {x} c {2}{{", &["", "x", ""]),
+        Some(vec![
+            Some("a "),
+            None,
+            Some(" b "),
+            None,
+            Some(" c "),
+            None,
+            Some("{")
+        ])
+    );
+    assert_eq!(plain("", &[]), Some(vec![]));
+    assert_eq!(plain("{0}{1}", &["", ""]), Some(vec![None, None]));
+    // Out of order, repeated, unused, missing, or not a plain `{}`.
+    for (f, names) in [
+        ("{1} {0}", &["", ""][..]),
+        ("{x} {x}", &["x"]),
+        ("{x}={}", &["x", ""]),
+        ("{}", &["", ""]),
+        ("{} {}", &[""]),
+        ("{y}", &["x"]),
+        ("{:5}", &[""]),
+        ("{:.1}", &[""]),
+        ("{:?}", &[""]),
+        ("{:+}", &[""]),
+        ("{:#}", &[""]),
+        ("{:x}", &[""]),
+    ] {
+        assert_eq!(plain(f, names), None, "{f}");
+    }
+    // Fill and alignment without a width change nothing: still plain.
+    assert!(plain("{:*<}", &[""]).is_some());
+}

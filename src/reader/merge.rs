@@ -17,6 +17,7 @@
 //! Drop notices are merged by their time too; they sort after records of the same instant.
 use super::{Event, ReadError};
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 /// Default number of records a [`Merge`] holds.
@@ -134,11 +135,23 @@ impl<I: Iterator<Item = Result<Event, ReadError>>> Merge<I> {
 
     /// Emits the earliest held event, if any.
     fn pop(&mut self) -> Option<Ordered> {
-        let Reverse((ts, .., q)) = self.heads.pop()?;
-        let (_, _, ev) = self.queues[q].pop_front()?;
+        let mut top = self.heads.peek_mut()?;
+        let Reverse((ts, .., q)) = *top;
+        // The queue's next event takes its place in the heap (one sift instead of a pop and a
+        // push), or the queue leaves the heap when it is empty.
+        let ev = match self.queues[q].pop_front() {
+            Some((_, _, ev)) => ev,
+            None => {
+                PeekMut::pop(top);
+                return None;
+            }
+        };
         self.held -= 1;
-        if let Some((key, tie, next)) = self.queues[q].front() {
-            self.heads.push(Reverse(key_of(next, *key, *tie, q)));
+        match self.queues[q].front() {
+            Some((key, tie, next)) => *top = Reverse(key_of(next, *key, *tie, q)),
+            None => {
+                PeekMut::pop(top);
+            }
         }
         let late = self.high_water.is_some_and(|h| ts < h);
         if !late {

@@ -28,11 +28,16 @@ type Input<'a> = Box<dyn Iterator<Item = Result<Event, ReadError>> + 'a>;
 struct Filtered<'a> {
     input: Input<'a>,
     filter: &'a Filter,
+    /// The filter keeps every record and notice (none of its criteria is set).
+    keeps_all: bool,
 }
 
 impl Iterator for Filtered<'_> {
     type Item = Result<Event, ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
+        if self.keeps_all {
+            return self.input.next();
+        }
         loop {
             let item = self.input.next()?;
             let keep = match &item {
@@ -67,7 +72,14 @@ impl<'a> Decoder<'a> {
     /// A decoder of `input`, holding at most `window` records for time ordering.
     pub fn new(input: Input<'a>, filter: &'a Filter, renderer: Renderer, window: usize) -> Self {
         Decoder {
-            merge: Merge::new(Filtered { input, filter }, window),
+            merge: Merge::new(
+                Filtered {
+                    input,
+                    filter,
+                    keeps_all: filter.keeps_all(),
+                },
+                window,
+            ),
             filter,
             renderer,
             msg: String::with_capacity(256),

@@ -37,6 +37,16 @@ impl Filter {
         self.since.is_none_or(|s| ts >= s) && self.until.is_none_or(|u| ts < u)
     }
 
+    /// Whether this filter keeps every record and notice (no criterion is set).
+    pub fn keeps_all(&self) -> bool {
+        self.level.is_none()
+            && self.targets.is_empty()
+            && self.threads.is_empty()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.grep.is_none()
+    }
+
     /// Whether a record passes the level, target, thread and time filters. Never formats.
     pub fn keep_record(&self, r: &Record) -> bool {
         self.level.is_none_or(|l| r.level <= l)
@@ -98,6 +108,24 @@ pub fn parse_level(s: &str) -> Result<Level, String> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn only_an_empty_filter_keeps_all() {
+        assert!(Filter::default().keeps_all());
+        let each: [fn(&mut Filter); 6] = [
+            |f| f.level = Some(Level::Trace),
+            |f| f.targets.push(String::new()),
+            |f| f.threads.push("t".into()),
+            |f| f.since = Some(0),
+            |f| f.until = Some(i64::MAX),
+            |f| f.grep = Some(Regex::new("").unwrap()),
+        ];
+        for set in each {
+            let mut f = Filter::default();
+            set(&mut f);
+            assert!(!f.keeps_all(), "{f:?}");
+        }
+    }
 
     #[test]
     fn times_parse_absolute_and_relative() {

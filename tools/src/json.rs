@@ -2,8 +2,11 @@
 //! output must also be safe to embed in JavaScript and to print: every control character,
 //! U+2028 and U+2029 are escaped.
 use crate::ts::Rfc3339;
+use std::collections::HashMap;
 use std::io::Write as _;
-use tachylog::reader::{DropNotice, Record};
+use std::sync::Arc;
+use tachylog::Level;
+use tachylog::reader::{CallsiteInfo, DropNotice, Record, ThreadInfo};
 use tachylog_format::Value;
 
 /// Version of the JSON Lines schema written here (`docs/JSON.md`).
@@ -31,6 +34,33 @@ fn needs_escape(b: u8) -> bool {
     SPECIAL[b as usize]
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Nonzero if any of the 8 bytes of `w` may need escaping: a control character, `"`, `\\`, or
+/// a byte of 0x7F or above (DEL and every non-ASCII byte, of which only some need escaping;
+/// the byte-wise path decides). A word without such a byte always gives zero.
+#[inline(always)]
+fn escape_mask(w: u64) -> u64 {
+    // In `x - ONES * n`, a byte's high bit ends up set with its own high bit clear exactly when
+    // it is below `n` (for n <= 0x80), or when a borrow came from a lower byte that was, so
+    // nothing is flagged in a word that has no such byte. `"` and `\\` are the zero bytes of
+    // `w ^ ONES * c` (and `c` has its high bit clear, so `!w` serves for those too); bytes of
+    // 0x7F and above have their high bit set in `w + ONES` or in `w`.
+    let below_space = w.wrapping_sub(ONES * 0x20);
+    let quote = (w ^ (ONES * b'"' as u64)).wrapping_sub(ONES);
+    let backslash = (w ^ (ONES * b'\\' as u64)).wrapping_sub(ONES);
+    (((below_space | quote | backslash) & !w) | w.wrapping_add(ONES) | w) & HIGH
+}
+
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> u64 {
+    match b.get(i..i + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or_default()),
+        None => 0,
+    }
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -38,53 +68,76 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if !needs_escape(b) {
-            i += 1;
+        // Plain ASCII sixteen or eight bytes at a time; a word that may hold something to
+        // escape is looked at byte by byte.
+        if i + 16 <= bytes.len()
+            && escape_mask(word(bytes, i)) | escape_mask(word(bytes, i + 8)) == 0
+        {
+            i += 16;
             continue;
         }
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            // U+2028 and U+2029 are E2 80 A8 / E2 80 A9; other E2 sequences pass.
-            0xe2 => match bytes.get(i + 1..i + 3) {
-                Some([0x80, 0xa8]) => b"\\u2028",
-                Some([0x80, 0xa9]) => b"\\u2029",
-                _ => {
-                    i += 1;
-                    continue;
-                }
-            },
-            // C1 controls are C2 80..C2 9F; other C2 sequences pass.
-            0xc2 => match bytes.get(i + 1) {
-                Some(&c @ 0x80..=0x9f) => {
-                    out.extend_from_slice(&bytes[start..i]);
-                    let _ = write!(out, "\\u{:04x}", c);
-                    i += 2;
-                    start = i;
-                    continue;
-                }
-                _ => {
-                    i += 1;
-                    continue;
-                }
-            },
-            _ => b"",
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{:04x}", b);
+        let w = if i + 8 <= bytes.len() {
+            word(bytes, i)
         } else {
-            out.extend_from_slice(esc);
+            // The last few bytes, padded with spaces (which need no escape).
+            let mut pad = [b' '; 8];
+            pad[..bytes.len() - i].copy_from_slice(&bytes[i..]);
+            u64::from_le_bytes(pad)
+        };
+        if escape_mask(w) == 0 {
+            i = (i + 8).min(bytes.len());
+            continue;
         }
-        i += if b == 0xe2 { 3 } else { 1 };
-        start = i;
+        let stop = (i + 8).min(bytes.len());
+        while i < stop {
+            i = escape_at(out, bytes, i, &mut start);
+        }
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Looks at the byte at `i`: if it starts something to escape, writes the plain bytes from
+/// `start` on and the escape, and moves `start` past it. Returns where to look next.
+#[inline]
+fn escape_at(out: &mut Vec<u8>, bytes: &[u8], i: usize, start: &mut usize) -> usize {
+    let b = bytes[i];
+    if !needs_escape(b) {
+        return i + 1;
+    }
+    let esc: &[u8] = match b {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        b'\n' => b"\\n",
+        b'\r' => b"\\r",
+        b'\t' => b"\\t",
+        // U+2028 and U+2029 are E2 80 A8 / E2 80 A9; other E2 sequences pass.
+        0xe2 => match bytes.get(i + 1..i + 3) {
+            Some([0x80, 0xa8]) => b"\\u2028",
+            Some([0x80, 0xa9]) => b"\\u2029",
+            _ => return i + 1,
+        },
+        // C1 controls are C2 80..C2 9F; other C2 sequences pass.
+        0xc2 => match bytes.get(i + 1) {
+            Some(&c @ 0x80..=0x9f) => {
+                out.extend_from_slice(&bytes[*start..i]);
+                let _ = write!(out, "\\u{:04x}", c);
+                *start = i + 2;
+                return i + 2;
+            }
+            _ => return i + 1,
+        },
+        _ => b"",
+    };
+    out.extend_from_slice(&bytes[*start..i]);
+    if esc.is_empty() {
+        let _ = write!(out, "\\u{:04x}", b);
+    } else {
+        out.extend_from_slice(esc);
+    }
+    let next = i + if b == 0xe2 { 3 } else { 1 };
+    *start = next;
+    next
 }
 
 fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
@@ -164,6 +217,117 @@ pub fn record(out: &mut Vec<u8>, ts: &mut Rfc3339, r: &Record, msg: &str, late: 
     out.extend_from_slice(b"}\n");
 }
 
+/// Most call site and thread pairs a [`Cache`] keeps before it starts afresh.
+const CACHE_ENTRIES: usize = 4096;
+
+/// Writes record lines like [`record`], keeping for each call site and thread the part of the
+/// line that depends on nothing else (from `","level":` up to `"msg":`), so that a record costs
+/// its time stamp, its message and its fields. The entries hold the call site and thread they
+/// were made from, so a key (their addresses) cannot be reused for another while cached.
+#[derive(Debug, Default)]
+pub struct Cache {
+    /// The entry the previous record used (records come in runs of one thread and call site).
+    last: Option<usize>,
+    entries: Vec<Middle>,
+    index: HashMap<(usize, usize), usize>,
+}
+
+#[derive(Debug)]
+struct Middle {
+    callsite: Arc<CallsiteInfo>,
+    thread: Arc<ThreadInfo>,
+    /// `Record::level` is its own field (always the call site's, as the reader makes them).
+    level: Level,
+    bytes: Vec<u8>,
+}
+
+impl Middle {
+    fn is_for(&self, r: &Record) -> bool {
+        Arc::ptr_eq(&self.callsite, &r.callsite)
+            && Arc::ptr_eq(&self.thread, &r.thread)
+            && self.level == r.level
+    }
+}
+
+impl Cache {
+    /// Appends one record as a JSON line; `msg` is its formatted message. The same bytes as
+    /// [`record`].
+    pub fn record(
+        &mut self,
+        out: &mut Vec<u8>,
+        ts: &mut Rfc3339,
+        r: &Record,
+        msg: &str,
+        late: bool,
+    ) {
+        out.extend_from_slice(b"{\"ts\":\"");
+        ts.write(out, r.ts_unix_ns);
+        out.extend_from_slice(self.middle(r));
+        string(out, msg);
+        out.extend_from_slice(b",\"fields\":{");
+        if !r.callsite.field_names.is_empty() {
+            let mut first = true;
+            let _ = r.visit_fields(|name, v| {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                string(out, name);
+                out.push(b':');
+                value(out, v);
+            });
+        }
+        out.push(b'}');
+        if late {
+            out.extend_from_slice(b",\"late\":true");
+        }
+        out.extend_from_slice(b"}\n");
+    }
+
+    fn middle(&mut self, r: &Record) -> &[u8] {
+        if let Some(i) = self.last.filter(|&i| self.entries[i].is_for(r)) {
+            return &self.entries[i].bytes;
+        }
+        let key = (
+            Arc::as_ptr(&r.callsite) as usize,
+            Arc::as_ptr(&r.thread) as usize,
+        );
+        let i = match self.index.get(&key) {
+            Some(&i) if self.entries[i].is_for(r) => i,
+            _ => {
+                if self.entries.len() >= CACHE_ENTRIES {
+                    self.entries.clear();
+                    self.index.clear();
+                }
+                let mut bytes = Vec::with_capacity(128);
+                bytes.extend_from_slice(b"\",\"level\":\"");
+                bytes.extend_from_slice(r.level.as_str().as_bytes());
+                bytes.extend_from_slice(b"\",\"target\":");
+                string(&mut bytes, &r.callsite.target);
+                bytes.extend_from_slice(b",\"thread\":");
+                thread(&mut bytes, r.thread.name.as_deref());
+                bytes.extend_from_slice(b",\"tid\":");
+                int(&mut bytes, r.thread.tid);
+                bytes.extend_from_slice(b",\"file\":");
+                string(&mut bytes, &r.callsite.file);
+                bytes.extend_from_slice(b",\"line\":");
+                int(&mut bytes, r.callsite.line);
+                bytes.extend_from_slice(b",\"msg\":");
+                self.entries.push(Middle {
+                    callsite: r.callsite.clone(),
+                    thread: r.thread.clone(),
+                    level: r.level,
+                    bytes,
+                });
+                self.index.insert(key, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        self.last = Some(i);
+        &self.entries[i].bytes
+    }
+}
+
 /// Appends a dropped-records notice as a JSON line (level WARN, target "tachylog").
 pub fn dropped(out: &mut Vec<u8>, ts: &mut Rfc3339, d: &DropNotice, late: bool) {
     out.extend_from_slice(b"{\"ts\":\"");
@@ -217,6 +381,65 @@ mod tests {
         );
         // Other characters encoded with a leading E2 byte pass through.
         assert_eq!(s("→\u{2029}—"), "\"→\\u2029—\"");
+    }
+
+    /// The escaping rules, one char at a time.
+    fn reference(x: &str) -> String {
+        let mut o = String::from('"');
+        for c in x.chars() {
+            match c {
+                '"' => o.push_str("\\\""),
+                '\\' => o.push_str("\\\\"),
+                '\n' => o.push_str("\\n"),
+                '\r' => o.push_str("\\r"),
+                '\t' => o.push_str("\\t"),
+                '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
+                    o.push_str(&format!("\\u{:04x}", c as u32))
+                }
+                c => o.push(c),
+            }
+        }
+        o.push('"');
+        o
+    }
+
+    #[test]
+    fn word_at_a_time_scan_escapes_what_the_rules_say_wherever_it_stands() {
+        // Every special char (and harmless multi-byte neighbours of the special lead bytes) at
+        // every offset of strings long enough to span several 8-byte words.
+        let specials = [
+            "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1b}", "\u{1f}", "\u{7f}", "\u{80}",
+            "\u{9f}", "\u{a0}", "é", "\u{2028}", "\u{2029}", "\u{2027}", "→", "😀", " ", "~",
+        ];
+        for len in 0..40 {
+            for sp in specials {
+                for at in 0..=len {
+                    let plain = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH";
+                    let x = format!("{}{sp}{}", &plain[..at], &plain[at..len]);
+                    assert_eq!(s(&x), reference(&x), "{x:?}");
+                    let y = format!("{x}{sp}{x}");
+                    assert_eq!(s(&y), reference(&y), "{y:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn escape_mask_flags_exactly_the_words_with_a_byte_to_look_at() {
+        for filler in [b'a', b' ', b'~', b'!', b'#', b'[', b']'] {
+            for b in 0..=255u8 {
+                let special = b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
+                for at in 0..8 {
+                    let mut w = [filler; 8];
+                    w[at] = b;
+                    assert_eq!(
+                        escape_mask(u64::from_le_bytes(w)) != 0,
+                        special,
+                        "{b:#x} at {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub struct Renderer {
     color: bool,
     ts: Rfc3339,
     scratch: String,
+    json: json::Cache,
 }
 
 const RESET: &str = "\x1b[0m";
@@ -47,13 +48,14 @@ impl Renderer {
             color: color && format == Format::Text,
             ts: Rfc3339::default(),
             scratch: String::new(),
+            json: json::Cache::default(),
         }
     }
 
     /// Appends one record; `msg` is its formatted message.
     pub fn record(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, late: bool) {
         match self.format {
-            Format::Json => json::record(out, &mut self.ts, r, msg, late),
+            Format::Json => self.json.record(out, &mut self.ts, r, msg, late),
             Format::Text => self.text(out, r, msg, late),
             Format::Logfmt => self.logfmt(out, r, msg, late),
         }

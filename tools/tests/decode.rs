@@ -183,6 +183,40 @@ fn filters_on_level_target_and_thread_do_not_format_discarded_records() {
 }
 
 #[test]
+fn cached_json_lines_equal_the_reference_writer() {
+    // The JSON renderer keeps the part of a line that depends only on the call site and the
+    // thread. Over eight threads and several segments (each describing its call sites and
+    // threads anew), every line must still equal the one `json::record` writes from scratch.
+    use tachylog::reader::{Event, Reader};
+    use tachylog_cli::{json, ts::Rfc3339};
+    let mut cache = json::Cache::default();
+    let (mut ts_a, mut ts_b) = (Rfc3339::default(), Rfc3339::default());
+    let mut n = 0;
+    let mut lines = std::collections::HashSet::new();
+    for ev in Reader::open([logs().path()]).unwrap() {
+        if let Event::Record(r) = ev.unwrap() {
+            let msg = r.message();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            cache.record(&mut a, &mut ts_a, &r, &msg, n % 7 == 0);
+            json::record(&mut b, &mut ts_b, &r, &msg, n % 7 == 0);
+            assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+            let v: serde_json::Value = serde_json::from_str(&msg_line(&r, &msg)).unwrap();
+            lines.insert((v["thread"].to_string(), v["target"].to_string()));
+            n += 1;
+        }
+    }
+    assert_eq!(n, TOTAL);
+    // Eight worker threads on two targets, and the main thread on two more.
+    assert_eq!(lines.len(), 10, "{lines:?}");
+}
+
+fn msg_line(r: &tachylog::reader::Record, msg: &str) -> String {
+    let mut out = Vec::new();
+    tachylog_cli::json::record(&mut out, &mut Default::default(), r, msg, false);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
 fn text_and_logfmt_formats() {
     let dir = logs().path();
     let text = run(
