@@ -1,45 +1,9 @@
 //! After a thread's first record, logging allocates nothing on that thread.
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    /// Whether this thread's allocations are being counted, and how many there were.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 #[test]
 fn hot_path_does_not_allocate_after_the_first_record() {
@@ -69,12 +33,11 @@ fn hot_path_does_not_allocate_after_the_first_record() {
     // The first records create the thread's ring, register the call sites and grow the
     // scratch buffer of `display`.
     log_all(0);
-    COUNTING.with(|c| c.set(true));
-    for i in 1..20_000 {
-        log_all(i);
-    }
-    COUNTING.with(|c| c.set(false));
-    let n = allocations();
+    let (n, ()) = counting::allocations_during(|| {
+        for i in 1..20_000 {
+            log_all(i);
+        }
+    });
     tachylog::flush();
     let stats = tachylog::stats();
     drop(guard);
@@ -90,12 +53,5 @@ fn hot_path_does_not_allocate_after_the_first_record() {
 
 #[test]
 fn the_counter_sees_allocations() {
-    // Guards against a test that cannot fail: the allocator hook does count this thread.
-    COUNTING.with(|c| c.set(true));
-    let before = allocations();
-    let v: Vec<u64> = std::hint::black_box(Vec::with_capacity(16));
-    let after = allocations();
-    COUNTING.with(|c| c.set(false));
-    drop(v);
-    assert!(after > before);
+    counting::assert_the_counter_sees_allocations();
 }
