@@ -332,12 +332,14 @@ fn decode(
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let mut decoder = Decoder::new(
-        Box::new(readers.into_iter().flatten()),
-        filter,
-        renderer,
-        window,
-    );
+    // One reader (one path, the usual case) is decoded without the `flatten` layer: every
+    // record then passes through one iterator fewer on its way to the merge.
+    let input: Box<dyn Iterator<Item = Result<tachylog::reader::Event, ReadError>>> =
+        match <[Reader; 1]>::try_from(readers) {
+            Ok([one]) => Box::new(one),
+            Err(readers) => Box::new(readers.into_iter().flatten()),
+        };
+    let mut decoder = Decoder::new(input, filter, renderer, window);
     let bar =
         (total >= PROGRESS_MIN_BYTES && !io::stdout().is_terminal() && io::stderr().is_terminal())
             .then(|| {
