@@ -42,6 +42,8 @@ step "loom models (docs/CONCURRENCY.md)"
 # A separate target directory: `--cfg loom` changes every crate's flags, and sharing the normal
 # one would rebuild everything twice per run. TACHYLOG_SKIP_LOOM=1 skips this step locally.
 if [ "${TACHYLOG_SKIP_LOOM:-0}" != 1 ]; then
+  # Models need optimisation for speed, not the whole-program optimisation release builds use.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   RUSTFLAGS="--cfg loom -C debug_assertions" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
     cargo test --release --locked -p tachylog-loom-tests -- --nocapture
 fi
