@@ -1067,14 +1067,10 @@ fn parse_thread(payload: &[u8]) -> Result<ThreadInfo, String> {
     })
 }
 
-/// Formats Unix nanoseconds as RFC 3339 in UTC with nine fractional digits
-/// (`2026-11-23T06:22:20.123456789Z`).
-pub fn rfc3339(unix_ns: i64) -> String {
-    let secs = unix_ns.div_euclid(1_000_000_000);
-    let nanos = unix_ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Civil-from-days (H. Hinnant's algorithm), proleptic Gregorian calendar.
+/// The (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian calendar
+/// (H. Hinnant's civil-from-days algorithm). Shared by [`rfc3339`] and the CLI's cached
+/// formatter.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -1083,7 +1079,16 @@ pub fn rfc3339(unix_ns: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Formats Unix nanoseconds as RFC 3339 in UTC with nine fractional digits
+/// (`2026-11-23T06:22:20.123456789Z`).
+pub fn rfc3339(unix_ns: i64) -> String {
+    let secs = unix_ns.div_euclid(1_000_000_000);
+    let nanos = unix_ns.rem_euclid(1_000_000_000);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
         sod / 3600,

@@ -37,19 +37,6 @@ static PAIRS: [[u8; 2]; 100] = {
     t
 };
 
-/// Civil date of a day count since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 fn two(out: &mut [u8], v: i64) {
     out[0] = b'0' + (v / 10) as u8;
     out[1] = b'0' + (v % 10) as u8;
@@ -86,7 +73,7 @@ impl Rfc3339 {
         let day = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         if day != self.day {
-            let (y, m, d) = civil(day);
+            let (y, m, d) = tachylog::reader::civil_from_days(day);
             if !(0..=9999).contains(&y) {
                 return false;
             }
