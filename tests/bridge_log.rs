@@ -2,23 +2,9 @@
 //! location, under tachylog's filter.
 mod common;
 
-use common::{decode, serial};
+use common::{decode, logged, pairs, serial};
 use tachylog::{Builder, Error};
 use tachylog_format::Value;
-
-fn logged(dir: &std::path::Path) -> Vec<(String, String)> {
-    decode([dir])
-        .records
-        .iter()
-        .map(|r| (r.callsite.target.to_string(), r.message()))
-        .collect()
-}
-
-fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
 
 #[test]
 fn records_keep_level_target_location_and_message() {

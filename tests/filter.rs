@@ -1,22 +1,8 @@
 //! Per-target filters: `Builder::filter`, `TACHYLOG_LOG`, and `set_filter` at run time.
 mod common;
 
-use common::{decode, serial};
+use common::{decode, logged, pairs, serial};
 use tachylog::{Builder, Error, Level};
-
-fn logged(dir: &std::path::Path) -> Vec<(String, String)> {
-    decode([dir])
-        .records
-        .iter()
-        .map(|r| (r.callsite.target.to_string(), r.message()))
-        .collect()
-}
-
-fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
 
 #[test]
 fn per_target_levels_decide_what_is_kept() {

@@ -45,3 +45,19 @@ pub fn decode<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Decoded {
 pub fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
     tachylog::reader::segment_files(dir).expect("list")
 }
+
+/// (target, message) of every record decoded from `dir`, in order.
+pub fn logged(dir: &Path) -> Vec<(String, String)> {
+    decode([dir])
+        .records
+        .iter()
+        .map(|r| (r.callsite.target.to_string(), r.message()))
+        .collect()
+}
+
+/// Owned copies of (target, message) pairs, to compare with [`logged`].
+pub fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}

@@ -199,17 +199,24 @@ pub fn record(out: &mut Vec<u8>, ts: &mut Rfc3339, r: &Record, msg: &str, late: 
     int(out, r.callsite.line);
     out.extend_from_slice(b",\"msg\":");
     string(out, msg);
+    fields_and_end(out, r, late);
+}
+
+/// The end of a record line: `,"fields":{...}`, the `late` flag if set, `}` and the newline.
+fn fields_and_end(out: &mut Vec<u8>, r: &Record, late: bool) {
     out.extend_from_slice(b",\"fields\":{");
-    let mut first = true;
-    let _ = r.visit_fields(|name, v| {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        string(out, name);
-        out.push(b':');
-        value(out, v);
-    });
+    if !r.callsite.field_names.is_empty() {
+        let mut first = true;
+        let _ = r.visit_fields(|name, v| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            string(out, name);
+            out.push(b':');
+            value(out, v);
+        });
+    }
     out.push(b'}');
     if late {
         out.extend_from_slice(b",\"late\":true");
@@ -264,24 +271,7 @@ impl Cache {
         ts.write(out, r.ts_unix_ns);
         out.extend_from_slice(self.middle(r));
         string(out, msg);
-        out.extend_from_slice(b",\"fields\":{");
-        if !r.callsite.field_names.is_empty() {
-            let mut first = true;
-            let _ = r.visit_fields(|name, v| {
-                if !first {
-                    out.push(b',');
-                }
-                first = false;
-                string(out, name);
-                out.push(b':');
-                value(out, v);
-            });
-        }
-        out.push(b'}');
-        if late {
-            out.extend_from_slice(b",\"late\":true");
-        }
-        out.extend_from_slice(b"}\n");
+        fields_and_end(out, r, late);
     }
 
     fn middle(&mut self, r: &Record) -> &[u8] {
