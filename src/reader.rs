@@ -174,7 +174,7 @@ pub struct Record {
     pub pid: u32,
     /// The segment's bytes; the record's values are `data[at..at + len]`. Shared, so reading a
     /// record allocates nothing.
-    data: Arc<[u8]>,
+    data: SegmentBytes,
     at: u32,
     len: u32,
 }
@@ -217,6 +217,9 @@ impl std::fmt::Display for ValueError {
         f.write_str(&self.0)
     }
 }
+
+/// A segment's bytes, shared by the records read from it (moved in, not copied).
+type SegmentBytes = Arc<load::Loaded>;
 
 /// Values of one record, on the stack for up to eight of them (no allocation per record).
 type Values<'a> = SmallVec<[Value<'a>; 8]>;
@@ -542,7 +545,7 @@ struct SegmentState {
     path: PathBuf,
     /// File bytes from offset `base` on (the whole file, except in follow mode, where the part
     /// already read is let go).
-    data: Arc<[u8]>,
+    data: SegmentBytes,
     /// File offset of `data[0]`; a multiple of the frame alignment.
     base: usize,
     /// Frames that verified.
@@ -599,10 +602,10 @@ impl Reader {
 
     fn open_next(&mut self) -> Option<()> {
         let (path, data) = match self.memory.pop_front() {
-            Some((path, data)) => (path, Ok(data)),
+            Some((path, data)) => (path, Ok(data.into())),
             None => {
                 let path = self.files.pop_front()?;
-                let data = load_segment(&path);
+                let data = load::load_for_reading(&path);
                 (path, data)
             }
         };
@@ -616,7 +619,7 @@ impl Reader {
                     tail: Tail::Empty,
                 }))
             }
-            Ok(data) => match SegmentState::new(path, data.into()) {
+            Ok(data) => match SegmentState::new(path, Arc::new(data)) {
                 Ok((st, warn)) => {
                     if let Some(w) = warn {
                         self.queue.push_back(Err(w));
@@ -650,7 +653,10 @@ impl Iterator for Reader {
 }
 
 impl SegmentState {
-    fn new(path: PathBuf, data: Arc<[u8]>) -> Result<(SegmentState, Option<ReadError>), ReadError> {
+    fn new(
+        path: PathBuf,
+        data: SegmentBytes,
+    ) -> Result<(SegmentState, Option<ReadError>), ReadError> {
         let Ok((h, _)) = SegmentHeader::read_from_prefix(&data) else {
             return Err(ReadError::NotASegment {
                 path,
@@ -896,7 +902,7 @@ impl SegmentState {
     fn records(
         &self,
         off: usize,
-        data: &Arc<[u8]>,
+        data: &SegmentBytes,
         range: std::ops::Range<usize>,
         queue: &mut VecDeque<Result<Event, ReadError>>,
         seqs: &mut HashMap<(u32, u32), u64>,
@@ -1137,7 +1143,7 @@ mod tests {
             thread_seq: 0,
             segment: 1,
             pid: 1,
-            data: bytes.into(),
+            data: Arc::new(bytes.to_vec().into()),
             at: 0,
             len: bytes.len() as u32,
         }

@@ -178,7 +178,8 @@ impl Segment {
             // SAFETY: the file was just created by us with O_EXCL and is `size` bytes long with its
             // blocks allocated; nothing else in this process maps it, and the engine never
             // truncates it while mapped. Another process truncating it would break any mapping,
-            // which is why the decoder reads with read(2) rather than mapping.
+            // which is why the decoder maps only segments already sealed and cut to length, and
+            // reads any other with read(2).
             #[cfg(not(loom))]
             let mut map = unsafe { MmapMut::map_mut(&file)? };
             #[cfg(loom)]

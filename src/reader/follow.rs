@@ -109,7 +109,7 @@ impl Follower {
             Ok((_, d)) if d.len() < HEADER_LEN => false,
             Ok((file, data)) => {
                 let live = file.is_some();
-                match SegmentState::new(path.clone(), data.into()) {
+                match SegmentState::new(path.clone(), Arc::new(data.into())) {
                     Ok((mut state, warn)) => {
                         if let Some(w) = warn {
                             self.queue.push_back(Err(w));
@@ -118,7 +118,7 @@ impl Follower {
                             state.live = true;
                             // Frames start after the header: let the header bytes go.
                             state.base = HEADER_LEN;
-                            state.data = Arc::from(&[][..]);
+                            state.data = Arc::new(Vec::new().into());
                             state.off = 0;
                             state.committed = 0;
                         }
@@ -172,7 +172,7 @@ impl Follower {
         st.base += st.off.min(st.data.len());
         st.off = 0;
         st.committed = buf.len();
-        st.data = buf.into();
+        st.data = Arc::new(buf.into());
         st.starved = false;
         Ok((true, sealed))
     }

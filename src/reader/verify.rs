@@ -1,5 +1,5 @@
 //! Checking segments frame by frame: what `tachylog verify` prints.
-use super::{Event, ReadError, SegmentState, Tail, load_segment};
+use super::{Event, ReadError, SegmentState, Tail};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
@@ -36,9 +36,9 @@ impl SegmentReport {
 /// Checks every frame of the segment at `path`. `Err` if it cannot be used at all (unreadable,
 /// not a segment, unknown version, undecompressable).
 pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
-    let data = load_segment(path)?;
+    let data = super::load::load_for_reading(path)?;
     let bytes = data.len() as u64;
-    let (mut st, warn) = SegmentState::new(path.to_owned(), data.into())?;
+    let (mut st, warn) = SegmentState::new(path.to_owned(), std::sync::Arc::new(data))?;
     let mut report = SegmentReport {
         path: path.to_owned(),
         seq: st.seq,
