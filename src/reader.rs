@@ -287,38 +287,53 @@ impl Record {
 
     /// Appends the formatted message to `out`, as `format!` would have produced it.
     pub fn write_message(&self, out: &mut String) -> Result<(), ValueError> {
+        self.write_message_ascii(out).map(drop)
+    }
+
+    /// Appends the formatted message to `out`, as [`Record::write_message`] does, and says
+    /// whether it is known to be [plain text](tachylog_format::is_plain_text) (printable ASCII
+    /// without `"` or `\`), which an output format can then copy without looking for
+    /// characters to escape. It is known when the format string is plain and its literal text
+    /// and every argument (numbers, `bool`) cannot be anything else; `false` means only that
+    /// it was not shown.
+    #[inline]
+    pub fn write_message_ascii(&self, out: &mut String) -> Result<bool, ValueError> {
         let cs = &self.callsite;
         if let Some(plain) = &cs.plain
-            && self.write_plain(out, plain)
+            && let Some(ascii) = self.write_plain(out, plain)
         {
-            return Ok(());
+            return Ok(ascii);
         }
         let pieces = cs.pieces.as_ref().map_err(|e| ValueError(e.to_string()))?;
         self.with_values(|args, _| tachylog_format::render(out, pieces, &cs.arg_names, args))?
-            .map_err(|e| ValueError(e.to_string()))
+            .map_err(|e| ValueError(e.to_string()))?;
+        Ok(false)
     }
 
-    /// Writes the message of a plain format string, each argument as it is decoded, and
-    /// checks the rest of the values. Anything unusual (a value `{}` does not apply to, bytes
-    /// that do not decode) undoes what it wrote and returns false, for the general path to
-    /// render or explain.
+    /// Writes the message of a plain format string, each argument as it is decoded, checks
+    /// the rest of the values, and returns whether the message is plain text (see
+    /// [`Record::write_message_ascii`]). Anything unusual (a value `{}` does not apply to,
+    /// bytes that do not decode) undoes what it wrote and returns `None`, for the general
+    /// path to render or explain.
     #[inline]
-    fn write_plain(&self, out: &mut String, plain: &Plain<'_>) -> bool {
+    fn write_plain(&self, out: &mut String, plain: &Plain<'_>) -> Option<bool> {
         let start = out.len();
         let mut cur = Cursor {
             buf: self.args(),
             pos: 0,
         };
         let mut ok = true;
+        let mut ascii = plain.literals_plain;
         for step in &plain.steps {
             match step {
                 Some(lit) => out.push_str(lit),
-                None => {
-                    if !cur.plain_arg(out) {
+                None => match cur.plain_arg(out) {
+                    Some(a) => ascii &= a,
+                    None => {
                         ok = false;
                         break;
                     }
-                }
+                },
             }
         }
         if ok {
@@ -330,10 +345,10 @@ impl Record {
             }
         }
         if ok && cur.pos == cur.buf.len() {
-            return true;
+            return Some(ascii);
         }
         out.truncate(start);
-        false
+        None
     }
 
     /// The formatted message. If the record cannot be rendered (only possible with forged
@@ -400,10 +415,11 @@ impl<'a> Cursor<'a> {
         Ok(a)
     }
 
-    /// Decodes the next value and writes it as a plain `{}` does; false if it does not decode
-    /// or `{}` does not apply to it. The usual fixed-size tags are read in place.
+    /// Decodes the next value and writes it as a plain `{}` does, returning whether what it
+    /// wrote is plain text whatever the value ([`Plain::writes_plain_text`]); `None` if it does
+    /// not decode or `{}` does not apply to it. The usual fixed-size tags are read in place.
     #[inline]
-    fn plain_arg(&mut self, out: &mut String) -> bool {
+    fn plain_arg(&mut self, out: &mut String) -> Option<bool> {
         fn fixed<const N: usize>(c: &mut Cursor<'_>) -> Option<[u8; N]> {
             let b = c.buf.get(c.pos + 1..c.pos + 1 + N)?;
             c.pos += 1 + N;
@@ -417,7 +433,8 @@ impl<'a> Cursor<'a> {
             Some(&tag::F64) => fixed(self).map(|b| Value::F64(f64::from_le_bytes(b))),
             _ => self.value(0).ok(),
         };
-        v.is_some_and(|v| Plain::write_arg(out, &v))
+        let v = v?;
+        Plain::write_arg(out, &v).then(|| Plain::writes_plain_text(&v))
     }
 
     fn value(&mut self, depth: usize) -> Result<Value<'a>, ValueError> {
@@ -1223,15 +1240,38 @@ mod tests {
             let mut general = record(fmt, &names, fields, &bytes);
             Arc::get_mut(&mut general.callsite).unwrap().plain = None;
             let (mut a, mut b) = ("prefix ".to_string(), "prefix ".to_string());
-            let (ra, rb) = (r.write_message(&mut a), general.write_message(&mut b));
-            assert_eq!(ra, rb, "{fmt} {bytes:?}");
-            if ra.is_ok() {
+            let (ra, rb) = (r.write_message_ascii(&mut a), general.write_message(&mut b));
+            assert_eq!(ra.is_ok(), rb.is_ok(), "{fmt} {bytes:?}");
+            if let Ok(ascii) = ra {
                 assert_eq!(a, b, "{fmt} {bytes:?}");
+                assert!(!ascii || tachylog_format::is_plain_text(&a), "{fmt} {a:?}");
             }
             assert_eq!(r.message(), general.message());
         }
         let ok = record("a {} b {}", &["", ""], 0, &[i32b(-5), f64b(0.5)].concat());
         assert_eq!(ok.message(), "a -5 b 0.5");
+        // Which messages are known to be plain text.
+        let ascii = |fmt: &'static str, bytes: &[u8]| {
+            let r = record(fmt, &[""], 0, bytes);
+            let mut s = String::new();
+            let known = r.write_message_ascii(&mut s).expect("renders");
+            assert_eq!(s, r.message());
+            known
+        };
+        let str_b = |x: &str| {
+            let mut b = vec![tag::STR];
+            b.extend_from_slice(&(x.len() as u32).to_le_bytes());
+            b.extend_from_slice(x.as_bytes());
+            b
+        };
+        assert!(ascii("n={}", &f64b(f64::NAN)));
+        assert!(ascii("n={}", &i32b(i32::MIN)));
+        // Text arguments and literals that need escaping are never taken as plain text.
+        assert!(!ascii("s={}", &str_b("plain")));
+        assert!(!ascii("s=\"{}\"", &i32b(1)));
+        assert!(!ascii("tab\t{}", &i32b(1)));
+        // Not a plain format string: rendered the general way, not known.
+        assert!(!ascii("{:>5}", &i32b(1)));
     }
 
     #[test]

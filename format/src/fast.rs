@@ -379,6 +379,8 @@ mod tests {
             display_f64(&mut a, x);
             std::fmt::Write::write_fmt(&mut b, format_args!("{x}")).unwrap();
             assert_eq!(a, b, "{:#x}", x.to_bits());
+            // The renderers write numbers unescaped on the strength of this.
+            assert!(crate::is_plain_text(&a), "{a}");
         }
     }
 
@@ -422,6 +424,17 @@ mod tests {
     }
 
     #[test]
+    fn plain_text_is_printable_ascii_without_quote_or_backslash() {
+        assert!(crate::is_plain_text("Logging int: , double: ~{}[]'`!"));
+        assert!(crate::is_plain_text(""));
+        for bad in [
+            "a\"b", "a\\b", "tab\t", "nl\n", "del\x7f", "é", "\u{2028}", "\u{85}",
+        ] {
+            assert!(!crate::is_plain_text(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn every_value_kind_equals_std() {
         let vals = [
             (Value::U8(255), "255".to_string()),
@@ -445,6 +458,24 @@ mod tests {
             let mut s = String::new();
             assert!(display(&mut s, &v), "{v:?}");
             assert_eq!(s, want);
+            if crate::Plain::writes_plain_text(&v) {
+                assert!(crate::is_plain_text(&s), "{v:?}");
+            }
+        }
+        // Numbers and `bool` are plain text whatever their value; text is not assumed to be.
+        assert!(crate::Plain::writes_plain_text(&Value::F64(f64::NAN)));
+        assert!(crate::Plain::writes_plain_text(&Value::I128(i128::MIN)));
+        assert!(!crate::Plain::writes_plain_text(&Value::Str("plain")));
+        assert!(!crate::Plain::writes_plain_text(&Value::Char('a')));
+        for x in [
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            -0.0,
+            1e300,
+            -1e-300,
+        ] {
+            assert!(crate::is_plain_text(&f64s(x)), "{x}");
         }
         let mut s = String::new();
         assert!(!display(&mut s, &Value::None));

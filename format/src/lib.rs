@@ -269,6 +269,16 @@ pub fn render(
 pub struct Plain<'a> {
     /// `Some(text)` for literal text, `None` for the next argument.
     pub steps: Vec<Option<&'a str>>,
+    /// Every literal is [plain text](is_plain_text).
+    pub literals_plain: bool,
+}
+
+/// Whether `s` is *plain text*: printable ASCII (`' '` to `'~'`) without `"` or `\`. Such text
+/// goes into a JSON string, a quoted logfmt value or a terminal as it is, with nothing to
+/// escape.
+pub fn is_plain_text(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
 }
 
 impl<'a> Plain<'a> {
@@ -304,7 +314,11 @@ impl<'a> Plain<'a> {
                 }
             }
         }
-        (slot == names.len()).then_some(Plain { steps })
+        let literals_plain = steps.iter().flatten().all(|s| is_plain_text(s));
+        (slot == names.len()).then_some(Plain {
+            steps,
+            literals_plain,
+        })
     }
 
     /// Appends `v` as a plain `{}` writes it and returns true; false (writing nothing) for a
@@ -313,5 +327,16 @@ impl<'a> Plain<'a> {
     #[inline]
     pub fn write_arg(out: &mut String, v: &Value<'_>) -> bool {
         fast::display(out, v)
+    }
+
+    /// Whether what [`Plain::write_arg`] writes for `v` is always [plain text](is_plain_text),
+    /// whatever its value: true for numbers and `bool` (digits, `.`, `-`, `inf`, `NaN`,
+    /// `true`, `false`), false for text, which may hold anything.
+    #[inline]
+    pub fn writes_plain_text(v: &Value<'_>) -> bool {
+        !matches!(
+            v,
+            Value::Char(_) | Value::Str(_) | Value::Pre(_) | Value::None | Value::Some(_)
+        )
     }
 }

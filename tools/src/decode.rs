@@ -107,18 +107,23 @@ impl<'a> Decoder<'a> {
                 Ok(o) => match o.event {
                     Event::Record(r) => {
                         self.msg.clear();
-                        if let Err(e) = r.write_message(&mut self.msg) {
-                            self.msg.clear();
-                            self.msg.push_str(r.callsite.format);
-                            self.msg.push_str(" [undecodable arguments: ");
-                            self.msg.push_str(&e.0);
-                            self.msg.push(']');
-                        }
+                        let ascii = match r.write_message_ascii(&mut self.msg) {
+                            Ok(ascii) => ascii,
+                            Err(e) => {
+                                self.msg.clear();
+                                self.msg.push_str(r.callsite.format);
+                                self.msg.push_str(" [undecodable arguments: ");
+                                self.msg.push_str(&e.0);
+                                self.msg.push(']');
+                                false
+                            }
+                        };
                         self.summary.formatted += 1;
                         if !self.filter.keep_message(&self.msg) {
                             continue;
                         }
-                        self.renderer.record(&mut self.buf, &r, &self.msg, o.late);
+                        self.renderer
+                            .record(&mut self.buf, &r, &self.msg, ascii, o.late);
                         self.summary.written += 1;
                         self.summary.late += o.late as u64;
                     }

@@ -257,7 +257,8 @@ impl Middle {
 }
 
 impl Cache {
-    /// Appends one record as a JSON line; `msg` is its formatted message. The same bytes as
+    /// Appends one record as a JSON line; `msg` is its formatted message, and `ascii` says it
+    /// is [plain text](tachylog_format::is_plain_text) (copied as it is). The same bytes as
     /// [`record`].
     pub fn record(
         &mut self,
@@ -265,12 +266,19 @@ impl Cache {
         ts: &mut Rfc3339,
         r: &Record,
         msg: &str,
+        ascii: bool,
         late: bool,
     ) {
         out.extend_from_slice(b"{\"ts\":\"");
         ts.write(out, r.ts_unix_ns);
         out.extend_from_slice(self.middle(r));
-        string(out, msg);
+        if ascii {
+            out.push(b'"');
+            out.extend_from_slice(msg.as_bytes());
+            out.push(b'"');
+        } else {
+            string(out, msg);
+        }
         fields_and_end(out, r, late);
     }
 

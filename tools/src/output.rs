@@ -52,12 +52,14 @@ impl Renderer {
         }
     }
 
-    /// Appends one record; `msg` is its formatted message.
-    pub fn record(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, late: bool) {
+    /// Appends one record; `msg` is its formatted message. `ascii` says that `msg` is
+    /// [plain text](tachylog_format::is_plain_text), as [`Record::write_message_ascii`]
+    /// reports: it is then copied without looking for characters to escape.
+    pub fn record(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, ascii: bool, late: bool) {
         match self.format {
-            Format::Json => self.json.record(out, &mut self.ts, r, msg, late),
-            Format::Text => self.text(out, r, msg, late),
-            Format::Logfmt => self.logfmt(out, r, msg, late),
+            Format::Json => self.json.record(out, &mut self.ts, r, msg, ascii, late),
+            Format::Text => self.text(out, r, msg, ascii, late),
+            Format::Logfmt => self.logfmt(out, r, msg, ascii, late),
         }
     }
 
@@ -113,11 +115,15 @@ impl Renderer {
         out.push(b' ');
     }
 
-    fn text(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, late: bool) {
+    fn text(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, ascii: bool, late: bool) {
         self.text_head(out, r.ts_unix_ns, late, r.level, &r.callsite.target);
         thread_label(out, r.thread.name.as_deref(), r.thread.tid);
         out.extend_from_slice(b": ");
-        json::neutralise(out, msg);
+        if ascii {
+            out.extend_from_slice(msg.as_bytes());
+        } else {
+            json::neutralise(out, msg);
+        }
         let scratch = &mut self.scratch;
         let _ = r.visit_fields(|name, v| {
             out.push(b' ');
@@ -130,7 +136,7 @@ impl Renderer {
         out.push(b'\n');
     }
 
-    fn logfmt(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, late: bool) {
+    fn logfmt(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, ascii: bool, late: bool) {
         out.extend_from_slice(b"ts=");
         self.ts.write(out, r.ts_unix_ns);
         out.extend_from_slice(b" level=");
@@ -146,7 +152,19 @@ impl Renderer {
         logfmt_value(out, &r.callsite.file);
         let _ = write!(out, " line={}", r.callsite.line);
         out.extend_from_slice(b" msg=");
-        logfmt_value(out, msg);
+        if ascii {
+            // Nothing to escape; quoted only if it holds a space or `=`, as `logfmt_value` does.
+            let bare = !msg.is_empty() && !msg.bytes().any(|b| b == b' ' || b == b'=');
+            if !bare {
+                out.push(b'"');
+            }
+            out.extend_from_slice(msg.as_bytes());
+            if !bare {
+                out.push(b'"');
+            }
+        } else {
+            logfmt_value(out, msg);
+        }
         let scratch = &mut self.scratch;
         let _ = r.visit_fields(|name, v| {
             out.push(b' ');

@@ -193,11 +193,15 @@ fn cached_json_lines_equal_the_reference_writer() {
     let (mut ts_a, mut ts_b) = (Rfc3339::default(), Rfc3339::default());
     let mut n = 0;
     let mut lines = std::collections::HashSet::new();
+    // Messages copied as plain text, and messages escaped: both kinds must occur.
+    let mut kinds = [0; 2];
     for ev in Reader::open([logs().path()]).unwrap() {
         if let Event::Record(r) = ev.unwrap() {
-            let msg = r.message();
+            let mut msg = String::new();
+            let ascii = r.write_message_ascii(&mut msg).unwrap();
+            kinds[ascii as usize] += 1;
             let (mut a, mut b) = (Vec::new(), Vec::new());
-            cache.record(&mut a, &mut ts_a, &r, &msg, n % 7 == 0);
+            cache.record(&mut a, &mut ts_a, &r, &msg, ascii, n % 7 == 0);
             json::record(&mut b, &mut ts_b, &r, &msg, n % 7 == 0);
             assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
             let v: serde_json::Value = serde_json::from_str(&msg_line(&r, &msg)).unwrap();
@@ -206,6 +210,8 @@ fn cached_json_lines_equal_the_reference_writer() {
         }
     }
     assert_eq!(n, TOTAL);
+    // Only the ERROR record has a string argument.
+    assert_eq!(kinds, [1, TOTAL - 1]);
     // Eight worker threads on two targets, and the main thread on two more.
     assert_eq!(lines.len(), 10, "{lines:?}");
 }
