@@ -117,7 +117,10 @@ pub enum Event {
     },
 }
 
-/// Static description of a call site, as read from a segment.
+/// Static description of a call site, as read from a segment. Descriptions are interned for
+/// the life of the process (one per distinct call site, however many segments describe it), so
+/// records refer to theirs without reference counting. Two are equal when everything the
+/// segment said about them is.
 #[derive(Debug)]
 pub struct CallsiteInfo {
     /// Level.
@@ -139,6 +142,51 @@ pub struct CallsiteInfo {
     arg_names: Vec<&'static str>,
     /// Names of the structured fields.
     pub field_names: Vec<Arc<str>>,
+}
+
+impl CallsiteInfo {
+    /// What the segment said (everything else is derived from it).
+    #[allow(clippy::type_complexity)]
+    fn said(&self) -> (Level, &str, &str, &str, u32, &str, &[&str], &[Arc<str>]) {
+        (
+            self.level,
+            &self.target,
+            &self.module_path,
+            &self.file,
+            self.line,
+            self.format,
+            &self.arg_names,
+            &self.field_names,
+        )
+    }
+}
+
+impl PartialEq for CallsiteInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.said() == other.said()
+    }
+}
+
+impl Eq for CallsiteInfo {}
+
+impl std::hash::Hash for CallsiteInfo {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.said().hash(state);
+    }
+}
+
+/// The interned description equal to `info` (see [`CallsiteInfo`]). Bounded by the distinct
+/// call sites in the input, as [`intern`] is by the distinct strings.
+fn intern_callsite(info: CallsiteInfo) -> &'static CallsiteInfo {
+    static SET: Mutex<Option<HashSet<&'static CallsiteInfo>>> = Mutex::new(None);
+    let mut g = SET.lock().unwrap_or_else(|e| e.into_inner());
+    let set = g.get_or_insert_with(HashSet::new);
+    if let Some(&v) = set.get(&info) {
+        return v;
+    }
+    let v: &'static CallsiteInfo = Box::leak(Box::new(info));
+    set.insert(v);
+    v
 }
 
 /// The thread a record came from.
@@ -163,7 +211,7 @@ pub struct Record {
     /// Level.
     pub level: Level,
     /// The call site.
-    pub callsite: Arc<CallsiteInfo>,
+    pub callsite: &'static CallsiteInfo,
     /// The thread.
     pub thread: Arc<ThreadInfo>,
     /// Position of this record among its thread's records in this reader's input (0-based).
@@ -196,7 +244,7 @@ pub struct DropNotice {
 #[derive(Debug, Clone)]
 pub struct SampledNotice {
     /// The call site.
-    pub callsite: Arc<CallsiteInfo>,
+    pub callsite: &'static CallsiteInfo,
     /// Records kept since the previous notice.
     pub kept: u64,
     /// Records skipped since the previous notice.
@@ -578,9 +626,11 @@ struct SegmentState {
     committed: usize,
     sealed: bool,
     anchor: (u64, u64, f64),
-    callsites: HashMap<u32, Arc<CallsiteInfo>>,
+    callsites: HashMap<u32, &'static CallsiteInfo>,
     threads: HashMap<u32, Arc<ThreadInfo>>,
     done: bool,
+    /// The records frame being read, if any.
+    cursor: Option<Records>,
 }
 
 impl Reader {
@@ -659,8 +709,17 @@ impl Iterator for Reader {
                 return Some(item);
             }
             match self.current.as_mut() {
-                Some(st) if !st.done => st.step(&mut self.queue, &mut self.thread_seq),
-                Some(_) => self.current = None,
+                Some(st) => {
+                    // Records come straight from the frame; anything else through the queue.
+                    if let Some(item) = st.next_record(&mut self.thread_seq) {
+                        return Some(item);
+                    }
+                    if st.done {
+                        self.current = None;
+                    } else {
+                        st.advance(&mut self.queue, &mut self.thread_seq);
+                    }
+                }
                 None => {
                     self.open_next()?;
                 }
@@ -713,6 +772,7 @@ impl SegmentState {
             callsites: HashMap::new(),
             threads: HashMap::new(),
             done: false,
+            cursor: None,
             data,
             base: 0,
             frames: 0,
@@ -774,12 +834,27 @@ impl SegmentState {
         }));
     }
 
-    /// Reads one frame, pushing what it yields onto `queue`.
+    /// Reads one frame, pushing what it yields onto `queue`, its records included.
     fn step(
         &mut self,
         queue: &mut VecDeque<Result<Event, ReadError>>,
         seqs: &mut HashMap<(u32, u32), u64>,
     ) {
+        self.advance(queue, seqs);
+        while let Some(item) = self.next_record(seqs) {
+            queue.push_back(item);
+        }
+    }
+
+    /// Reads one frame, pushing what it yields onto `queue`, except the records of a records
+    /// frame: [`SegmentState::next_record`] hands those out. Call it only when that returns
+    /// `None`.
+    fn advance(
+        &mut self,
+        queue: &mut VecDeque<Result<Event, ReadError>>,
+        seqs: &mut HashMap<(u32, u32), u64>,
+    ) {
+        debug_assert!(self.cursor.is_none());
         let off = self.off;
         if self.live && off >= self.data.len() {
             self.starved = true;
@@ -832,7 +907,7 @@ impl SegmentState {
         match Kind::from_u16(fh.kind) {
             Some(Kind::Callsite) => match parse_callsite(payload) {
                 Ok((id, info)) => {
-                    self.callsites.insert(id, Arc::new(info));
+                    self.callsites.insert(id, intern_callsite(info));
                 }
                 Err(r) => queue.push_back(Err(self.corrupt(off, r))),
             },
@@ -866,7 +941,7 @@ impl SegmentState {
                 }
                 self.finish(Tail::Sealed, queue);
             }
-            Some(Kind::Records) => self.records(off, &data, start..end, queue, seqs),
+            Some(Kind::Records) => self.records(off, start..end, queue, seqs),
             Some(Kind::Sampled) => self.sampled(off, payload, queue),
             None => {}
         }
@@ -899,7 +974,7 @@ impl SegmentState {
         for e in entries {
             match self.callsites.get(&e.callsite) {
                 Some(cs) => queue.push_back(Ok(Event::Sampled(SampledNotice {
-                    callsite: cs.clone(),
+                    callsite: cs,
                     kept: e.kept,
                     skipped: e.skipped,
                     segment: self.seq,
@@ -916,16 +991,16 @@ impl SegmentState {
         crate::clock::to_unix_ns(ticks, self.anchor.0, self.anchor.1, self.anchor.2)
     }
 
+    /// Starts handing out the records of the records frame at `off` (payload `range`): they
+    /// come one at a time from [`SegmentState::next_record`], not all at once.
     fn records(
-        &self,
+        &mut self,
         off: usize,
-        data: &SegmentBytes,
         range: std::ops::Range<usize>,
         queue: &mut VecDeque<Result<Event, ReadError>>,
-        seqs: &mut HashMap<(u32, u32), u64>,
+        seqs: &HashMap<(u32, u32), u64>,
     ) {
-        let payload = &data[range.clone()];
-        let Ok((head, mut rest)) = RecordsHead::read_from_prefix(payload) else {
+        let Ok((head, _)) = RecordsHead::read_from_prefix(&self.data[range.clone()]) else {
             queue.push_back(Err(self.corrupt(off, "records frame too short")));
             return;
         };
@@ -940,66 +1015,109 @@ impl SegmentState {
                     name: None,
                 })
             });
-        let mut n = 0u32;
-        // One look-up per frame: a frame holds one thread's records.
-        let seq_slot = seqs.entry((self.pid, head.producer)).or_insert(0);
-        let mut seq = *seq_slot;
-        let mut last_cs: Option<(u32, &Arc<CallsiteInfo>)> = None;
-        while !rest.is_empty() {
-            let at = off + FRAME_HEADER_LEN + (payload.len() - rest.len());
-            let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
-                queue.push_back(Err(self.corrupt(at, "record header cut short")));
-                *seq_slot = seq;
-                return;
-            };
-            let len = rh.len as usize;
-            if len < RECORD_HEAD_LEN || len > rest.len() {
-                queue.push_back(Err(
-                    self.corrupt(at, format!("record length {len} out of range"))
-                ));
-                *seq_slot = seq;
-                return;
-            }
-            // Runs of records from one call site are common: look it up once per run.
-            let cs = match last_cs {
-                Some((id, cs)) if id == rh.callsite => Some(cs),
-                _ => self.callsites.get(&rh.callsite),
-            };
-            let Some(cs) = cs else {
-                queue.push_back(Err(self.corrupt(
-                    at,
-                    format!("record of undescribed call site {}", rh.callsite),
-                )));
-                rest = &rest[len..];
-                continue;
-            };
-            let at = range.start + (payload.len() - rest.len()) + RECORD_HEAD_LEN;
-            queue.push_back(Ok(Event::Record(Record {
-                ts_unix_ns: self.ts(rh.ticks),
-                ticks: rh.ticks,
-                level: cs.level,
-                callsite: cs.clone(),
-                thread: thread.clone(),
-                thread_seq: seq,
-                segment: self.seq,
-                pid: self.pid,
-                data: data.clone(),
-                at: at as u32,
-                len: (len - RECORD_HEAD_LEN) as u32,
-            })));
-            last_cs = Some((rh.callsite, cs));
-            seq += 1;
-            n += 1;
-            rest = &rest[len..];
+        self.cursor = Some(Records {
+            off,
+            pos: range.start + size_of::<RecordsHead>(),
+            end: range.end,
+            thread,
+            seq: seqs.get(&(self.pid, head.producer)).copied().unwrap_or(0),
+            n: 0,
+            count: head.count,
+            last_cs: None,
+        });
+    }
+
+    /// The next record of the records frame being read (or what is wrong with it); `None`
+    /// when there is none, after storing the thread's sequence number in `seqs`.
+    #[inline]
+    fn next_record(
+        &mut self,
+        seqs: &mut HashMap<(u32, u32), u64>,
+    ) -> Option<Result<Event, ReadError>> {
+        let c = self.cursor.as_mut()?;
+        let rest = &self.data[c.pos..c.end];
+        if rest.is_empty() {
+            let (n, count, off) = (c.n, c.count, c.off);
+            self.end_records(seqs);
+            return (n != count).then(|| {
+                Err(self.corrupt(
+                    off,
+                    format!("records frame says {count} records, holds {n}"),
+                ))
+            });
         }
-        *seq_slot = seq;
-        if n != head.count {
-            queue.push_back(Err(self.corrupt(
-                off,
-                format!("records frame says {} records, holds {n}", head.count),
-            )));
+        let at = c.pos;
+        let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
+            self.end_records(seqs);
+            return Some(Err(self.corrupt(at, "record header cut short")));
+        };
+        let len = rh.len as usize;
+        if len < RECORD_HEAD_LEN || len > rest.len() {
+            self.end_records(seqs);
+            return Some(Err(
+                self.corrupt(at, format!("record length {len} out of range"))
+            ));
+        }
+        c.pos += len;
+        // Runs of records from one call site are common: look it up once per run.
+        let cs = match c.last_cs {
+            Some((id, cs)) if id == rh.callsite => cs,
+            _ => match self.callsites.get(&rh.callsite) {
+                Some(&cs) => c.last_cs.insert((rh.callsite, cs)).1,
+                None => {
+                    return Some(Err(self.corrupt(
+                        at,
+                        format!("record of undescribed call site {}", rh.callsite),
+                    )));
+                }
+            },
+        };
+        let record = Record {
+            ts_unix_ns: crate::clock::to_unix_ns(
+                rh.ticks,
+                self.anchor.0,
+                self.anchor.1,
+                self.anchor.2,
+            ),
+            ticks: rh.ticks,
+            level: cs.level,
+            callsite: cs,
+            thread: c.thread.clone(),
+            thread_seq: c.seq,
+            segment: self.seq,
+            pid: self.pid,
+            data: self.data.clone(),
+            at: (at + RECORD_HEAD_LEN) as u32,
+            len: (len - RECORD_HEAD_LEN) as u32,
+        };
+        c.seq += 1;
+        c.n += 1;
+        Some(Ok(Event::Record(record)))
+    }
+
+    /// Stops reading the current records frame, keeping its thread's sequence number.
+    fn end_records(&mut self, seqs: &mut HashMap<(u32, u32), u64>) {
+        if let Some(c) = self.cursor.take() {
+            seqs.insert((self.pid, c.thread.producer), c.seq);
         }
     }
+}
+
+/// Where [`SegmentState`] is in the records frame it is reading.
+struct Records {
+    /// Offset of the frame (for messages).
+    off: usize,
+    /// Offset of the next record in the segment's bytes, and the end of the frame's payload.
+    pos: usize,
+    end: usize,
+    thread: Arc<ThreadInfo>,
+    /// Sequence number of the next record in its thread.
+    seq: u64,
+    /// Records read, and the count the frame's head gives.
+    n: u32,
+    count: u32,
+    /// The call site of the previous record.
+    last_cs: Option<(u32, &'static CallsiteInfo)>,
 }
 
 /// Fuzzing only (`cfg(fuzzing)`, set by `cargo fuzz`): lets a fuzz target switch frame
@@ -1151,7 +1269,7 @@ mod tests {
             ts_unix_ns: 0,
             ticks: 0,
             level: cs.level,
-            callsite: Arc::new(cs),
+            callsite: intern_callsite(cs),
             thread: Arc::new(ThreadInfo {
                 producer: 1,
                 tid: 1,
@@ -1185,6 +1303,31 @@ mod tests {
             p.extend_from_slice(s.as_bytes());
         }
         p
+    }
+
+    #[test]
+    fn call_sites_are_interned_by_what_the_segment_says() {
+        let cs = |fmt: &str, names: &[&str], fields: usize| {
+            intern_callsite(
+                parse_callsite(&build_callsite(fmt, names, fields))
+                    .unwrap()
+                    .1,
+            )
+        };
+        // Described again (as each segment does): the same description.
+        assert!(std::ptr::eq(cs("x {}", &[""], 1), cs("x {}", &[""], 1)));
+        // Anything said differently: another one.
+        assert!(!std::ptr::eq(cs("x {}", &[""], 1), cs("x {}", &[""], 0)));
+        assert!(!std::ptr::eq(cs("x {}", &[""], 1), cs("y {}", &[""], 1)));
+        assert!(!std::ptr::eq(
+            cs("x {a}", &["a"], 1),
+            cs("x {b}", &["b"], 1)
+        ));
+        let mut p = build_callsite("x {}", &[""], 1);
+        p[4] = 9; // the line
+        let other_line = intern_callsite(parse_callsite(&p).unwrap().1);
+        assert_eq!(other_line.line, 9);
+        assert!(!std::ptr::eq(cs("x {}", &[""], 1), other_line));
     }
 
     #[test]
@@ -1238,7 +1381,11 @@ mod tests {
             let r = record(fmt, &names, fields, &bytes);
             assert!(r.callsite.plain.is_some(), "{fmt}");
             let mut general = record(fmt, &names, fields, &bytes);
-            Arc::get_mut(&mut general.callsite).unwrap().plain = None;
+            // The same call site without its plain form (not interned: it would be found
+            // equal to the plain one).
+            let (_, mut cs) = parse_callsite(&build_callsite(fmt, &names, fields)).unwrap();
+            cs.plain = None;
+            general.callsite = Box::leak(Box::new(cs));
             let (mut a, mut b) = ("prefix ".to_string(), "prefix ".to_string());
             let (ra, rb) = (r.write_message_ascii(&mut a), general.write_message(&mut b));
             assert_eq!(ra.is_ok(), rb.is_ok(), "{fmt} {bytes:?}");

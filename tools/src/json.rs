@@ -241,7 +241,7 @@ pub struct Cache {
 
 #[derive(Debug)]
 struct Middle {
-    callsite: Arc<CallsiteInfo>,
+    callsite: &'static CallsiteInfo,
     thread: Arc<ThreadInfo>,
     /// `Record::level` is its own field (always the call site's, as the reader makes them).
     level: Level,
@@ -250,7 +250,7 @@ struct Middle {
 
 impl Middle {
     fn is_for(&self, r: &Record) -> bool {
-        Arc::ptr_eq(&self.callsite, &r.callsite)
+        std::ptr::eq(self.callsite, r.callsite)
             && Arc::ptr_eq(&self.thread, &r.thread)
             && self.level == r.level
     }
@@ -287,7 +287,7 @@ impl Cache {
             return &self.entries[i].bytes;
         }
         let key = (
-            Arc::as_ptr(&r.callsite) as usize,
+            std::ptr::from_ref(r.callsite) as usize,
             Arc::as_ptr(&r.thread) as usize,
         );
         let i = match self.index.get(&key) {
@@ -312,7 +312,7 @@ impl Cache {
                 int(&mut bytes, r.callsite.line);
                 bytes.extend_from_slice(b",\"msg\":");
                 self.entries.push(Middle {
-                    callsite: r.callsite.clone(),
+                    callsite: r.callsite,
                     thread: r.thread.clone(),
                     level: r.level,
                     bytes,
