@@ -178,15 +178,27 @@ impl std::hash::Hash for CallsiteInfo {
 /// The interned description equal to `info` (see [`CallsiteInfo`]). Bounded by the distinct
 /// call sites in the input, as [`intern`] is by the distinct strings.
 fn intern_callsite(info: CallsiteInfo) -> &'static CallsiteInfo {
-    static SET: Mutex<Option<HashSet<&'static CallsiteInfo>>> = Mutex::new(None);
-    let mut g = SET.lock().unwrap_or_else(|e| e.into_inner());
+    static SET: Interned<CallsiteInfo> = Mutex::new(None);
+    intern_in(&SET, info)
+}
+
+/// A set of values kept for the life of the process.
+type Interned<T> = Mutex<Option<HashSet<&'static T>>>;
+
+/// The value in `set` equal to `v`, added if there is none.
+fn intern_in<T, B>(set: &Interned<T>, v: B) -> &'static T
+where
+    T: ?Sized + Eq + std::hash::Hash + 'static,
+    B: std::borrow::Borrow<T> + Into<Box<T>>,
+{
+    let mut g = set.lock().unwrap_or_else(|e| e.into_inner());
     let set = g.get_or_insert_with(HashSet::new);
-    if let Some(&v) = set.get(&info) {
-        return v;
+    if let Some(&found) = set.get(v.borrow()) {
+        return found;
     }
-    let v: &'static CallsiteInfo = Box::leak(Box::new(info));
-    set.insert(v);
-    v
+    let new: &'static T = Box::leak(v.into());
+    set.insert(new);
+    new
 }
 
 /// The thread a record came from.
@@ -536,15 +548,8 @@ impl<'a> Cursor<'a> {
 /// Interns strings for the life of the process, so parsed format strings can be shared by
 /// every record of a call site. Bounded by the distinct strings in the input.
 fn intern(s: &str) -> &'static str {
-    static SET: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
-    let mut g = SET.lock().unwrap_or_else(|e| e.into_inner());
-    let set = g.get_or_insert_with(HashSet::new);
-    if let Some(&v) = set.get(s) {
-        return v;
-    }
-    let v: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    set.insert(v);
-    v
+    static SET: Interned<str> = Mutex::new(None);
+    intern_in(&SET, s)
 }
 
 /// Lists the segment files a path stands for: the file itself, or a directory's `*.tlog` and
@@ -1306,7 +1311,7 @@ mod tests {
     }
 
     #[test]
-    fn call_sites_are_interned_by_what_the_segment_says() {
+    fn call_sites_and_format_strings_are_interned_by_what_the_segment_says() {
         let cs = |fmt: &str, names: &[&str], fields: usize| {
             intern_callsite(
                 parse_callsite(&build_callsite(fmt, names, fields))
@@ -1328,6 +1333,10 @@ mod tests {
         let other_line = intern_callsite(parse_callsite(&p).unwrap().1);
         assert_eq!(other_line.line, 9);
         assert!(!std::ptr::eq(cs("x {}", &[""], 1), other_line));
+        assert!(std::ptr::eq(
+            intern("fmt {}"),
+            intern(&String::from("fmt {}"))
+        ));
     }
 
     #[test]
