@@ -386,7 +386,7 @@ impl Record {
         let mut ascii = plain.literals_plain;
         for step in &plain.steps {
             match step {
-                Some(lit) => out.push_str(lit),
+                Some(lit) => tachylog_format::push_short(out, lit),
                 None => match cur.plain_arg(out) {
                     Some(a) => ascii &= a,
                     None => {

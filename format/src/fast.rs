@@ -32,7 +32,7 @@ pub(crate) fn display(out: &mut String, v: &Value<'_>) -> bool {
 
 #[inline]
 fn int(out: &mut String, v: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(v));
+    crate::push_short(out, itoa::Buffer::new().format(v));
 }
 
 /// Appends `x` as `format!("{x}")` writes it: the shortest digits that read back as `x`,
@@ -96,7 +96,7 @@ fn finish(out: &mut String, s: &str, exact: (u64, i32)) {
     let (m, q) = exact;
     // A tie needs `q + trailing zeros of m == k - 1` (see `tie_below`).
     if q + m.trailing_zeros() as i32 != k - 1 {
-        out.push_str(body);
+        crate::push_short(out, body);
         return;
     }
     plain(out, s, exact);
@@ -420,6 +420,28 @@ mod tests {
         for _ in 0..n {
             let x = f32::from_bits(rng.next() as u32);
             assert_eq!(f32s(x), format!("{x}"), "{:#x}", x.to_bits());
+        }
+    }
+
+    #[test]
+    fn push_short_appends_exactly_what_push_str_does() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789-é€𝄞.";
+        for start in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            for end in (start..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                let piece = &text[start..end];
+                // Onto empty, short and long strings, at and beyond their capacity.
+                for prefix in ["", "x", "0123456789abcdefg"] {
+                    let mut a = String::from(prefix);
+                    let mut b = a.clone();
+                    a.shrink_to_fit();
+                    crate::push_short(&mut a, piece);
+                    b.push_str(piece);
+                    assert_eq!(a, b, "{piece:?} after {prefix:?}");
+                    crate::push_short(&mut a, piece);
+                    b.push_str(piece);
+                    assert_eq!(a, b);
+                }
+            }
         }
     }
 
