@@ -8,10 +8,16 @@
 //! TACHYLOG_BENCH_RUNS=9 cargo bench -p tachylog-cli --bench decode        # best of 9, not 3
 //! ```
 //! Prints one line per measurement: records/s for JSON, text and logfmt, for reading alone, and
-//! for raw and lz4-compressed segments, each the best of three runs (`TACHYLOG_BENCH_RUNS`), by the wall clock and by
-//! the CPU time of the decoding thread (the figure to trust on a machine other work is
-//! loading: it leaves out the time the thread waited for a core).
+//! for raw and lz4-compressed segments, each the best of three runs (`TACHYLOG_BENCH_RUNS`), by
+//! the wall clock and by the CPU time of the decoding thread (the figure to trust on a machine
+//! other work is loading: it leaves out the time the thread waited for a core).
+//!
+//! Then the same number of records of a *mixed* log, closer to a real service's: eight threads
+//! logging access lines, queries, cache results, retries and errors, with strings, floats,
+//! structured fields and five levels in realistic proportions. It reports that log's lz4
+//! compression ratio and its decode speed, raw and compressed.
 use std::io;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tachylog::reader::{Event, Reader};
 use tachylog_cli::decode::Decoder;
@@ -44,47 +50,144 @@ fn best_of<F: FnMut() -> u64>(runs: usize, mut f: F) -> (u64, f64, f64) {
     (n, wall, cpu)
 }
 
+/// Logs `n` records of shape (a) from one thread into `dir`.
+fn log_shape_a(dir: &Path, n: u64) {
+    let _g = tachylog::Builder::new()
+        .dir(dir)
+        .name("bench")
+        .overflow(tachylog::Overflow::Block)
+        .init()
+        .expect("init");
+    for i in 0..n {
+        tachylog::info!(
+            "Logging int: {}, int: {}, double: {}",
+            i as i32,
+            (i * 7) as i32,
+            i as f64 * 0.25
+        );
+    }
+}
+
+/// Logs about `n` records of a service-like mix from eight threads into `dir`.
+fn log_mixed(dir: &Path, n: u64) {
+    const PATHS: [&str; 8] = [
+        "/api/v1/orders",
+        "/api/v1/orders/{id}",
+        "/api/v1/users/{id}/cart",
+        "/healthz",
+        "/api/v1/search",
+        "/static/app.js",
+        "/api/v1/payments",
+        "/login",
+    ];
+    const METHODS: [&str; 4] = ["GET", "GET", "POST", "PUT"];
+    const QUERIES: [&str; 5] = [
+        "select_order",
+        "insert_order",
+        "update_stock",
+        "load_user",
+        "search_items",
+    ];
+    let _g = tachylog::Builder::new()
+        .dir(dir)
+        .name("svc")
+        .overflow(tachylog::Overflow::Block)
+        .level(tachylog::Level::Debug)
+        .init()
+        .expect("init");
+    let per_thread = n / 8;
+    std::thread::scope(|s| {
+        for t in 0..8u64 {
+            std::thread::Builder::new()
+                .name(format!("http-{t}"))
+                .spawn_scoped(s, move || {
+                    // xorshift, seeded per thread: the same log on every run.
+                    let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ (t + 1);
+                    let mut next = move || {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x
+                    };
+                    for _ in 0..per_thread {
+                        let r = next();
+                        let user = (r >> 8) % 50_000;
+                        match r % 100 {
+                            0..70 => {
+                                let (method, path) = (METHODS[(r >> 20) as usize % 4], PATHS[(r >> 24) as usize % 8]);
+                                let status = [200u16, 200, 200, 201, 204, 304, 404, 500][(r >> 28) as usize % 8];
+                                let micros = (r >> 32) % 90_000 + 150;
+                                tachylog::info!(target: "http::access", user = user, bytes = (r >> 40) % 65_536,
+                                    "{} {} -> {} in {} us", method, path, status, micros);
+                            }
+                            70..85 => {
+                                let ms = ((r >> 16) % 250_000) as f64 / 1000.0;
+                                tachylog::debug!(target: "db::query", "query {} took {:.3} ms, {} rows",
+                                    QUERIES[(r >> 12) as usize % 5], ms, (r >> 36) % 500);
+                            }
+                            85..95 => {
+                                let hit = (r >> 18) % 4 != 0;
+                                tachylog::info!(target: "cache", "cache {} for user:{}:profile",
+                                    if hit { "hit" } else { "miss" }, user);
+                            }
+                            95..99 => {
+                                tachylog::warn!(target: "http::client", attempt = (r >> 10) % 5 + 1,
+                                    "retrying {} after {} ms", "https://payments.internal/charge", (r >> 14) % 2000);
+                            }
+                            _ => {
+                                tachylog::error!(target: "db::pool", "connection to {} failed: {}",
+                                    "10.0.3.17:5432", "connection reset by peer (os error 104)");
+                            }
+                        }
+                    }
+                })
+                .expect("spawn");
+        }
+    });
+}
+
+/// Copies the segments of `from` into `to`, compressing each; returns the compressed bytes.
+fn compressed_copy(files: &[PathBuf], to: &Path) -> u64 {
+    std::fs::create_dir_all(to).expect("mkdir");
+    let mut bytes = 0;
+    for f in files {
+        let dst = to.join(f.file_name().expect("name"));
+        std::fs::copy(f, &dst).expect("copy");
+        let c = tachylog::compress::compress_segment(&dst).expect("compress");
+        bytes += std::fs::metadata(c).map_or(0, |m| m.len());
+    }
+    bytes
+}
+
+/// Decodes `dir` as `tachylog decode` does, to nowhere; returns the lines written.
+fn decode(dir: &Path, format: Format, filter: &Filter) -> u64 {
+    let r = Reader::open([dir]).expect("open");
+    let mut d = Decoder::new(Box::new(r), filter, Renderer::new(format, false), 100_000);
+    d.pump(&mut io::sink(), &mut |e| panic!("{e}"))
+        .expect("pump");
+    d.summary.written
+}
+
 fn main() {
     let n: u64 = std::env::var("TACHYLOG_BENCH_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    // With TACHYLOG_BENCH_KEEP=DIR the segments are written to DIR/raw and DIR/lz4 and kept
-    // (to profile the `tachylog` binary on them); DIR must not hold segments already.
-    let keep = std::env::var_os("TACHYLOG_BENCH_KEEP").map(std::path::PathBuf::from);
+    // With TACHYLOG_BENCH_KEEP=DIR the segments are written to DIR/raw, DIR/lz4, DIR/mixed and
+    // DIR/mixed-lz4 and kept (to profile the `tachylog` binary on them); DIR must not hold
+    // segments already.
+    let keep = std::env::var_os("TACHYLOG_BENCH_KEEP").map(PathBuf::from);
     let base = keep.as_deref().unwrap_or(dir.path());
     let raw = base.join("raw");
-    {
-        let _g = tachylog::Builder::new()
-            .dir(&raw)
-            .name("bench")
-            .overflow(tachylog::Overflow::Block)
-            .init()
-            .expect("init");
-        for i in 0..n {
-            tachylog::info!(
-                "Logging int: {}, int: {}, double: {}",
-                i as i32,
-                (i * 7) as i32,
-                i as f64 * 0.25
-            );
-        }
-    }
+    log_shape_a(&raw, n);
     let files = tachylog::reader::segment_files(&raw).expect("list");
     let bytes: u64 = files
         .iter()
         .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
         .sum();
     let lz4 = base.join("lz4");
-    std::fs::create_dir_all(&lz4).expect("mkdir");
-    let mut lz4_bytes = 0;
-    for f in &files {
-        let to = lz4.join(f.file_name().expect("name"));
-        std::fs::copy(f, &to).expect("copy");
-        let c = tachylog::compress::compress_segment(&to).expect("compress");
-        lz4_bytes += std::fs::metadata(c).map_or(0, |m| m.len());
-    }
+    let lz4_bytes = compressed_copy(&files, &lz4);
     println!(
         "input: {n} records of shape (a), {} segments, {bytes} bytes raw, {lz4_bytes} bytes lz4 (ratio {:.2})",
         files.len(),
@@ -110,30 +213,12 @@ fn main() {
     ] {
         report(
             &format!("decode --format {name}"),
-            best_of(runs, || {
-                let r = Reader::open([&raw]).expect("open");
-                let mut d =
-                    Decoder::new(Box::new(r), &filter, Renderer::new(format, false), 100_000);
-                d.pump(&mut io::sink(), &mut |e| panic!("{e}"))
-                    .expect("pump");
-                d.summary.written
-            }),
+            best_of(runs, || decode(&raw, format, &filter)),
         );
     }
     report(
         "decode --format json (lz4)",
-        best_of(runs, || {
-            let r = Reader::open([&lz4]).expect("open");
-            let mut d = Decoder::new(
-                Box::new(r),
-                &filter,
-                Renderer::new(Format::Json, false),
-                100_000,
-            );
-            d.pump(&mut io::sink(), &mut |e| panic!("{e}"))
-                .expect("pump");
-            d.summary.written
-        }),
+        best_of(runs, || decode(&lz4, Format::Json, &filter)),
     );
     report(
         "read only (no merge/format)",
@@ -143,5 +228,27 @@ fn main() {
                 .filter(|e| matches!(e, Ok(Event::Record(_))))
                 .count() as u64
         }),
+    );
+    let mixed = base.join("mixed");
+    log_mixed(&mixed, n);
+    let files = tachylog::reader::segment_files(&mixed).expect("list");
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
+    let mixed_lz4 = base.join("mixed-lz4");
+    let lz4_bytes = compressed_copy(&files, &mixed_lz4);
+    println!(
+        "input: {n} records of the mixed log, {} segments, {bytes} bytes raw, {lz4_bytes} bytes lz4 (ratio {:.2})",
+        files.len(),
+        bytes as f64 / lz4_bytes as f64
+    );
+    report(
+        "mixed: decode --format json",
+        best_of(runs, || decode(&mixed, Format::Json, &filter)),
+    );
+    report(
+        "mixed: json (lz4)",
+        best_of(runs, || decode(&mixed_lz4, Format::Json, &filter)),
     );
 }
