@@ -146,17 +146,24 @@ fn log_mixed(dir: &Path, n: u64) {
     });
 }
 
-/// Copies the segments of `from` into `to`, compressing each; returns the compressed bytes.
-fn compressed_copy(files: &[PathBuf], to: &Path) -> u64 {
+/// Copies the segments of `from` into `to`, compressing each, and prints both sizes: `what`
+/// names the input.
+fn compressed_copy(from: &Path, to: &Path, what: &str) {
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let files = tachylog::reader::segment_files(from).expect("list");
     std::fs::create_dir_all(to).expect("mkdir");
-    let mut bytes = 0;
-    for f in files {
+    let (mut raw, mut lz4) = (0, 0);
+    for f in &files {
         let dst = to.join(f.file_name().expect("name"));
         std::fs::copy(f, &dst).expect("copy");
-        let c = tachylog::compress::compress_segment(&dst).expect("compress");
-        bytes += std::fs::metadata(c).map_or(0, |m| m.len());
+        raw += size(f);
+        lz4 += size(&tachylog::compress::compress_segment(&dst).expect("compress"));
     }
-    bytes
+    println!(
+        "input: {what}, {} segments, {raw} bytes raw, {lz4} bytes lz4 (ratio {:.2})",
+        files.len(),
+        raw as f64 / lz4 as f64
+    );
 }
 
 /// Decodes `dir` as `tachylog decode` does, to nowhere; returns the lines written.
@@ -181,18 +188,8 @@ fn main() {
     let base = keep.as_deref().unwrap_or(dir.path());
     let raw = base.join("raw");
     log_shape_a(&raw, n);
-    let files = tachylog::reader::segment_files(&raw).expect("list");
-    let bytes: u64 = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
-        .sum();
     let lz4 = base.join("lz4");
-    let lz4_bytes = compressed_copy(&files, &lz4);
-    println!(
-        "input: {n} records of shape (a), {} segments, {bytes} bytes raw, {lz4_bytes} bytes lz4 (ratio {:.2})",
-        files.len(),
-        bytes as f64 / lz4_bytes as f64
-    );
+    compressed_copy(&raw, &lz4, &format!("{n} records of shape (a)"));
     let runs: usize = std::env::var("TACHYLOG_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -231,18 +228,8 @@ fn main() {
     );
     let mixed = base.join("mixed");
     log_mixed(&mixed, n);
-    let files = tachylog::reader::segment_files(&mixed).expect("list");
-    let bytes: u64 = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
-        .sum();
     let mixed_lz4 = base.join("mixed-lz4");
-    let lz4_bytes = compressed_copy(&files, &mixed_lz4);
-    println!(
-        "input: {n} records of the mixed log, {} segments, {bytes} bytes raw, {lz4_bytes} bytes lz4 (ratio {:.2})",
-        files.len(),
-        bytes as f64 / lz4_bytes as f64
-    );
+    compressed_copy(&mixed, &mixed_lz4, &format!("{n} records of the mixed log"));
     report(
         "mixed: decode --format json",
         best_of(runs, || decode(&mixed, Format::Json, &filter)),
