@@ -354,8 +354,8 @@ impl Record {
     /// whether it is known to be [plain text](tachylog_format::is_plain_text) (printable ASCII
     /// without `"` or `\`), which an output format can then copy without looking for
     /// characters to escape. It is known when the format string is plain and its literal text
-    /// and every argument (numbers, `bool`) cannot be anything else; `false` means only that
-    /// it was not shown.
+    /// and every argument are plain text (numbers and `bool` always are; text is looked at);
+    /// `false` means only that it was not shown.
     #[inline]
     pub fn write_message_ascii(&self, out: &mut String) -> Result<bool, ValueError> {
         let cs = &self.callsite;
@@ -1422,8 +1422,10 @@ mod tests {
         };
         assert!(ascii("n={}", &f64b(f64::NAN)));
         assert!(ascii("n={}", &i32b(i32::MIN)));
-        // Text arguments and literals that need escaping are never taken as plain text.
-        assert!(!ascii("s={}", &str_b("plain")));
+        // Text arguments are plain text when they are; literals that need escaping never.
+        assert!(ascii("s={}", &str_b("plain")));
+        assert!(!ascii("s={}", &str_b("say \"hi\"")));
+        assert!(!ascii("s={}", &str_b("line\nbreak")));
         assert!(!ascii("s=\"{}\"", &i32b(1)));
         assert!(!ascii("tab\t{}", &i32b(1)));
         // Not a plain format string: rendered the general way, not known.

@@ -446,6 +446,35 @@ mod tests {
     }
 
     #[test]
+    fn not_plain_mask_flags_exactly_the_words_with_a_byte_that_is_not_plain_text() {
+        for filler in [b'a', b' ', b'~', b'!', b'#', b'[', b']'] {
+            for b in 0..=255u8 {
+                let special = b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
+                for at in 0..8 {
+                    let mut w = [filler; 8];
+                    w[at] = b;
+                    assert_eq!(
+                        crate::not_plain_mask(u64::from_le_bytes(w)) != 0,
+                        special,
+                        "{b:#x} at {at}"
+                    );
+                }
+            }
+        }
+        // Whole strings, across the eight-byte steps and the padded tail.
+        let long = "0123456789abcdefghijklmnopqrstuvwxyz";
+        for len in 0..=long.len() {
+            assert!(crate::is_plain_text(&long[..len]));
+            for at in 0..len {
+                for bad in ["\"", "\\", "\n", "\u{7f}", "é"] {
+                    let s = format!("{}{bad}{}", &long[..at], &long[at + 1..len]);
+                    assert!(!crate::is_plain_text(&s), "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn plain_text_is_printable_ascii_without_quote_or_backslash() {
         assert!(crate::is_plain_text("Logging int: , double: ~{}[]'`!"));
         assert!(crate::is_plain_text(""));
@@ -484,11 +513,24 @@ mod tests {
                 assert!(crate::is_plain_text(&s), "{v:?}");
             }
         }
-        // Numbers and `bool` are plain text whatever their value; text is not assumed to be.
+        // Numbers and `bool` are plain text whatever their value; text when it is.
         assert!(crate::Plain::writes_plain_text(&Value::F64(f64::NAN)));
         assert!(crate::Plain::writes_plain_text(&Value::I128(i128::MIN)));
-        assert!(!crate::Plain::writes_plain_text(&Value::Str("plain")));
-        assert!(!crate::Plain::writes_plain_text(&Value::Char('a')));
+        assert!(crate::Plain::writes_plain_text(&Value::Str("GET /a?b=1")));
+        assert!(crate::Plain::writes_plain_text(&Value::Char('a')));
+        for text in ["a\"b", "a\\b", "tab\t", "é"] {
+            assert!(
+                !crate::Plain::writes_plain_text(&Value::Str(text)),
+                "{text:?}"
+            );
+            assert!(
+                !crate::Plain::writes_plain_text(&Value::Pre(text)),
+                "{text:?}"
+            );
+        }
+        for c in ['"', '\\', '\n', 'é', '\u{2028}', '\u{7f}'] {
+            assert!(!crate::Plain::writes_plain_text(&Value::Char(c)), "{c:?}");
+        }
         for x in [
             f64::NAN,
             f64::INFINITY,

@@ -321,10 +321,35 @@ pub fn push_short(out: &mut String, s: &str) {
 
 /// Whether `s` is *plain text*: printable ASCII (`' '` to `'~'`) without `"` or `\`. Such text
 /// goes into a JSON string, a quoted logfmt value or a terminal as it is, with nothing to
-/// escape.
+/// escape. Looks at eight bytes at a time.
 pub fn is_plain_text(s: &str) -> bool {
-    s.bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    let mut words = s.as_bytes().chunks_exact(8);
+    let words_plain = words
+        .by_ref()
+        .all(|w| not_plain_mask(u64::from_le_bytes(w.try_into().unwrap_or_default())) == 0);
+    // The last few bytes, padded with spaces (which are plain).
+    let mut last = [b' '; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    words_plain && not_plain_mask(u64::from_le_bytes(last)) == 0
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Nonzero exactly when one of the 8 bytes of `w` is not [plain text](is_plain_text): a
+/// control character, `"`, `\`, or a byte of 0x7F or above (DEL and every byte of a
+/// non-ASCII character). JSON escaping uses it to pass over eight bytes at a time.
+#[inline(always)]
+pub fn not_plain_mask(w: u64) -> u64 {
+    // In `x - ONES * n`, a byte's high bit ends up set with its own high bit clear exactly when
+    // it is below `n` (for n <= 0x80), or when a borrow came from a lower byte that was, so
+    // nothing is flagged in a word that has no such byte. `"` and `\` are the zero bytes of
+    // `w ^ ONES * c` (and `c` has its high bit clear, so `!w` serves for those too); bytes of
+    // 0x7F and above have their high bit set in `w + ONES` or in `w`.
+    let below_space = w.wrapping_sub(ONES * 0x20);
+    let quote = (w ^ (ONES * b'"' as u64)).wrapping_sub(ONES);
+    let backslash = (w ^ (ONES * b'\\' as u64)).wrapping_sub(ONES);
+    (((below_space | quote | backslash) & !w) | w.wrapping_add(ONES) | w) & HIGH
 }
 
 impl<'a> Plain<'a> {
@@ -375,14 +400,17 @@ impl<'a> Plain<'a> {
         fast::display(out, v)
     }
 
-    /// Whether what [`Plain::write_arg`] writes for `v` is always [plain text](is_plain_text),
-    /// whatever its value: true for numbers and `bool` (digits, `.`, `-`, `inf`, `NaN`,
-    /// `true`, `false`), false for text, which may hold anything.
+    /// Whether what [`Plain::write_arg`] writes for `v` is [plain text](is_plain_text): always
+    /// for numbers and `bool` (digits, `.`, `-`, `inf`, `NaN`, `true`, `false`, not looked
+    /// at), and for text when it is plain text itself (a scan of the argument alone, shorter
+    /// than one of the whole message).
     #[inline]
     pub fn writes_plain_text(v: &Value<'_>) -> bool {
-        !matches!(
-            v,
-            Value::Char(_) | Value::Str(_) | Value::Pre(_) | Value::None | Value::Some(_)
-        )
+        match v {
+            Value::Str(s) | Value::Pre(s) => is_plain_text(s),
+            Value::Char(c) => c.is_ascii() && is_plain_text(c.encode_utf8(&mut [0; 4])),
+            Value::None | Value::Some(_) => false,
+            _ => true,
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 use tachylog::Level;
 use tachylog::reader::{CallsiteInfo, DropNotice, Record, ThreadInfo};
-use tachylog_format::Value;
+use tachylog_format::{Value, not_plain_mask};
 
 /// Version of the JSON Lines schema written here (`docs/JSON.md`).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -34,25 +34,6 @@ fn needs_escape(b: u8) -> bool {
     SPECIAL[b as usize]
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// Nonzero if any of the 8 bytes of `w` may need escaping: a control character, `"`, `\\`, or
-/// a byte of 0x7F or above (DEL and every non-ASCII byte, of which only some need escaping;
-/// the byte-wise path decides). A word without such a byte always gives zero.
-#[inline(always)]
-fn escape_mask(w: u64) -> u64 {
-    // In `x - ONES * n`, a byte's high bit ends up set with its own high bit clear exactly when
-    // it is below `n` (for n <= 0x80), or when a borrow came from a lower byte that was, so
-    // nothing is flagged in a word that has no such byte. `"` and `\\` are the zero bytes of
-    // `w ^ ONES * c` (and `c` has its high bit clear, so `!w` serves for those too); bytes of
-    // 0x7F and above have their high bit set in `w + ONES` or in `w`.
-    let below_space = w.wrapping_sub(ONES * 0x20);
-    let quote = (w ^ (ONES * b'"' as u64)).wrapping_sub(ONES);
-    let backslash = (w ^ (ONES * b'\\' as u64)).wrapping_sub(ONES);
-    (((below_space | quote | backslash) & !w) | w.wrapping_add(ONES) | w) & HIGH
-}
-
 #[inline(always)]
 fn word(b: &[u8], i: usize) -> u64 {
     match b.get(i..i + 8) {
@@ -71,7 +52,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         // Plain ASCII sixteen or eight bytes at a time; a word that may hold something to
         // escape is looked at byte by byte.
         if i + 16 <= bytes.len()
-            && escape_mask(word(bytes, i)) | escape_mask(word(bytes, i + 8)) == 0
+            && not_plain_mask(word(bytes, i)) | not_plain_mask(word(bytes, i + 8)) == 0
         {
             i += 16;
             continue;
@@ -84,7 +65,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
             pad[..bytes.len() - i].copy_from_slice(&bytes[i..]);
             u64::from_le_bytes(pad)
         };
-        if escape_mask(w) == 0 {
+        if not_plain_mask(w) == 0 {
             i = (i + 8).min(bytes.len());
             continue;
         }
@@ -417,24 +398,6 @@ mod tests {
                     assert_eq!(s(&x), reference(&x), "{x:?}");
                     let y = format!("{x}{sp}{x}");
                     assert_eq!(s(&y), reference(&y), "{y:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn escape_mask_flags_exactly_the_words_with_a_byte_to_look_at() {
-        for filler in [b'a', b' ', b'~', b'!', b'#', b'[', b']'] {
-            for b in 0..=255u8 {
-                let special = b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
-                for at in 0..8 {
-                    let mut w = [filler; 8];
-                    w[at] = b;
-                    assert_eq!(
-                        escape_mask(u64::from_le_bytes(w)) != 0,
-                        special,
-                        "{b:#x} at {at}"
-                    );
                 }
             }
         }
