@@ -2,7 +2,6 @@
 //! output must also be safe to embed in JavaScript and to print: every control character,
 //! U+2028 and U+2029 are escaped.
 use crate::ts::Rfc3339;
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::Arc;
 use tachylog::Level;
@@ -217,7 +216,8 @@ pub struct Cache {
     /// The entry the previous record used (records come in runs of one thread and call site).
     last: Option<usize>,
     entries: Vec<Middle>,
-    index: HashMap<(usize, usize), usize>,
+    /// Keyed by addresses: a fast hash, not a keyed one, is what fits them.
+    index: rustc_hash::FxHashMap<(usize, usize), usize>,
 }
 
 #[derive(Debug)]
