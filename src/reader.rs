@@ -358,9 +358,9 @@ impl Record {
     /// `false` means only that it was not shown.
     #[inline]
     pub fn write_message_ascii(&self, out: &mut String) -> Result<bool, ValueError> {
-        let cs = &self.callsite;
+        let cs = self.callsite;
         if let Some(plain) = &cs.plain
-            && let Some(ascii) = self.write_plain(out, plain)
+            && let Some(ascii) = self.write_plain(out, plain, None)
         {
             return Ok(ascii);
         }
@@ -370,13 +370,59 @@ impl Record {
         Ok(false)
     }
 
+    /// Does what [`Record::write_message_ascii`] does and what [`Record::visit_fields`] does,
+    /// decoding the values once: the message goes to `out`, and each structured field to
+    /// `field`, in order, when every value decodes (whether or not the message renders).
+    #[inline]
+    pub fn write_message_and_fields<'a>(
+        &'a self,
+        out: &mut String,
+        mut field: impl FnMut(&'a str, Value<'a>),
+    ) -> Result<bool, ValueError> {
+        let cs = self.callsite;
+        // Most call sites have no fields: then there is no buffer to make and drop.
+        let mut fields = (!cs.field_names.is_empty()).then(Values::new);
+        let message = if let Some(plain) = &cs.plain
+            && let Some(ascii) = self.write_plain(out, plain, fields.as_mut())
+        {
+            Ok(ascii)
+        } else {
+            let (mut args, fields) = (Values::new(), fields.get_or_insert_with(Values::new));
+            let decoded = self.values_into(&mut args, fields);
+            if decoded.is_err() {
+                fields.clear();
+            }
+            // A format string that does not parse is the first thing to report, as before.
+            match (&cs.pieces, decoded) {
+                (Err(e), _) => Err(ValueError(e.to_string())),
+                (Ok(_), Err(e)) => Err(e),
+                (Ok(pieces), Ok(())) => tachylog_format::render(out, pieces, &cs.arg_names, &args)
+                    .map(|()| false)
+                    .map_err(|e| ValueError(e.to_string())),
+            }
+        };
+        if let Some(fields) = &mut fields {
+            // Drained in place: moving the vector into an iterator would copy its buffer.
+            for (name, v) in cs.field_names.iter().zip(fields.drain(..)) {
+                field(name, v);
+            }
+        }
+        message
+    }
+
     /// Writes the message of a plain format string, each argument as it is decoded, checks
-    /// the rest of the values, and returns whether the message is plain text (see
+    /// the rest of the values (keeping the fields in `fields` if given), and returns whether
+    /// the message is plain text (see
     /// [`Record::write_message_ascii`]). Anything unusual (a value `{}` does not apply to,
     /// bytes that do not decode) undoes what it wrote and returns `None`, for the general
     /// path to render or explain.
     #[inline]
-    fn write_plain(&self, out: &mut String, plain: &Plain<'_>) -> Option<bool> {
+    fn write_plain<'a>(
+        &'a self,
+        out: &mut String,
+        plain: &Plain<'_>,
+        mut fields: Option<&mut Values<'a>>,
+    ) -> Option<bool> {
         let start = out.len();
         let mut cur = Cursor {
             buf: self.args(),
@@ -398,9 +444,13 @@ impl Record {
         }
         if ok {
             for _ in 0..self.callsite.field_names.len() {
-                if cur.value(0).is_err() {
-                    ok = false;
-                    break;
+                match (cur.value(0), fields.as_mut()) {
+                    (Ok(v), Some(fields)) => fields.push(v),
+                    (Ok(_), None) => {}
+                    (Err(_), _) => {
+                        ok = false;
+                        break;
+                    }
                 }
             }
         }
@@ -408,6 +458,9 @@ impl Record {
             return Some(ascii);
         }
         out.truncate(start);
+        if let Some(fields) = fields {
+            fields.clear();
+        }
         None
     }
 
@@ -1358,6 +1411,13 @@ mod tests {
                 0,
                 [i32b(1), vec![tag::SOME, tag::U8, 7]].concat(),
             ),
+            // The same with a field: the message fails, the field is still there.
+            (
+                "a {} b {}",
+                vec!["", ""],
+                1,
+                [i32b(1), vec![tag::SOME, tag::U8, 7], i32b(9)].concat(),
+            ),
             // Stray bytes, a field that does not decode, a value cut short, a bad tag.
             ("a {}", vec![""], 0, [i32b(1), vec![0xff]].concat()),
             ("a {}", vec![""], 1, [i32b(1), vec![200]].concat()),
@@ -1403,9 +1463,31 @@ mod tests {
                 assert!(!ascii || tachylog_format::is_plain_text(&a), "{fmt} {a:?}");
             }
             assert_eq!(r.message(), general.message());
+            // Message and fields in one decoding, on either path: the same message, and the
+            // fields `fields` gives (none where it fails).
+            for rec in [&r, &general] {
+                let (mut m, mut got) = ("prefix ".to_string(), Vec::new());
+                let res = rec.write_message_and_fields(&mut m, |n, v| got.push((n, v)));
+                assert_eq!(res.clone().map(drop), rb.clone(), "{fmt} {bytes:?}");
+                if res.is_ok() {
+                    assert_eq!(m, b);
+                }
+                match rec.fields() {
+                    Ok(f) => assert_eq!(got, f, "{fmt} {bytes:?}"),
+                    Err(_) => assert!(got.is_empty(), "{fmt} {bytes:?}"),
+                }
+            }
         }
         let ok = record("a {} b {}", &["", ""], 0, &[i32b(-5), f64b(0.5)].concat());
         assert_eq!(ok.message(), "a -5 b 0.5");
+        let forged = [i32b(1), vec![tag::SOME, tag::U8, 7], i32b(9)].concat();
+        let r = record("a {} b {}", &["", ""], 1, &forged);
+        let mut got = Vec::new();
+        assert!(
+            r.write_message_and_fields(&mut String::new(), |n, v| got.push((n, v)))
+                .is_err()
+        );
+        assert_eq!(got, [("f0", Value::I32(9))]);
         // Which messages are known to be plain text.
         let ascii = |fmt: &'static str, bytes: &[u8]| {
             let r = record(fmt, &[""], 0, bytes);

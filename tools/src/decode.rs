@@ -1,11 +1,12 @@
 //! The decode pipeline: input events → filters (no formatting) → time-order merge → message
 //! formatting and `--grep` → output lines.
 use crate::filter::Filter;
-use crate::output::Renderer;
+use crate::output::{Message, Renderer};
 use indicatif::ProgressBar;
 use std::io::{self, Write};
 use tachylog::reader::merge::Merge;
 use tachylog::reader::{Event, ReadError};
+use tachylog_format::Value;
 
 /// What decoding found, for the exit status and for tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub struct Summary {
 }
 
 type Input<'a> = Box<dyn Iterator<Item = Result<Event, ReadError>> + 'a>;
+
+/// A record's fields, decoded along with its message (on the stack for up to eight).
+type Fields<'a> = smallvec::SmallVec<[(&'a str, Value<'a>); 8]>;
 
 /// Keeps what passes the record-level filters; everything else goes through.
 struct Filtered<'a> {
@@ -107,7 +111,12 @@ impl<'a> Decoder<'a> {
                 Ok(o) => match o.event {
                     Event::Record(r) => {
                         self.msg.clear();
-                        let ascii = match r.write_message_ascii(&mut self.msg) {
+                        // Made only for a record that has fields (most have none).
+                        let mut fields: Option<Fields> = None;
+                        let message = r.write_message_and_fields(&mut self.msg, |name, v| {
+                            fields.get_or_insert_with(Fields::new).push((name, v))
+                        });
+                        let ascii = match message {
                             Ok(ascii) => ascii,
                             Err(e) => {
                                 self.msg.clear();
@@ -122,8 +131,12 @@ impl<'a> Decoder<'a> {
                         if !self.filter.keep_message(&self.msg) {
                             continue;
                         }
-                        self.renderer
-                            .record(&mut self.buf, &r, &self.msg, ascii, o.late);
+                        let msg = Message {
+                            text: &self.msg,
+                            ascii,
+                            fields: fields.as_deref().unwrap_or_default(),
+                        };
+                        self.renderer.record(&mut self.buf, &r, &msg, o.late);
                         self.summary.written += 1;
                         self.summary.late += o.late as u64;
                     }

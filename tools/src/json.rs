@@ -1,6 +1,7 @@
 //! JSON Lines output (schema version 1, `docs/JSON.md`). Strings are escaped by hand because the
 //! output must also be safe to embed in JavaScript and to print: every control character,
 //! U+2028 and U+2029 are escaped.
+use crate::output::Message;
 use crate::ts::Rfc3339;
 use std::io::Write as _;
 use std::sync::Arc;
@@ -179,23 +180,19 @@ pub fn record(out: &mut Vec<u8>, ts: &mut Rfc3339, r: &Record, msg: &str, late: 
     int(out, r.callsite.line);
     out.extend_from_slice(b",\"msg\":");
     string(out, msg);
-    fields_and_end(out, r, late);
+    fields_and_end(out, &r.fields().unwrap_or_default(), late);
 }
 
 /// The end of a record line: `,"fields":{...}`, the `late` flag if set, `}` and the newline.
-fn fields_and_end(out: &mut Vec<u8>, r: &Record, late: bool) {
+fn fields_and_end(out: &mut Vec<u8>, fields: &[(&str, Value<'_>)], late: bool) {
     out.extend_from_slice(b",\"fields\":{");
-    if !r.callsite.field_names.is_empty() {
-        let mut first = true;
-        let _ = r.visit_fields(|name, v| {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            string(out, name);
-            out.push(b':');
-            value(out, v);
-        });
+    for (i, (name, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, name);
+        out.push(b':');
+        value(out, v);
     }
     out.push(b'}');
     if late {
@@ -238,29 +235,27 @@ impl Middle {
 }
 
 impl Cache {
-    /// Appends one record as a JSON line; `msg` is its formatted message, and `ascii` says it
-    /// is [plain text](tachylog_format::is_plain_text) (copied as it is). The same bytes as
+    /// Appends one record as a JSON line, with its message and fields. The same bytes as
     /// [`record`].
     pub fn record(
         &mut self,
         out: &mut Vec<u8>,
         ts: &mut Rfc3339,
         r: &Record,
-        msg: &str,
-        ascii: bool,
+        msg: &Message<'_>,
         late: bool,
     ) {
         out.extend_from_slice(b"{\"ts\":\"");
         ts.write(out, r.ts_unix_ns);
         out.extend_from_slice(self.middle(r));
-        if ascii {
+        if msg.ascii {
             out.push(b'"');
-            out.extend_from_slice(msg.as_bytes());
+            out.extend_from_slice(msg.text.as_bytes());
             out.push(b'"');
         } else {
-            string(out, msg);
+            string(out, msg.text);
         }
-        fields_and_end(out, r, late);
+        fields_and_end(out, msg.fields, late);
     }
 
     fn middle(&mut self, r: &Record) -> &[u8] {

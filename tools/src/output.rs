@@ -17,6 +17,19 @@ pub enum Format {
     Logfmt,
 }
 
+/// A record's formatted message and its decoded fields, as the decoder hands them to a
+/// [`Renderer`] ([`Record::write_message_and_fields`] gives both from one decoding).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The message.
+    pub text: &'a str,
+    /// `text` is [plain text](tachylog_format::is_plain_text): copied without looking for
+    /// characters to escape.
+    pub ascii: bool,
+    /// The structured fields, by name, in order.
+    pub fields: &'a [(&'a str, Value<'a>)],
+}
+
 /// Renders records into a byte buffer, reusing its scratch space.
 #[derive(Debug)]
 pub struct Renderer {
@@ -52,14 +65,12 @@ impl Renderer {
         }
     }
 
-    /// Appends one record; `msg` is its formatted message. `ascii` says that `msg` is
-    /// [plain text](tachylog_format::is_plain_text), as [`Record::write_message_ascii`]
-    /// reports: it is then copied without looking for characters to escape.
-    pub fn record(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, ascii: bool, late: bool) {
+    /// Appends one record, with its message and fields.
+    pub fn record(&mut self, out: &mut Vec<u8>, r: &Record, msg: &Message<'_>, late: bool) {
         match self.format {
-            Format::Json => self.json.record(out, &mut self.ts, r, msg, ascii, late),
-            Format::Text => self.text(out, r, msg, ascii, late),
-            Format::Logfmt => self.logfmt(out, r, msg, ascii, late),
+            Format::Json => self.json.record(out, &mut self.ts, r, msg, late),
+            Format::Text => self.text(out, r, msg, late),
+            Format::Logfmt => self.logfmt(out, r, msg, late),
         }
     }
 
@@ -115,28 +126,27 @@ impl Renderer {
         out.push(b' ');
     }
 
-    fn text(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, ascii: bool, late: bool) {
+    fn text(&mut self, out: &mut Vec<u8>, r: &Record, msg: &Message<'_>, late: bool) {
         self.text_head(out, r.ts_unix_ns, late, r.level, &r.callsite.target);
         thread_label(out, r.thread.name.as_deref(), r.thread.tid);
         out.extend_from_slice(b": ");
-        if ascii {
-            out.extend_from_slice(msg.as_bytes());
+        if msg.ascii {
+            out.extend_from_slice(msg.text.as_bytes());
         } else {
-            json::neutralise(out, msg);
+            json::neutralise(out, msg.text);
         }
-        let scratch = &mut self.scratch;
-        let _ = r.visit_fields(|name, v| {
+        for (name, v) in msg.fields {
             out.push(b' ');
             json::neutralise(out, name);
             out.push(b'=');
-            scratch.clear();
-            text_value(scratch, v);
-            json::neutralise(out, scratch);
-        });
+            self.scratch.clear();
+            text_value(&mut self.scratch, v);
+            json::neutralise(out, &self.scratch);
+        }
         out.push(b'\n');
     }
 
-    fn logfmt(&mut self, out: &mut Vec<u8>, r: &Record, msg: &str, ascii: bool, late: bool) {
+    fn logfmt(&mut self, out: &mut Vec<u8>, r: &Record, msg: &Message<'_>, late: bool) {
         out.extend_from_slice(b"ts=");
         self.ts.write(out, r.ts_unix_ns);
         out.extend_from_slice(b" level=");
@@ -152,28 +162,28 @@ impl Renderer {
         logfmt_value(out, &r.callsite.file);
         let _ = write!(out, " line={}", r.callsite.line);
         out.extend_from_slice(b" msg=");
-        if ascii {
+        let text = msg.text;
+        if msg.ascii {
             // Nothing to escape; quoted only if it holds a space or `=`, as `logfmt_value` does.
-            let bare = !msg.is_empty() && !msg.bytes().any(|b| b == b' ' || b == b'=');
+            let bare = !text.is_empty() && !text.bytes().any(|b| b == b' ' || b == b'=');
             if !bare {
                 out.push(b'"');
             }
-            out.extend_from_slice(msg.as_bytes());
+            out.extend_from_slice(text.as_bytes());
             if !bare {
                 out.push(b'"');
             }
         } else {
-            logfmt_value(out, msg);
+            logfmt_value(out, text);
         }
-        let scratch = &mut self.scratch;
-        let _ = r.visit_fields(|name, v| {
+        for (name, v) in msg.fields {
             out.push(b' ');
             logfmt_key(out, name);
             out.push(b'=');
-            scratch.clear();
-            text_value(scratch, v);
-            logfmt_value(out, scratch);
-        });
+            self.scratch.clear();
+            text_value(&mut self.scratch, v);
+            logfmt_value(out, &self.scratch);
+        }
         if late {
             out.extend_from_slice(b" late=true");
         }

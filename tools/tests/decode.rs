@@ -188,7 +188,7 @@ fn cached_json_lines_equal_the_reference_writer() {
     // thread. Over eight threads and several segments (each describing its call sites and
     // threads anew), every line must still equal the one `json::record` writes from scratch.
     use tachylog::reader::{Event, Reader};
-    use tachylog_cli::{json, ts::Rfc3339};
+    use tachylog_cli::{json, output::Message, ts::Rfc3339};
     let mut cache = json::Cache::default();
     let mut ts_a = Rfc3339::default();
     let mut n = 0;
@@ -196,15 +196,24 @@ fn cached_json_lines_equal_the_reference_writer() {
     let mut plain = 0;
     for ev in Reader::open([logs().path()]).unwrap() {
         if let Event::Record(r) = ev.unwrap() {
-            let mut msg = String::new();
-            let ascii = r.write_message_ascii(&mut msg).unwrap();
+            // Message and fields from one decoding, as `decode` gets them.
+            let (mut msg, mut fields) = (String::new(), Vec::new());
+            let ascii = r
+                .write_message_and_fields(&mut msg, |name, v| fields.push((name, v)))
+                .unwrap();
+            assert_eq!(fields, r.fields().unwrap());
             plain += ascii as usize;
             let mut b = Vec::new();
             json::record(&mut b, &mut Rfc3339::default(), &r, &msg, n % 7 == 0);
             // Copied as plain text where the reader says it is, and escaped: the same line.
             for ascii in [ascii, false] {
                 let mut a = Vec::new();
-                cache.record(&mut a, &mut ts_a, &r, &msg, ascii, n % 7 == 0);
+                let m = Message {
+                    text: &msg,
+                    ascii,
+                    fields: &fields,
+                };
+                cache.record(&mut a, &mut ts_a, &r, &m, n % 7 == 0);
                 assert_eq!(
                     String::from_utf8(a).unwrap(),
                     String::from_utf8(b.clone()).unwrap()
