@@ -470,12 +470,18 @@ impl Record {
         let mut s = String::new();
         if let Err(e) = self.write_message(&mut s) {
             s.clear();
-            s.push_str(self.callsite.format);
-            s.push_str(" [undecodable arguments: ");
-            s.push_str(&e.0);
-            s.push(']');
+            self.write_undecodable(&mut s, &e);
         }
         s
+    }
+
+    /// Appends the stand-in for a message that cannot be rendered because of `e` (what
+    /// [`Record::message`] gives then): the format string followed by a bracketed explanation.
+    pub fn write_undecodable(&self, out: &mut String, e: &ValueError) {
+        out.push_str(self.callsite.format);
+        out.push_str(" [undecodable arguments: ");
+        out.push_str(&e.0);
+        out.push(']');
     }
 
     /// Calls `f` with each structured field's name and value, in order, without allocating.

@@ -120,10 +120,7 @@ impl<'a> Decoder<'a> {
                             Ok(ascii) => ascii,
                             Err(e) => {
                                 self.msg.clear();
-                                self.msg.push_str(r.callsite.format);
-                                self.msg.push_str(" [undecodable arguments: ");
-                                self.msg.push_str(&e.0);
-                                self.msg.push(']');
+                                r.write_undecodable(&mut self.msg, &e);
                                 false
                             }
                         };

@@ -299,10 +299,7 @@ impl Formatter {
         text.clear();
         if let Err(e) = r.write_message(&mut text) {
             text.clear();
-            text.push_str(r.callsite.format);
-            text.push_str(" [undecodable arguments: ");
-            text.push_str(&e.0);
-            text.push(']');
+            r.write_undecodable(&mut text, &e);
         }
         let (_, truncated) = self.finish(&text);
         self.text = text;
