@@ -112,6 +112,23 @@ pub struct Spec<'a> {
     pub ty: Ty,
 }
 
+impl Spec<'_> {
+    /// A bare `{}` (or `{:?}` with `Ty::Debug`): no fill, alignment, flags, width or precision.
+    pub const fn bare(ty: Ty) -> Self {
+        Spec {
+            fill: ' ',
+            align: None,
+            sign_plus: false,
+            sign_minus: false,
+            alternate: false,
+            zero: false,
+            width: None,
+            precision: None,
+            ty,
+        }
+    }
+}
+
 /// A format string that does not follow the grammar, with the byte offset of the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {

@@ -193,17 +193,7 @@ fn placeholder<'a>(cur: &mut Cursor<'a>, open: usize) -> Result<Placeholder<'a>,
     let spec = if cur.eat(':') {
         spec(cur)?
     } else {
-        Spec {
-            fill: ' ',
-            align: None,
-            sign_plus: false,
-            sign_minus: false,
-            alternate: false,
-            zero: false,
-            width: None,
-            precision: None,
-            ty: Ty::Display,
-        }
+        Spec::bare(Ty::Display)
     };
     if cur.eat('}') {
         return Ok(Placeholder { arg, spec });
@@ -219,17 +209,7 @@ fn placeholder<'a>(cur: &mut Cursor<'a>, open: usize) -> Result<Placeholder<'a>,
 }
 
 fn spec<'a>(cur: &mut Cursor<'a>) -> Result<Spec<'a>, ParseError> {
-    let mut spec = Spec {
-        fill: ' ',
-        align: None,
-        sign_plus: false,
-        sign_minus: false,
-        alternate: false,
-        zero: false,
-        width: None,
-        precision: None,
-        ty: Ty::Display,
-    };
+    let mut spec = Spec::bare(Ty::Display);
     // [[fill]align]
     if let (Some(fill), Some(a)) = (cur.peek(), cur.peek2().and_then(align_of)) {
         spec.fill = fill;

@@ -2,17 +2,7 @@
 
 use tachylog_format::{Align, ArgRef, Count, ParseError, Piece, Placeholder, Spec, Ty, parse};
 
-const DEFAULT: Spec<'static> = Spec {
-    fill: ' ',
-    align: None,
-    sign_plus: false,
-    sign_minus: false,
-    alternate: false,
-    zero: false,
-    width: None,
-    precision: None,
-    ty: Ty::Display,
-};
+const DEFAULT: Spec<'static> = Spec::bare(Ty::Display);
 
 fn ph<'a>(arg: ArgRef<'a>, spec: Spec<'a>) -> Piece<'a> {
     Piece::Arg(Placeholder { arg, spec })

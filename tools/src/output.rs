@@ -239,20 +239,10 @@ fn logfmt_key(out: &mut Vec<u8>, s: &str) {
 pub fn text_value(out: &mut String, v: &Value<'_>) {
     let pieces = [Piece::Arg(Placeholder {
         arg: ArgRef::Next,
-        spec: Spec {
-            fill: ' ',
-            align: None,
-            sign_plus: false,
-            sign_minus: false,
-            alternate: false,
-            zero: false,
-            width: None,
-            precision: None,
-            ty: match v {
-                Value::Str(_) | Value::Pre(_) => Ty::Display,
-                _ => Ty::Debug,
-            },
-        },
+        spec: Spec::bare(match v {
+            Value::Str(_) | Value::Pre(_) => Ty::Display,
+            _ => Ty::Debug,
+        }),
     })];
     let _ = tachylog_format::render(out, &pieces, &[""], std::slice::from_ref(v));
 }
