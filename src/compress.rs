@@ -8,14 +8,14 @@
 //! removed when the engine next starts in that directory.
 #![forbid(unsafe_code)]
 
-use crate::layout::{self, FLAGS_OFFSET, HEADER_LEN};
 use crate::sync::mpsc::{Receiver, Sender, channel};
+use crate::wire::{self, COMPRESSED_SUFFIX, FLAGS_OFFSET, Form, HEADER_LEN, SegmentName};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Suffix of an unfinished compression.
-const TMP_SUFFIX: &str = ".lz4.tmp";
+const TMP_SUFFIX: &str = Form::CompressTmp.extra();
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -27,7 +27,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// Returns the compressed file's path. On error the raw file is left as it was.
 pub fn compress_segment(path: &Path) -> io::Result<PathBuf> {
     let tmp = with_suffix(path, TMP_SUFFIX);
-    let dst = with_suffix(path, crate::reader::COMPRESSED_SUFFIX);
+    let dst = with_suffix(path, COMPRESSED_SUFFIX);
     let result = (|| {
         let mut src = io::BufReader::with_capacity(1 << 20, File::open(path)?);
         let out = std::fs::OpenOptions::new()
@@ -66,12 +66,12 @@ fn is_sealed(path: &Path) -> bool {
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
-        && head[..8] == layout::MAGIC
+        && head[..8] == wire::MAGIC
         && u32::from_le_bytes(
             head[FLAGS_OFFSET..FLAGS_OFFSET + 4]
                 .try_into()
                 .unwrap_or([0; 4]),
-        ) & layout::FLAG_SEALED
+        ) & wire::FLAG_SEALED
             != 0
 }
 
@@ -86,12 +86,11 @@ fn tidy(dir: &Path, name: &str) -> Vec<PathBuf> {
         let file = e.file_name();
         let Some(f) = file.to_str() else { continue };
         let path = e.path();
-        if let Some(raw) = f.strip_suffix(TMP_SUFFIX) {
-            if crate::segment::parse_seq(name, raw).is_some() {
-                let _ = std::fs::remove_file(&path);
-            }
-        } else if crate::segment::parse_seq(name, f).is_some() {
-            if with_suffix(&path, crate::reader::COMPRESSED_SUFFIX).exists() {
+        let form = SegmentName::of(name, f).map(|n| n.form);
+        if form == Some(Form::CompressTmp) {
+            let _ = std::fs::remove_file(&path);
+        } else if form == Some(Form::Raw) {
+            if with_suffix(&path, COMPRESSED_SUFFIX).exists() {
                 let _ = std::fs::remove_file(&path);
             } else if is_sealed(&path) {
                 todo.push(path);
@@ -157,8 +156,8 @@ mod tests {
         std::fs::write(p("t-0000000002.tlog"), b"raw").unwrap();
         std::fs::write(p("t-0000000002.tlog.lz4"), b"done").unwrap();
         let mut sealed = vec![0u8; HEADER_LEN];
-        sealed[..8].copy_from_slice(&layout::MAGIC);
-        sealed[FLAGS_OFFSET] = layout::FLAG_SEALED as u8;
+        sealed[..8].copy_from_slice(&wire::MAGIC);
+        sealed[FLAGS_OFFSET] = wire::FLAG_SEALED as u8;
         std::fs::write(p("t-0000000003.tlog"), &sealed).unwrap();
         sealed[FLAGS_OFFSET] = 0;
         std::fs::write(p("t-0000000004.tlog"), &sealed).unwrap();

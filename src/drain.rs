@@ -5,13 +5,13 @@ use crate::callsite::{self, Callsite};
 use crate::clock::{self, Anchor, Calibration};
 use crate::engine::{NewRing, Shared};
 use crate::error::Error;
-use crate::layout::{
-    AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
-    SampledEntry, SampledHead, ThreadHead,
-};
 use crate::producer::ProducerShared;
 use crate::segment::{Segment, SegmentDir};
 use crate::sync::{Arc, Break, Ordering, broken, lock};
+use crate::wire::{
+    AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
+    SampledEntry, SampledHead, ThreadHead,
+};
 use std::time::Duration;
 
 /// A producer's ring as the drain sees it.

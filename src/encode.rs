@@ -1,5 +1,5 @@
 //! Raw encoding of arguments on the hot path: a type tag, then the value's bytes.
-use crate::layout::{RECORD_HEAD_LEN, RecordHead, tag};
+use crate::wire::{RECORD_HEAD_LEN, RecordHead, tag};
 use std::mem::MaybeUninit;
 
 /// Where a record's bytes go: the space reserved in the ring, possibly split in two at the

@@ -39,7 +39,6 @@ pub mod fault;
 #[cfg(not(feature = "fault-injection"))]
 mod fault;
 mod filter;
-pub mod layout;
 mod level;
 mod producer;
 pub mod reader;
@@ -48,6 +47,7 @@ mod ring;
 mod sampling;
 mod segment;
 mod sync;
+pub mod wire;
 
 /// The harness the loom models in `loom-tests/` drive (`--cfg loom` builds only).
 #[cfg(loom)]
@@ -61,7 +61,7 @@ pub use error::Error;
 pub use filter::{Filter, set_filter};
 pub use level::Level;
 pub use sampling::{SampledCallsite, sampling_stats};
-pub use segment::{file_name as segment_file_name, parse_seq as segment_seq};
+pub use wire::{file_name as segment_file_name, parse_seq as segment_seq};
 
 #[doc(hidden)]
 pub mod __private {

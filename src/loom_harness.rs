@@ -12,10 +12,10 @@
 use crate::callsite::{Callsite, Metadata};
 use crate::drain::Drain;
 use crate::engine::{Config, Engine, Shared};
-use crate::layout::{COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
 use crate::reader::{Event, Reader};
 use crate::segment::SegmentDir;
 use crate::sync::{Arc, AtomicU32, AtomicU64};
+use crate::wire::{COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
 use crate::{Error, Level, Overflow, clock};
 use std::ops::{Index, IndexMut, Range, RangeTo};
 use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@
 use crate::callsite::Callsite;
 use crate::encode::Writer;
 use crate::engine::{ACTIVE, GENERATION, NewRing, Overflow, Shared};
-use crate::layout::{RECORD_HEAD_LEN, RecordHead};
 use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, lock, order};
+use crate::wire::{RECORD_HEAD_LEN, RecordHead};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 

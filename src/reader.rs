@@ -16,9 +16,9 @@
 //! # Ok::<(), tachylog::reader::ReadError>(())
 //! ```
 use crate::Level;
-use crate::layout::{
-    self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FrameHeader,
-    HEADER_CRC_SPAN, HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, SampledEntry,
+use crate::wire::{
+    self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FormatError,
+    FrameHeader, HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, SampledEntry,
     SampledHead, SegmentHeader, ThreadHead, tag,
 };
 use smallvec::SmallVec;
@@ -57,7 +57,7 @@ pub enum ReadError {
         reason: String,
     },
     /// The segment was written in a format version this reader does not know.
-    #[error("{}: unsupported segment format version {version} (this reader supports version {})", path.display(), layout::VERSION)]
+    #[error("{}: unsupported segment format version {version} (this reader supports version {})", path.display(), wire::VERSION)]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -797,27 +797,21 @@ impl SegmentState {
         path: PathBuf,
         data: SegmentBytes,
     ) -> Result<(SegmentState, Option<ReadError>), ReadError> {
-        let Ok((h, _)) = SegmentHeader::read_from_prefix(&data) else {
-            return Err(ReadError::NotASegment {
-                path,
-                reason: format!("{} bytes, shorter than a header", data.len()),
-            });
+        let parsed = match SegmentHeader::parse(&data) {
+            Ok(p) => p,
+            Err(FormatError::UnsupportedVersion(version)) => {
+                return Err(ReadError::UnsupportedVersion { path, version });
+            }
+            Err(e) => {
+                return Err(ReadError::NotASegment {
+                    path,
+                    reason: e.to_string(),
+                });
+            }
         };
-        if h.magic != layout::MAGIC {
-            return Err(ReadError::NotASegment {
-                path,
-                reason: "wrong magic bytes".into(),
-            });
-        }
-        if h.version != layout::VERSION {
-            return Err(ReadError::UnsupportedVersion {
-                path,
-                version: h.version,
-            });
-        }
+        let h = parsed.header;
         let mut warn = None;
-        let crc = crc32c::crc32c(&data[..HEADER_CRC_SPAN]);
-        if crc != h.header_crc || h.header_len as usize != HEADER_LEN {
+        if !parsed.intact {
             warn = Some(ReadError::Corrupt {
                 path: path.clone(),
                 offset: 0,
@@ -831,7 +825,7 @@ impl SegmentState {
             pid: h.pid,
             off: HEADER_LEN,
             committed,
-            sealed: h.flags & layout::FLAG_SEALED != 0,
+            sealed: h.is_sealed(),
             anchor: (h.anchor_ticks, h.anchor_unix_ns, h.ticks_per_sec),
             callsites: HashMap::new(),
             threads: HashMap::new(),
@@ -870,7 +864,7 @@ impl SegmentState {
             ));
         };
         let hb = &self.data[off..off + 8];
-        if layout::frame_crc(hb, &self.data[start..end]) != fh.crc && !crc_checks_off() {
+        if wire::frame_crc(hb, &self.data[start..end]) != fh.crc && !crc_checks_off() {
             return Err("frame checksum mismatch".into());
         }
         // A kind this reader does not know, in a frame that verifies, is skipped in `step`: a
@@ -880,12 +874,12 @@ impl SegmentState {
 
     /// Finds the next offset after `from` where a frame verifies.
     fn resync(&self, from: usize) -> Option<usize> {
-        let mut off = layout::align_up(from + 1);
+        let mut off = wire::align_up(from + 1);
         while off + FRAME_HEADER_LEN <= self.data.len() {
             if self.frame_at(off).is_ok() {
                 return Some(off);
             }
-            off += layout::FRAME_ALIGN;
+            off += wire::FRAME_ALIGN;
         }
         None
     }
@@ -964,7 +958,7 @@ impl SegmentState {
                 return;
             }
         };
-        self.off = layout::align_up(end).min(self.data.len().max(end));
+        self.off = wire::align_up(end).min(self.data.len().max(end));
         self.frames += 1;
         let data = self.data.clone();
         let payload = &data[start..end];

@@ -18,7 +18,7 @@
 //! Both forms of one sequence number are one segment: counted once, their sizes added, deleted
 //! together. Retention runs on the drain thread each time a segment is created, and, when
 //! `max_age` is set, at most once a second in between.
-use crate::layout::{FLAG_SEALED, FLAGS_OFFSET, MAGIC};
+use crate::wire::{FLAG_SEALED, FLAGS_OFFSET, Form, MAGIC, SegmentName};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -49,7 +49,9 @@ pub(crate) fn next_boundary(now_ns: u64, every: Duration) -> u64 {
 
 /// The sequence number of a segment file of `name`, raw or compressed.
 pub(crate) fn parse_any_seq(name: &str, file: &str) -> Option<u64> {
-    crate::segment::parse_seq(name, file.strip_suffix(".lz4").unwrap_or(file))
+    SegmentName::of(name, file)
+        .filter(|n| n.form != Form::CompressTmp)
+        .map(|n| n.seq)
 }
 
 /// One sealed segment on disk, in one or both forms.
@@ -93,7 +95,7 @@ fn sealed_segments(dir: &Path, name: &str, live_seq: u64) -> std::io::Result<Vec
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        if !meta.is_file() || (!file.ends_with(".lz4") && !is_sealed(&path)) {
+        if !meta.is_file() || (!file.ends_with(Form::Compressed.suffix()) && !is_sealed(&path)) {
             continue;
         }
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);

@@ -3,11 +3,11 @@
 //! SIGBUS), written through the mapping, sealed by truncation to the used length.
 use crate::clock::Anchor;
 use crate::error::Error;
-use crate::layout::{
-    self, COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FRAME_HEADER_LEN, FrameHeader,
-    HEADER_CRC_SPAN, HEADER_LEN, Kind, SegmentHeader,
-};
 use crate::sync::{Break, Ordering, order};
+use crate::wire::{
+    self, COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FRAME_HEADER_LEN, FrameHeader, HEADER_LEN,
+    Kind, SegmentHeader, SegmentName, file_name,
+};
 #[cfg(not(loom))]
 use memmap2::MmapMut;
 #[cfg(not(loom))]
@@ -31,23 +31,6 @@ pub(crate) struct SegmentDir {
     name: String,
     size: usize,
     next_seq: u64,
-}
-
-/// The file name of segment `seq`.
-pub fn file_name(name: &str, seq: u64) -> String {
-    format!("{name}-{seq:010}.tlog")
-}
-
-/// The sequence number in a segment file name made by [`file_name`] with this `name`.
-pub fn parse_seq(name: &str, file: &str) -> Option<u64> {
-    let digits = file
-        .strip_prefix(name)?
-        .strip_prefix('-')?
-        .strip_suffix(".tlog")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
 }
 
 impl SegmentDir {
@@ -79,15 +62,10 @@ impl SegmentDir {
         let mut next_seq = 1;
         for e in entries.flatten() {
             // Compressed segments (`.tlog.lz4`, and `.tlog.lz4.tmp` in progress) keep their
-            // sequence numbers taken.
+            // sequence numbers taken: every form counts.
             let file = e.file_name();
-            let file = file.to_str().map(|f| {
-                f.strip_suffix(".lz4.tmp")
-                    .or_else(|| f.strip_suffix(".lz4"))
-                    .unwrap_or(f)
-            });
-            if let Some(seq) = file.and_then(|f| parse_seq(name, f)) {
-                next_seq = next_seq.max(seq + 1);
+            if let Some(n) = file.to_str().and_then(|f| SegmentName::of(name, f)) {
+                next_seq = next_seq.max(n.seq.saturating_add(1));
             }
         }
         Ok(SegmentDir {
@@ -184,11 +162,7 @@ impl Segment {
             let mut map = unsafe { MmapMut::map_mut(&file)? };
             #[cfg(loom)]
             let mut map = crate::__loom::MemMap::create(path, size);
-            let header = SegmentHeader {
-                magic: layout::MAGIC,
-                version: layout::VERSION,
-                header_len: HEADER_LEN as u16,
-                _pad0: 0,
+            let bytes = SegmentHeader::encode(&wire::NewHeader {
                 seq,
                 created_unix_ns: crate::clock::unix_ns(),
                 anchor_ticks: anchor.ticks,
@@ -196,15 +170,7 @@ impl Segment {
                 ticks_per_sec: tps,
                 segment_size: size as u64,
                 pid: std::process::id(),
-                header_crc: 0,
-                committed: HEADER_LEN as u64,
-                flags: 0,
-                _pad1: 0,
-                _reserved: [0; 5],
-            };
-            let mut bytes = bytemuck::bytes_of(&header).to_vec();
-            let crc = crc32c::crc32c(&bytes[..HEADER_CRC_SPAN]);
-            bytes[HEADER_CRC_SPAN..HEADER_CRC_SPAN + 4].copy_from_slice(&crc.to_le_bytes());
+            });
             map[..HEADER_LEN].copy_from_slice(&bytes);
             Ok(Segment {
                 #[cfg(not(loom))]
@@ -233,7 +199,7 @@ impl Segment {
 
     /// Space a frame with `payload` bytes takes.
     pub(crate) const fn frame_size(payload: usize) -> usize {
-        layout::align_up(FRAME_HEADER_LEN + payload)
+        wire::align_up(FRAME_HEADER_LEN + payload)
     }
 
     /// Appends a frame whose payload is the concatenation of `parts`. The caller has checked
@@ -260,7 +226,7 @@ impl Segment {
             _pad: 0,
         };
         let hb = bytemuck::bytes_of(&head);
-        head.crc = layout::frame_crc(&hb[..8], &frame[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len]);
+        head.crc = wire::frame_crc(&hb[..8], &frame[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len]);
         frame[..FRAME_HEADER_LEN].copy_from_slice(bytemuck::bytes_of(&head));
         self.used += size;
         true
@@ -311,7 +277,7 @@ impl Segment {
     /// Writes the END frame, publishes, marks the header sealed, unmaps and truncates the file
     /// to its used length.
     pub(crate) fn seal(mut self, next_seq: u64) -> io::Result<()> {
-        let end = layout::EndBody {
+        let end = wire::EndBody {
             next_seq,
             records: self.records,
         };
@@ -342,20 +308,4 @@ fn reserve(file: &File, size: usize) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(rc));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_round_trip_and_sort_by_sequence() {
-        for seq in [1, 9, 10, 12345, 9_999_999_999] {
-            assert_eq!(parse_seq("app", &file_name("app", seq)), Some(seq));
-        }
-        assert!(file_name("a", 9) < file_name("a", 10));
-        assert_eq!(parse_seq("app", "app-.tlog"), None);
-        assert_eq!(parse_seq("app", "app-12x.tlog"), None);
-        assert_eq!(parse_seq("app", "other-0000000001.tlog"), None);
-    }
 }

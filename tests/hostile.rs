@@ -8,8 +8,8 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tachylog::layout::{FRAME_HEADER_LEN, HEADER_LEN, align_up, frame_crc};
 use tachylog::reader::{Event, Reader};
+use tachylog::wire::{FRAME_HEADER_LEN, HEADER_LEN, align_up, frame_crc};
 
 /// Records the largest single allocation made by a thread while it has tracking on.
 struct Counting;

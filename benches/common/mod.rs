@@ -373,7 +373,7 @@ impl FloorWriter<'_> {
     }
     #[inline(always)]
     fn str(&mut self, s: &str) {
-        self.tagged(tachylog::layout::tag::STR, (s.len() as u32).to_le_bytes());
+        self.tagged(tachylog::wire::tag::STR, (s.len() as u32).to_le_bytes());
         self.put(s.as_bytes());
     }
 }
@@ -556,7 +556,7 @@ impl Subject for Floor {
 
     #[inline(always)]
     fn a(&self, l: &mut FloorLocal, i: u32, j: u32, d: f64) {
-        use tachylog::layout::tag;
+        use tachylog::wire::tag;
         self.write(l, 5 + 5 + 9, |w| {
             w.tagged(tag::U32, i.to_le_bytes());
             w.tagged(tag::U32, j.to_le_bytes());
@@ -566,7 +566,7 @@ impl Subject for Floor {
 
     #[inline(always)]
     fn b(&self, l: &mut FloorLocal, s: &str, i: u64) {
-        use tachylog::layout::tag;
+        use tachylog::wire::tag;
         self.write(l, 5 + s.len() + 9, |w| {
             w.str(s);
             w.tagged(tag::U64, i.to_le_bytes());
@@ -580,7 +580,7 @@ impl Subject for Floor {
 
     #[inline(always)]
     fn d(&self, l: &mut FloorLocal, order: u64, price: f64, qty: u32, side: &str, ok: bool) {
-        use tachylog::layout::tag;
+        use tachylog::wire::tag;
         self.write(l, 9 + 9 + 5 + 5 + side.len() + 2, |w| {
             w.tagged(tag::U64, order.to_le_bytes());
             w.tagged(tag::F64, price.to_le_bytes());

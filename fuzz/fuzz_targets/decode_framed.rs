@@ -3,7 +3,7 @@
 //! unchecked. The reader's checks all stay on.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use tachylog::layout::{
+use tachylog::wire::{
     FRAME_HEADER_LEN, HEADER_CRC_SPAN, HEADER_LEN, MAGIC, VERSION, align_up, frame_crc,
 };
 

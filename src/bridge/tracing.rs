@@ -38,8 +38,8 @@
 use crate::Level;
 use crate::callsite::{Callsite, Metadata};
 use crate::encode::{ArenaStr, Encode, Formatted, Writer};
-use crate::layout::tag;
 use crate::sync::{Mutex, lock};
+use crate::wire::tag;
 use ::tracing::field::{Field, Visit};
 use ::tracing::{Event, Subscriber};
 use rustc_hash::FxBuildHasher;

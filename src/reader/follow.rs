@@ -5,7 +5,7 @@
 //! seals), and only up to the `committed` length in its header: everything below it is complete
 //! frames. Bytes already decoded are let go; records keep only the chunk they live in.
 use super::{Event, ReadError, SegmentState, Tail, load_segment, segment_files};
-use crate::layout::{self, COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
+use crate::wire::{self, COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -157,7 +157,7 @@ impl Follower {
         const _: () = assert!(FLAGS_OFFSET == COMMITTED_OFFSET + 8);
         let committed = u64::from_le_bytes(word[..8].try_into().unwrap_or_default()) as usize;
         let flags = u32::from_le_bytes(word[8..].try_into().unwrap_or_default());
-        let sealed = flags & layout::FLAG_SEALED != 0;
+        let sealed = flags & wire::FLAG_SEALED != 0;
         let have = st.base + st.data.len();
         if committed <= have || committed as u64 > super::MAX_SEGMENT_BYTES {
             return Ok((false, sealed));

@@ -5,13 +5,13 @@
 //! most the `segment_size` that header declares (itself capped at [`MAX_SEGMENT_BYTES`]), so a
 //! hostile file cannot make the reader allocate more than the writer could have produced.
 use super::ReadError;
-use crate::layout::{self, HEADER_LEN, SegmentHeader};
+use crate::wire::{self, HEADER_LEN, SegmentHeader};
 use std::io::Read;
 use std::path::Path;
 use zerocopy::FromBytes;
 
 /// What a compressed segment's file name ends with (after the raw name's `.tlog`).
-pub const COMPRESSED_SUFFIX: &str = ".lz4";
+pub use crate::wire::COMPRESSED_SUFFIX;
 
 /// Largest segment the reader accepts (record offsets are kept as `u32`).
 pub const MAX_SEGMENT_BYTES: u64 = u32::MAX as u64;
@@ -56,7 +56,7 @@ pub fn load_segment(path: &Path) -> Result<Vec<u8>, ReadError> {
         .read_to_end(&mut data)
         .map_err(|e| corrupt(format!("lz4 data: {e}")))?;
     let declared = match SegmentHeader::read_from_prefix(&data) {
-        Ok((h, _)) if h.magic == layout::MAGIC => h.segment_size,
+        Ok((h, _)) if h.magic == wire::MAGIC => h.segment_size,
         _ => {
             return Err(ReadError::NotASegment {
                 path: path.to_owned(),
@@ -134,8 +134,8 @@ fn map_if_final(path: &Path) -> Option<memmap2::Mmap> {
     let mut head = [0u8; HEADER_LEN];
     file.read_exact_at(&mut head, 0).ok()?;
     let (h, _) = SegmentHeader::read_from_prefix(&head).ok()?;
-    let last = h.magic == layout::MAGIC
-        && h.flags & layout::FLAG_SEALED != 0
+    let last = h.magic == wire::MAGIC
+        && h.flags & wire::FLAG_SEALED != 0
         && h.committed == len
         && len <= MAX_SEGMENT_BYTES;
     if !last {
@@ -158,8 +158,8 @@ mod tests {
     /// Writes a header-only segment file with the given flags, committed length and file size.
     fn file(dir: &Path, name: &str, flags: u32, committed: u64, size: usize) -> std::path::PathBuf {
         let mut h = SegmentHeader::read_from_bytes(&[0u8; HEADER_LEN][..]).expect("zeroed");
-        h.magic = layout::MAGIC;
-        h.version = layout::VERSION;
+        h.magic = wire::MAGIC;
+        h.version = wire::VERSION;
         h.flags = flags;
         h.committed = committed;
         let mut bytes = h.as_bytes().to_vec();
@@ -174,9 +174,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let n = HEADER_LEN as u64;
-        let sealed = file(d, "a.tlog", layout::FLAG_SEALED, n, HEADER_LEN);
+        let sealed = file(d, "a.tlog", wire::FLAG_SEALED, n, HEADER_LEN);
         // Sealed, but not yet cut to length: the writer may still truncate it.
-        let uncut = file(d, "b.tlog", layout::FLAG_SEALED, n, HEADER_LEN + 4096);
+        let uncut = file(d, "b.tlog", wire::FLAG_SEALED, n, HEADER_LEN + 4096);
         // Being written (or left by a crash).
         let open = file(d, "c.tlog", 0, n, HEADER_LEN);
         // Whether `p` was mapped; its bytes must be those of `raw` either way.

@@ -52,7 +52,7 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
     if let Some(ReadError::Corrupt { reason, .. }) = warn {
         report
             .damage
-            .push((0, crate::layout::HEADER_LEN as u64, reason));
+            .push((0, crate::wire::HEADER_LEN as u64, reason));
     }
     let mut queue = VecDeque::new();
     let mut seqs = HashMap::new();

@@ -2,7 +2,7 @@
 //! raw control byte; text output neutralises terminal escapes. Invalid UTF-8 is forged into a
 //! segment (with its checksum fixed), since the engine only records valid `&str`.
 use assert_cmd::Command;
-use tachylog::layout::{FRAME_HEADER_LEN, HEADER_LEN, align_up, frame_crc};
+use tachylog::wire::{FRAME_HEADER_LEN, HEADER_LEN, align_up, frame_crc};
 
 const MARK: &str = "@@INVALID-UTF8-HERE@@";
 

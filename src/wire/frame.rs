@@ -1,72 +1,9 @@
-//! The on-disk layout: segment header, frame header and fixed frame bodies.
-//!
-//! Every structure is `#[repr(C)]` plain old data with explicit padding. The writer serialises
-//! them with `bytemuck`; the reader parses untrusted bytes with `zerocopy` (which checks sizes and
-//! never panics). All integers are little-endian: the writer only builds for little-endian
-//! targets, so the native layout *is* the file layout. `docs/FORMAT.md` is the normative spec.
+//! Frames: the 16-byte frame header, the frame kinds and the fixed parts of their bodies.
 use bytemuck::{Pod, Zeroable};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-#[cfg(not(target_endian = "little"))]
-compile_error!("tachylog's segment format is little-endian and the writer maps it natively");
-
-/// First eight bytes of every segment.
-pub const MAGIC: [u8; 8] = *b"TACHYLOG";
-/// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
-/// Header flag: the segment was sealed (truncated to its used length, END frame written).
-pub const FLAG_SEALED: u32 = 1;
 /// Frames start at multiples of this.
 pub const FRAME_ALIGN: usize = 8;
-
-/// Segment header, 128 bytes at offset 0.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable, FromBytes, IntoBytes, KnownLayout, Immutable)]
-pub struct SegmentHeader {
-    /// `b"TACHYLOG"`.
-    pub magic: [u8; 8],
-    /// Format version ([`VERSION`]).
-    pub version: u16,
-    /// Size of this header in bytes (128); frames start here.
-    pub header_len: u16,
-    /// Zero.
-    pub _pad0: u32,
-    /// Segment sequence number, strictly increasing per directory and name.
-    pub seq: u64,
-    /// Wall-clock creation time, ns since the Unix epoch.
-    pub created_unix_ns: u64,
-    /// Clock anchor: a tick reading ...
-    pub anchor_ticks: u64,
-    /// ... and the wall-clock time at that reading ...
-    pub anchor_unix_ns: u64,
-    /// ... and the tick rate in ticks per second.
-    pub ticks_per_sec: f64,
-    /// Bytes reserved for the segment when it was created.
-    pub segment_size: u64,
-    /// Id of the writing process.
-    pub pid: u32,
-    /// CRC-32C of bytes `0..68` (everything above).
-    pub header_crc: u32,
-    /// End of the last complete frame (an offset from the start of the file). The drain stores
-    /// it with release ordering after the frames are written; live readers load it with acquire.
-    pub committed: u64,
-    /// [`FLAG_SEALED`] once sealed.
-    pub flags: u32,
-    /// Zero.
-    pub _pad1: u32,
-    /// Zero.
-    pub _reserved: [u64; 5],
-}
-
-/// Byte offset of [`SegmentHeader::committed`].
-pub const COMMITTED_OFFSET: usize = 72;
-/// Byte offset of [`SegmentHeader::flags`].
-pub const FLAGS_OFFSET: usize = 80;
-/// Bytes covered by [`SegmentHeader::header_crc`].
-pub const HEADER_CRC_SPAN: usize = 68;
-/// Size of the segment header.
-pub const HEADER_LEN: usize = size_of::<SegmentHeader>();
-const _: () = assert!(HEADER_LEN == 128);
 
 /// Header of every frame, 16 bytes, at an offset that is a multiple of [`FRAME_ALIGN`].
 #[repr(C)]
@@ -240,46 +177,6 @@ pub struct SampledEntry {
     pub kept: u64,
     /// Records skipped.
     pub skipped: u64,
-}
-
-/// Value tags: one byte before each encoded argument or field.
-pub mod tag {
-    /// `None`
-    pub const NONE: u8 = 0;
-    /// `Some`, followed by the inner value
-    pub const SOME: u8 = 1;
-    /// `u8`
-    pub const U8: u8 = 2;
-    /// `u16`
-    pub const U16: u8 = 3;
-    /// `u32`
-    pub const U32: u8 = 4;
-    /// `u64`, `usize`
-    pub const U64: u8 = 5;
-    /// `u128`
-    pub const U128: u8 = 6;
-    /// `i8`
-    pub const I8: u8 = 7;
-    /// `i16`
-    pub const I16: u8 = 8;
-    /// `i32`
-    pub const I32: u8 = 9;
-    /// `i64`, `isize`
-    pub const I64: u8 = 10;
-    /// `i128`
-    pub const I128: u8 = 11;
-    /// `f32`
-    pub const F32: u8 = 12;
-    /// `f64`
-    pub const F64: u8 = 13;
-    /// `bool` (one byte, 0 or 1)
-    pub const BOOL: u8 = 14;
-    /// `char` (u32 scalar value)
-    pub const CHAR: u8 = 15;
-    /// string: u32 length, UTF-8 bytes
-    pub const STR: u8 = 16;
-    /// text preformatted on the call site: u32 length, UTF-8 bytes
-    pub const PRE: u8 = 17;
 }
 
 /// CRC-32C of a frame: the first 8 header bytes, then the payload.
