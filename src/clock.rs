@@ -2,6 +2,7 @@
 //!
 //! Ticks are converted to wall-clock time at decode time from anchors `(ticks, unix_ns,
 //! ticks_per_sec)` that the drain writes into every segment header and periodically as frames.
+use crate::sync::MODEL;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Reads the tick counter. On x86-64 this is one `rdtsc` (a few nanoseconds, no syscall).
@@ -10,9 +11,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// depends on time.
 #[inline(always)]
 pub fn ticks() -> u64 {
-    #[cfg(loom)]
-    return 0;
-    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    if MODEL {
+        return 0;
+    }
+    #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: `rdtsc` exists on every x86-64 processor and has no memory effects.
         #[allow(unused_unsafe)]
@@ -20,7 +22,7 @@ pub fn ticks() -> u64 {
             core::arch::x86_64::_rdtsc()
         }
     }
-    #[cfg(all(not(target_arch = "x86_64"), not(loom)))]
+    #[cfg(not(target_arch = "x86_64"))]
     {
         mono_ns()
     }
@@ -28,7 +30,7 @@ pub fn ticks() -> u64 {
 
 /// Nanoseconds on the monotonic clock since the first call in this process.
 pub fn mono_ns() -> u64 {
-    if cfg!(loom) {
+    if MODEL {
         return 0;
     }
     static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -37,7 +39,7 @@ pub fn mono_ns() -> u64 {
 
 /// Nanoseconds since the Unix epoch on the wall clock (0 if the clock is before 1970).
 pub fn unix_ns() -> u64 {
-    if cfg!(loom) {
+    if MODEL {
         return 0;
     }
     SystemTime::now()
@@ -100,7 +102,7 @@ impl Calibration {
     /// Measures an initial rate by watching the clocks for about `spin` (a millisecond or two).
     pub fn measure(spin: std::time::Duration) -> Calibration {
         let base = Anchor::now();
-        if !cfg!(target_arch = "x86_64") || cfg!(loom) {
+        if !cfg!(target_arch = "x86_64") || MODEL {
             return Calibration {
                 base,
                 ticks_per_sec: 1e9,

@@ -1,46 +1,17 @@
-//! The engine as a value: configuration, shared state, the drain thread, and the process-wide
-//! logger that the macros use (a thin static on top).
-use crate::drain::Drain;
+//! The engine's lifecycle: the `Builder` and its checks, starting and stopping an engine (its
+//! drain and compressor threads), the `Guard`, and the public functions of the process-wide
+//! logger that the macros use (a thin static on top of an engine value).
+use crate::backend::Drain;
 use crate::error::Error;
-use crate::segment::SegmentDir;
-use crate::sync::{
-    Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64, Break, Condvar, Mutex, Ordering, lock, order,
-    thread,
-};
+use crate::filter::Filter;
+use crate::frontend::{callsite, sampling};
+use crate::runtime::{self, ACTIVE, Active, Config, GENERATION, Overflow, Shared, active_engine};
+use crate::storage::{SegmentDir, compress};
+use crate::sync::{Arc, Ordering, lock, thread};
+use crate::wire::limits;
 use crate::{Level, clock};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-/// What a producer does when its ring has no room for a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Overflow {
-    /// Drop the record and count it; the drain writes a notice with the count. Never waits.
-    #[default]
-    Drop,
-    /// Wait until the drain makes room (spin, then yield, then sleep).
-    Block,
-    /// Wait at most this long, then drop and count.
-    BlockFor(Duration),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub dir: PathBuf,
-    pub name: String,
-    pub segment_size: usize,
-    pub ring_capacity: usize,
-    pub overflow: Overflow,
-    pub drain_core: Option<usize>,
-    pub level: Level,
-    pub max_idle: Duration,
-    /// Per-target filter; `None`: `level` for every target.
-    pub filter: Option<crate::Filter>,
-    /// Rotate at multiples of this since the Unix epoch (as well as when full).
-    pub rotate_every: Option<Duration>,
-    /// Limits on the sealed segments kept.
-    pub retention: crate::retention::Limits,
-    pub compress: bool,
-}
+use std::time::Duration;
 
 /// Configures and starts the process-wide logger.
 ///
@@ -54,21 +25,6 @@ pub(crate) struct Config {
 pub struct Builder {
     pub(crate) cfg: Config,
 }
-
-/// Smallest accepted ring: room for a few records of ordinary size.
-#[cfg(not(loom))]
-pub const MIN_RING_CAPACITY: usize = 4 * 1024;
-/// Smallest accepted segment.
-#[cfg(not(loom))]
-pub const MIN_SEGMENT_SIZE: usize = 16 * 1024;
-// Loom explores every interleaving, so its models use rings of a few records and segments of a
-// few frames: the states that matter (full ring, full segment) are then a few steps away.
-/// Smallest accepted ring (loom models: a record or two).
-#[cfg(loom)]
-pub const MIN_RING_CAPACITY: usize = 16;
-/// Smallest accepted segment (loom models: a few frames).
-#[cfg(loom)]
-pub const MIN_SEGMENT_SIZE: usize = 256;
 
 impl Default for Builder {
     fn default() -> Self {
@@ -142,7 +98,7 @@ impl Builder {
     /// # Ok::<(), tachylog::Error>(())
     /// ```
     pub fn filter(mut self, spec: &str) -> Result<Self, Error> {
-        self.cfg.filter = Some(crate::Filter::parse(spec)?);
+        self.cfg.filter = Some(Filter::parse(spec)?);
         Ok(self)
     }
     /// Also rotate when the wall clock crosses a multiple of `every` since the Unix epoch
@@ -195,6 +151,7 @@ impl Builder {
         if active.is_some() {
             return Err(Error::AlreadyInitialized);
         }
+        self.cfg.validate()?;
         let engine = Engine::start(self.cfg)?;
         let generation = GENERATION.load(Ordering::Relaxed).wrapping_add(1).max(1);
         // Producers compare their cached generation with this one and re-attach on a change.
@@ -207,32 +164,12 @@ impl Builder {
         let filter = cfg
             .filter
             .clone()
-            .unwrap_or_else(|| crate::Filter::level(cfg.level));
-        crate::filter::apply(filter, cfg.level);
+            .unwrap_or_else(|| Filter::level(cfg.level));
+        apply(filter, cfg.level);
         Ok(Guard {
             engine: Some(engine),
         })
     }
-}
-
-#[cfg(loom)]
-impl Builder {
-    /// The configuration, for loom models that start engine values themselves.
-    pub(crate) fn into_config(self) -> Config {
-        self.cfg
-    }
-}
-
-/// Counters of one engine, read with [`stats`].
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub records_written: AtomicU64,
-    pub bytes_written: AtomicU64,
-    pub records_dropped: AtomicU64,
-    pub live_producers: AtomicU64,
-    pub segments_created: AtomicU64,
-    pub segments_removed: AtomicU64,
-    pub drain_panics: AtomicU64,
 }
 
 /// A snapshot of the logger's counters.
@@ -260,153 +197,6 @@ pub struct Stats {
     pub drain_panics: u64,
 }
 
-/// The consumer end of a new producer's ring, waiting for the drain to pick it up.
-pub(crate) struct NewRing {
-    pub id: u32,
-    pub consumer: crate::ring::Consumer,
-    pub shared: Arc<crate::producer::ProducerShared>,
-}
-
-/// State shared by producers, the drain and the handle.
-pub(crate) struct Shared {
-    pub cfg: Config,
-    pub counters: Counters,
-    /// Rings created since the drain last looked; `has_new` says the list is non-empty.
-    pub new_rings: Mutex<Vec<NewRing>>,
-    pub has_new: AtomicBool,
-    next_producer: AtomicU32,
-    /// Records lost where no producer could be used (logging during thread teardown).
-    pub orphan_dropped: AtomicU64,
-    /// Flush tickets: callers take `flush_req + 1`; the drain publishes the highest ticket whose
-    /// records are all in the segment in `flush_done`.
-    pub flush_req: AtomicU64,
-    pub flush_done: AtomicU64,
-    flush_lock: Mutex<()>,
-    flush_cv: Condvar,
-    /// Set by `shutdown`; the drain finishes its work and exits.
-    pub stop: AtomicBool,
-    /// True while the drain thread runs.
-    pub alive: AtomicBool,
-    drain_thread: Mutex<Option<thread::Thread>>,
-    pub calibration_tps: AtomicU64,
-}
-
-impl Shared {
-    pub(crate) fn next_producer_id(&self) -> u32 {
-        self.next_producer.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Wakes the drain if it sleeps.
-    pub(crate) fn wake_drain(&self) {
-        // Under loom the drain never parks (it yields), so there is nothing to wake; loom 0.7's
-        // `unpark` would also wake a thread that is blocked on a mutex (tokio-rs/loom#422).
-        if cfg!(loom) {
-            return;
-        }
-        if let Some(t) = lock(&self.drain_thread).as_ref() {
-            t.unpark();
-        }
-    }
-
-    /// Called by the drain after the records of ticket `ticket` are in the segment.
-    pub(crate) fn complete_flush(&self, ticket: u64) {
-        self.flush_done.store(ticket, Ordering::Release);
-        let _g = lock(&self.flush_lock);
-        self.flush_cv.notify_all();
-    }
-
-    /// Called once when the drain thread ends, however it ends.
-    pub(crate) fn drain_exited(&self) {
-        self.alive.store(false, Ordering::Release);
-        let _g = lock(&self.flush_lock);
-        self.flush_cv.notify_all();
-    }
-
-    fn flush(&self, timeout: Option<Duration>) -> Result<(), Error> {
-        // AcqRel: everything this thread (and whatever happened-before it) committed to a ring
-        // is visible to the drain once it reads this ticket with acquire.
-        let ticket = self
-            .flush_req
-            .fetch_add(1, order(Ordering::AcqRel, Break::FlushTicketRelaxed))
-            + 1;
-        self.wake_drain();
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut g = lock(&self.flush_lock);
-        loop {
-            if self.flush_done.load(Ordering::Acquire) >= ticket {
-                return Ok(());
-            }
-            if !self.alive.load(Ordering::Acquire) {
-                return Err(Error::DrainStopped);
-            }
-            let wait = match deadline {
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return Err(Error::Timeout(timeout.unwrap_or_default()));
-                    }
-                    (d - now).min(Duration::from_millis(10))
-                }
-                None => Duration::from_millis(10),
-            };
-            g = self
-                .flush_cv
-                .wait_timeout(g, wait)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            self.wake_drain();
-        }
-    }
-
-    fn stats(&self) -> Stats {
-        let c = &self.counters;
-        Stats {
-            records_written: c.records_written.load(Ordering::Relaxed),
-            bytes_written: c.bytes_written.load(Ordering::Relaxed),
-            records_dropped: c.records_dropped.load(Ordering::Relaxed),
-            live_producers: c.live_producers.load(Ordering::Relaxed),
-            segments_created: c.segments_created.load(Ordering::Relaxed),
-            segments_removed: c.segments_removed.load(Ordering::Relaxed),
-            records_sampled_out: crate::sampling::totals().values().map(|t| t.1).sum(),
-            drain_panics: c.drain_panics.load(Ordering::Relaxed),
-        }
-    }
-}
-
-impl Shared {
-    /// Fresh shared state for an engine with this configuration.
-    pub(crate) fn new(cfg: Config, calib: &clock::Calibration) -> Shared {
-        Shared {
-            cfg,
-            counters: Counters::default(),
-            new_rings: Mutex::new(Vec::new()),
-            has_new: AtomicBool::new(false),
-            next_producer: AtomicU32::new(1),
-            orphan_dropped: AtomicU64::new(0),
-            flush_req: AtomicU64::new(0),
-            flush_done: AtomicU64::new(0),
-            flush_lock: Mutex::new(()),
-            flush_cv: Condvar::new(),
-            stop: AtomicBool::new(false),
-            alive: AtomicBool::new(true),
-            drain_thread: Mutex::new(None),
-            calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
-        }
-    }
-
-    /// Blocks until every record committed before the call is in the segment (loom models).
-    #[cfg(loom)]
-    pub(crate) fn flush_for_model(&self) -> Result<(), Error> {
-        self.flush(None)
-    }
-
-    /// The counters as a snapshot (loom models).
-    #[cfg(loom)]
-    pub(crate) fn stats_for_model(&self) -> Stats {
-        self.stats()
-    }
-}
-
 /// One running engine: its shared state and drain thread.
 pub(crate) struct Engine {
     pub shared: Arc<Shared>,
@@ -416,53 +206,9 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
+    /// Starts an engine with `cfg` (checked by [`Config::validate`] where it comes from a
+    /// user; loom models start engines with rings and segments far below the minimums).
     pub(crate) fn start(cfg: Config) -> Result<Engine, Error> {
-        if cfg.ring_capacity < MIN_RING_CAPACITY {
-            return Err(Error::Config(format!(
-                "ring_capacity {} is below the minimum of {MIN_RING_CAPACITY} bytes",
-                cfg.ring_capacity
-            )));
-        }
-        if cfg.segment_size < MIN_SEGMENT_SIZE {
-            return Err(Error::Config(format!(
-                "segment_size {} is below the minimum of {MIN_SEGMENT_SIZE} bytes",
-                cfg.segment_size
-            )));
-        }
-        if cfg.segment_size < 2 * cfg.ring_capacity {
-            return Err(Error::Config(format!(
-                "segment_size {} must be at least twice ring_capacity {} so that any record fits",
-                cfg.segment_size, cfg.ring_capacity
-            )));
-        }
-        if cfg
-            .rotate_every
-            .is_some_and(|d| d < Duration::from_millis(1))
-        {
-            return Err(Error::Config(
-                "rotate_every must be at least 1 ms".to_string(),
-            ));
-        }
-        if cfg.retention.max_segments == Some(0) {
-            return Err(Error::Config(
-                "max_segments must be at least 1 (the live segment)".to_string(),
-            ));
-        }
-        if cfg.name.is_empty() || cfg.name.contains(['/', '\0']) {
-            return Err(Error::Config(format!(
-                "invalid segment name prefix {:?}",
-                cfg.name
-            )));
-        }
-        if let Some(core) = cfg.drain_core {
-            let cores = core_affinity::get_core_ids().unwrap_or_default();
-            if !cores.iter().any(|c| c.id == core) {
-                return Err(Error::Config(format!(
-                    "drain_core {core} is not one of this process's cores {:?}",
-                    cores.iter().map(|c| c.id).collect::<Vec<_>>()
-                )));
-            }
-        }
         let calib = clock::Calibration::measure(Duration::from_millis(2));
         // Creating the directory and the first segment here turns an unwritable directory into
         // an `Err` from `init` instead of silent loss later.
@@ -472,12 +218,10 @@ impl Engine {
         let mut compressor = None;
         if shared.cfg.compress {
             let (tx, handle) =
-                crate::compress::spawn(&shared.cfg.dir, &shared.cfg.name).map_err(|source| {
-                    Error::Io {
-                        what: "cannot start the compressor thread",
-                        path: shared.cfg.dir.clone(),
-                        source,
-                    }
+                compress::spawn(&shared.cfg.dir, &shared.cfg.name).map_err(|source| Error::Io {
+                    what: "cannot start the compressor thread",
+                    path: shared.cfg.dir.clone(),
+                    source,
                 })?;
             drain.set_sealed_sink(tx);
             compressor = Some(handle);
@@ -503,7 +247,7 @@ impl Engine {
                 path: PathBuf::new(),
                 source: e,
             })?;
-        *lock(&shared.drain_thread) = Some(handle.thread().clone());
+        shared.set_drain_thread(handle.thread().clone());
         Ok(Engine {
             shared,
             drain: Some(handle),
@@ -548,39 +292,12 @@ impl std::fmt::Debug for Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         let mut active = lock(&ACTIVE);
-        MAX_LEVEL.store(0, Ordering::Release);
+        // The ceiling alone: a bridge keeps its own (its records stop at this ceiling anyway).
+        runtime::MAX_LEVEL.store(0, Ordering::Release);
         *active = None;
         drop(active);
         drop(self.engine.take());
     }
-}
-
-pub(crate) struct Active {
-    pub generation: u32,
-    pub engine: Arc<Shared>,
-}
-
-/// The running process-wide logger, if any (slow paths only: attach, flush, stats).
-#[cfg(not(loom))]
-pub(crate) static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
-/// Changes on every `init`; thread-local producers compare it to re-attach.
-#[cfg(not(loom))]
-pub(crate) static GENERATION: AtomicU32 = AtomicU32::new(0);
-/// Most verbose level enabled at run time; 0 while no logger runs.
-#[cfg(not(loom))]
-pub(crate) static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
-
-// Under loom the process-wide logger's state lives for one model execution. The models drive
-// engine values directly and never touch it; it only has to compile.
-#[cfg(loom)]
-loom::lazy_static! {
-    pub(crate) static ref ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
-    pub(crate) static ref GENERATION: AtomicU32 = AtomicU32::new(0);
-    pub(crate) static ref MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
-}
-
-fn active_engine() -> Option<Arc<Shared>> {
-    lock(&ACTIVE).as_ref().map(|a| a.engine.clone())
 }
 
 /// Blocks until every record logged (by any thread) before the call is in the segment file.
@@ -601,13 +318,127 @@ pub fn flush_timeout(timeout: Duration) -> Result<(), Error> {
 
 /// The running logger's counters (all zero if none runs).
 pub fn stats() -> Stats {
-    active_engine().map(|e| e.stats()).unwrap_or_default()
+    active_engine().map(|e| snapshot(&e)).unwrap_or_default()
 }
 
 /// Changes the most verbose level kept, at run time, for every target (it replaces a
 /// per-target filter; see [`set_filter`](crate::set_filter) to change one).
 pub fn set_level(level: Level) {
     if lock(&ACTIVE).is_some() {
-        crate::filter::apply(crate::Filter::level(level), level);
+        apply(Filter::level(level), level);
+    }
+}
+
+/// Makes `filter` the running logger's filter: installs it, sets the global ceiling and
+/// refreshes every call site's cached decision. Callers hold the `ACTIVE` lock (lock order:
+/// `ACTIVE`, then the call-site registry, then the filter).
+pub(crate) fn apply(filter: Filter, default: Level) {
+    callsite::reconfigure(|| runtime::set_max_level(runtime::install(filter, default)));
+}
+
+/// Replaces the running logger's filter, at run time: `spec` has the grammar of
+/// [`Builder::filter`](crate::Builder::filter). Targets it does not name (when it has no bare
+/// level) keep the level given to the `Builder`. Every call site picks up the change at its
+/// next use; a record already past its check when the filter changes may still be written.
+///
+/// `Err` if a directive is invalid (nothing changes then) or if no logger runs.
+///
+/// ```no_run
+/// let _guard = tachylog::Builder::new().filter("info")?.init()?;
+/// tachylog::set_filter("warn,orders=trace")?;
+/// # Ok::<(), tachylog::Error>(())
+/// ```
+pub fn set_filter(spec: &str) -> Result<(), Error> {
+    let filter = Filter::parse(spec)?;
+    let active = lock(&ACTIVE);
+    let Some(a) = active.as_ref() else {
+        return Err(Error::NotInitialized);
+    };
+    apply(filter, a.engine.cfg.level);
+    Ok(())
+}
+
+/// The counters of the engine `shared` as a snapshot.
+pub(crate) fn snapshot(shared: &Shared) -> Stats {
+    let c = &shared.counters;
+    Stats {
+        records_written: c.records_written.load(Ordering::Relaxed),
+        bytes_written: c.bytes_written.load(Ordering::Relaxed),
+        records_dropped: c.records_dropped.load(Ordering::Relaxed),
+        live_producers: c.live_producers.load(Ordering::Relaxed),
+        segments_created: c.segments_created.load(Ordering::Relaxed),
+        segments_removed: c.segments_removed.load(Ordering::Relaxed),
+        records_sampled_out: sampling::totals().values().map(|t| t.1).sum(),
+        drain_panics: c.drain_panics.load(Ordering::Relaxed),
+    }
+}
+
+impl Config {
+    /// Refuses settings out of range, or beyond the format's limits (`wire::limits`).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let cfg = self;
+        if cfg.ring_capacity < limits::MIN_RING_BYTES {
+            return Err(Error::Config(format!(
+                "ring_capacity {} is below the minimum of {} bytes",
+                cfg.ring_capacity,
+                limits::MIN_RING_BYTES
+            )));
+        }
+        if cfg.ring_capacity > limits::MAX_RING_BYTES {
+            return Err(Error::Config(format!(
+                "ring_capacity {} is above the maximum of {} bytes (the largest record)",
+                cfg.ring_capacity,
+                limits::MAX_RING_BYTES
+            )));
+        }
+        if cfg.segment_size < limits::MIN_SEGMENT_BYTES {
+            return Err(Error::Config(format!(
+                "segment_size {} is below the minimum of {} bytes",
+                cfg.segment_size,
+                limits::MIN_SEGMENT_BYTES
+            )));
+        }
+        if cfg.segment_size as u64 > limits::MAX_SEGMENT_BYTES {
+            return Err(Error::Config(format!(
+                "segment_size {} is above the maximum of {} bytes that readers accept",
+                cfg.segment_size,
+                limits::MAX_SEGMENT_BYTES
+            )));
+        }
+        if cfg.segment_size < 2 * cfg.ring_capacity {
+            return Err(Error::Config(format!(
+                "segment_size {} must be at least twice ring_capacity {} so that any record fits",
+                cfg.segment_size, cfg.ring_capacity
+            )));
+        }
+        if cfg
+            .rotate_every
+            .is_some_and(|d| d < Duration::from_millis(1))
+        {
+            return Err(Error::Config(
+                "rotate_every must be at least 1 ms".to_string(),
+            ));
+        }
+        if cfg.retention.max_segments == Some(0) {
+            return Err(Error::Config(
+                "max_segments must be at least 1 (the live segment)".to_string(),
+            ));
+        }
+        if cfg.name.is_empty() || cfg.name.contains(['/', '\0']) {
+            return Err(Error::Config(format!(
+                "invalid segment name prefix {:?}",
+                cfg.name
+            )));
+        }
+        if let Some(core) = cfg.drain_core {
+            let cores = core_affinity::get_core_ids().unwrap_or_default();
+            if !cores.iter().any(|c| c.id == core) {
+                return Err(Error::Config(format!(
+                    "drain_core {core} is not one of this process's cores {:?}",
+                    cores.iter().map(|c| c.id).collect::<Vec<_>>()
+                )));
+            }
+        }
+        Ok(())
     }
 }

@@ -2,8 +2,9 @@
 //! deployed program can be tuned without a rebuild. Calls made on the returned `Builder`
 //! replace what the environment said (explicit code wins). An unset or empty variable leaves
 //! the default. The table of variables is on [`Builder::from_env`].
-use crate::engine::{Builder, Overflow};
+use crate::engine::Builder;
 use crate::error::Error;
+use crate::runtime::Overflow;
 use std::time::Duration;
 
 /// The variable holding the filter.

@@ -18,11 +18,11 @@
 //! that does not parse. Empty directives (`info,,`) are ignored.
 //!
 //! The decision for a call site is taken once, on its first use, and stored in the call site;
-//! [`set_filter`](crate::set_filter) recomputes it for every call site already seen.
+//! [`set_filter`](crate::set_filter) recomputes it for every call site already seen. This
+//! module is the grammar and the matching only; the installed filter is runtime state
+//! (`runtime::install`, `runtime::decide`).
 use crate::Level;
-use crate::engine::{ACTIVE, MAX_LEVEL};
 use crate::error::Error;
-use crate::sync::{Mutex, Ordering, lock};
 
 /// A parsed filter: a default level and per-target levels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl Filter {
 
     /// Whether a record of `level` from `target` passes (`default` applies where the filter
     /// has no bare level).
-    fn enabled_or(&self, target: &str, level: Level, default: u8) -> bool {
+    pub(crate) fn enabled_or(&self, target: &str, level: Level, default: u8) -> bool {
         let max = self
             .targets
             .iter()
@@ -130,7 +130,7 @@ impl Filter {
 
     /// The most verbose level any target can have: the global ceiling checked before the call
     /// site's cached decision.
-    fn max_level(&self, default: u8) -> u8 {
+    pub(crate) fn max_level(&self, default: u8) -> u8 {
         self.targets
             .iter()
             .map(|(_, l)| l.0)
@@ -164,77 +164,6 @@ fn target_matches(directive: &str, target: &str) -> bool {
         Some(rest) => rest.is_empty() || rest.starts_with("::"),
         None => false,
     }
-}
-
-/// The filter call sites are resolved against, with the default level for targets it does
-/// not name. Locked after the call-site registry where both are held.
-struct Current {
-    filter: Filter,
-    default: u8,
-}
-
-#[cfg(not(loom))]
-static CURRENT: Mutex<Option<Current>> = Mutex::new(None);
-
-// Under loom, state lives for one model execution (the models do not filter; it only has to
-// compile).
-#[cfg(loom)]
-loom::lazy_static! {
-    static ref CURRENT: Mutex<Option<Current>> = Mutex::new(None);
-}
-
-/// Installs `filter` (with `default` for unnamed targets when it has no bare level) and
-/// returns the global ceiling for `MAX_LEVEL`. The caller then refreshes the call sites.
-pub(crate) fn install(filter: Filter, default: Level) -> u8 {
-    let max = filter.max_level(default as u8);
-    *lock(&CURRENT) = Some(Current {
-        filter,
-        default: default as u8,
-    });
-    max
-}
-
-/// The decision for a call site under the installed filter (everything passes if none is
-/// installed: `MAX_LEVEL` alone decides then).
-pub(crate) fn decide(target: &str, level: Level) -> bool {
-    match lock(&CURRENT).as_ref() {
-        Some(c) => c.filter.enabled_or(target, level, c.default),
-        None => true,
-    }
-}
-
-/// Makes `filter` the running logger's filter: installs it, sets the global ceiling and
-/// refreshes every call site's cached decision. Callers hold the `ACTIVE` lock (lock order:
-/// `ACTIVE`, then the call-site registry, then the filter).
-pub(crate) fn apply(filter: Filter, default: Level) {
-    crate::callsite::reconfigure(|| {
-        let max = install(filter, default);
-        MAX_LEVEL.store(max, Ordering::Release);
-        #[cfg(feature = "log")]
-        crate::bridge::log::max_level_changed();
-    });
-}
-
-/// Replaces the running logger's filter, at run time: `spec` has the grammar of
-/// [`Builder::filter`](crate::Builder::filter). Targets it does not name (when it has no bare
-/// level) keep the level given to the `Builder`. Every call site picks up the change at its
-/// next use; a record already past its check when the filter changes may still be written.
-///
-/// `Err` if a directive is invalid (nothing changes then) or if no logger runs.
-///
-/// ```no_run
-/// let _guard = tachylog::Builder::new().filter("info")?.init()?;
-/// tachylog::set_filter("warn,orders=trace")?;
-/// # Ok::<(), tachylog::Error>(())
-/// ```
-pub fn set_filter(spec: &str) -> Result<(), Error> {
-    let filter = Filter::parse(spec)?;
-    let active = lock(&ACTIVE);
-    let Some(a) = active.as_ref() else {
-        return Err(Error::NotInitialized);
-    };
-    apply(filter, a.engine.cfg.level);
-    Ok(())
 }
 
 #[cfg(test)]

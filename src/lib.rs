@@ -21,61 +21,69 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// Layers, each using only the layers below it (docs/ARCHITECTURE.md; `.ci/check-layers.sh`
+// refuses an import cycle):
+// L0 sync, clock, level, error · L1 wire, filter · L2 runtime · L3 frontend, storage, reader
+// · L4 backend · L5 engine, env · L6 bridge, testing.
 #[macro_use]
 mod macros;
-#[cfg(any(feature = "log", feature = "tracing"))]
-pub mod bridge;
-mod callsite;
+mod sync;
+
 mod clock;
-pub mod compress;
-mod drain;
-mod encode;
+mod error;
+mod level;
+
+mod filter;
+pub mod wire;
+
+mod runtime;
+
+mod frontend;
+pub mod reader;
+mod storage;
+
+mod backend;
+
 mod engine;
 mod env;
-mod error;
-#[cfg(feature = "fault-injection")]
-#[doc(hidden)]
-pub mod fault;
-#[cfg(not(feature = "fault-injection"))]
-mod fault;
-mod filter;
-mod level;
-mod producer;
-pub mod reader;
-mod retention;
-mod ring;
-mod sampling;
-mod segment;
-mod sync;
-pub mod wire;
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub mod bridge;
+mod testing;
 
 /// The harness the loom models in `loom-tests/` drive (`--cfg loom` builds only).
 #[cfg(loom)]
 #[doc(hidden)]
-#[path = "loom_harness.rs"]
-pub mod __loom;
+pub use testing::loom as __loom;
 
-pub use encode::{Formatted, debug, display};
-pub use engine::{Builder, Guard, Overflow, Stats, flush, flush_timeout, set_level, stats};
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use testing::fault;
+
+pub use engine::{Builder, Guard, Stats, flush, flush_timeout, set_filter, set_level, stats};
 pub use error::Error;
-pub use filter::{Filter, set_filter};
+pub use filter::Filter;
+pub use frontend::encode::Formatted;
+pub use frontend::producer::{debug, display};
+pub use frontend::sampling::{SampledCallsite, sampling_stats};
 pub use level::Level;
-pub use sampling::{SampledCallsite, sampling_stats};
+pub use runtime::Overflow;
+pub use storage::compress;
 pub use wire::{file_name as segment_file_name, parse_seq as segment_seq};
 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::Level;
-    pub use crate::callsite::{Callsite, Metadata};
-    pub use crate::encode::{Encode, Writer};
-    pub use crate::producer::log;
-    pub use crate::sampling::{limit_per_sec, sample_every};
+    pub use crate::frontend::callsite::{Callsite, Metadata};
+    pub use crate::frontend::encode::{Encode, Writer};
+    pub use crate::frontend::producer::log;
+    pub use crate::frontend::sampling::{limit_per_sec, sample_every};
     pub use tachylog_macros::__log;
 
     /// Whether records of `level` are wanted: the compile-time ceiling, then one relaxed load.
     #[inline(always)]
     pub fn enabled(level: Level) -> bool {
         (level as u8) <= crate::level::STATIC_MAX_LEVEL
-            && (level as u8) <= crate::engine::MAX_LEVEL.load(crate::sync::Ordering::Relaxed)
+            && (level as u8) <= crate::runtime::MAX_LEVEL.load(crate::sync::Ordering::Relaxed)
     }
 }

@@ -414,3 +414,41 @@ fn segments_are_private_to_the_owner() {
         assert_eq!(mode & !0o640, 0, "{} has mode {mode:o}", f.display());
     }
 }
+
+#[test]
+fn sizes_beyond_the_format_limits_are_refused_at_init() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // A segment the reader could not read (over 4 GiB - 1) is refused before any file exists.
+    let e = Builder::new()
+        .dir(dir.path())
+        .segment_size(5 << 30)
+        .init()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("segment_size 5368709120 is above the maximum of 4294967295"),
+        "{e}"
+    );
+    // A ring over 1 GiB could hold a record whose length does not fit its u32 field.
+    let e = Builder::new()
+        .dir(dir.path())
+        .ring_capacity((1 << 30) + 1)
+        .init()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("ring_capacity 1073741825 is above the maximum of 1073741824"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // The largest segment a reader accepts is accepted by the Builder's checks: the next
+    // setting that fails is the ring's relation to it, not the segment's size.
+    let e = Builder::new()
+        .dir(dir.path())
+        .segment_size(u32::MAX as usize)
+        .ring_capacity(usize::MAX / 2)
+        .init()
+        .unwrap_err();
+    assert!(e.to_string().contains("ring_capacity"), "{e}");
+}

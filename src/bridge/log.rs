@@ -27,10 +27,11 @@
 //!   are rejected by `log`'s macros before their arguments are evaluated.
 //! - Key-value pairs of `log`'s unstable `kv` feature are not recorded.
 use crate::Level;
-use crate::callsite::{Callsite, Metadata};
-use crate::encode::Encode;
-use crate::engine::{ACTIVE, MAX_LEVEL};
 use crate::error::Error;
+use crate::frontend::callsite::{Callsite, Metadata};
+use crate::frontend::encode::Encode;
+use crate::frontend::producer;
+use crate::runtime::{self, ACTIVE, MAX_LEVEL};
 use crate::sync::{AtomicBool, Mutex, Ordering, lock};
 use rustc_hash::FxBuildHasher;
 use std::cell::RefCell;
@@ -80,7 +81,8 @@ pub fn init() -> Result<(), Error> {
     }
     ::log::set_logger(&LOGGER).map_err(|_| Error::LogLoggerSet)?;
     INSTALLED.store(true, Ordering::Relaxed);
-    max_level_changed();
+    runtime::on_max_level_change(max_level_changed);
+    max_level_changed(MAX_LEVEL.load(Ordering::Relaxed));
     Ok(())
 }
 
@@ -90,15 +92,14 @@ pub fn logger() -> &'static Logger {
     &LOGGER
 }
 
-/// Copies tachylog's global maximum level (and compile-time ceiling) into `log`'s, once the
-/// logger is installed. Called whenever the filter changes, with the `ACTIVE` lock held.
-pub(crate) fn max_level_changed() {
+/// Copies tachylog's global maximum level `max` (within the compile-time ceiling) into `log`'s,
+/// once the logger is installed. Registered with the runtime by [`init`], which calls it
+/// whenever the level ceiling changes, with the `ACTIVE` lock held.
+fn max_level_changed(max: u8) {
     if !INSTALLED.load(Ordering::Relaxed) {
         return;
     }
-    let max = MAX_LEVEL
-        .load(Ordering::Relaxed)
-        .min(crate::level::STATIC_MAX_LEVEL);
+    let max = max.min(crate::level::STATIC_MAX_LEVEL);
     ::log::set_max_level(match max {
         0 => ::log::LevelFilter::Off,
         1 => ::log::LevelFilter::Error,
@@ -114,7 +115,7 @@ impl ::log::Log for Logger {
     /// what `log_enabled!` calls, not the path of ordinary records).
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
         let level = from_log(metadata.level());
-        crate::__private::enabled(level) && crate::filter::decide(metadata.target(), level)
+        crate::__private::enabled(level) && runtime::decide(metadata.target(), level)
     }
 
     fn log(&self, record: &::log::Record<'_>) {
@@ -214,10 +215,10 @@ fn static_key(cs: &'static Callsite) -> Key<'static> {
 /// Records the message: its static text if it has no arguments, else formatted now.
 fn write(cs: &'static Callsite, r: &::log::Record<'_>) {
     match r.args().as_str() {
-        Some(s) => crate::producer::log(cs, s.size(), |w| s.encode(w)),
+        Some(s) => producer::log(cs, s.size(), |w| s.encode(w)),
         None => {
-            let text = crate::encode::display(r.args());
-            crate::producer::log(cs, text.size(), |w| text.encode(w));
+            let text = producer::display(r.args());
+            producer::log(cs, text.size(), |w| text.encode(w));
         }
     }
 }
@@ -248,13 +249,13 @@ static DYNAMIC: [Callsite; 5] = [
 #[inline(never)]
 fn write_dynamic(level: Level, r: &::log::Record<'_>) {
     let (_, target, module_path, file, line) = key(level, r);
-    if !crate::filter::decide(target, level) {
+    if !runtime::decide(target, level) {
         return;
     }
     let cs = &DYNAMIC[level as usize - 1];
-    let text = crate::encode::display(r.args());
+    let text = producer::display(r.args());
     let size = text.size() + target.size() + module_path.size() + file.size() + line.size();
-    crate::producer::log(cs, size, |w| {
+    producer::log(cs, size, |w| {
         text.encode(w);
         target.encode(w);
         module_path.encode(w);

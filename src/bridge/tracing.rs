@@ -36,8 +36,9 @@
 //!   and cached per call site. It does not filter for the subscriber's other layers: add a
 //!   `tracing` filter for those.
 use crate::Level;
-use crate::callsite::{Callsite, Metadata};
-use crate::encode::{ArenaStr, Encode, Formatted, Writer};
+use crate::frontend::callsite::{Callsite, Metadata};
+use crate::frontend::encode::{ArenaStr, Encode, Formatted, Writer};
+use crate::frontend::producer::{self, arena_str};
 use crate::sync::{Mutex, lock};
 use crate::wire::tag;
 use ::tracing::field::{Field, Visit};
@@ -247,12 +248,12 @@ impl Visit for Collect<'_> {
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if let Some(s) = self.slot(field) {
-            *s = Slot::Str(ArenaStr::new(format_args!("{value}")));
+            *s = Slot::Str(arena_str(format_args!("{value}")));
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if let Some(s) = self.slot(field) {
-            *s = Slot::Debug(crate::encode::debug(value));
+            *s = Slot::Debug(producer::debug(value));
         }
     }
 }
@@ -283,7 +284,7 @@ where
         names[n] = span.name();
         n += 1;
     }
-    (n > 0).then(|| ArenaStr::new(format_args!("{}", SpanPath(&names[..n]))))
+    (n > 0).then(|| arena_str(format_args!("{}", SpanPath(&names[..n]))))
 }
 
 impl<S> tracing_subscriber::Layer<S> for TachylogLayer
@@ -319,7 +320,7 @@ where
     event.record(&mut Collect { slots });
     let spans = span_path(ctx, event);
     let size = slots.iter().map(Encode::size).sum::<usize>() + spans.size();
-    crate::producer::log(&b.cs, size, |w| {
+    producer::log(&b.cs, size, |w| {
         if let Some(m) = b.message {
             slots[m].encode(w);
         }

@@ -87,6 +87,23 @@ pub struct ParsedHeader {
     pub intact: bool,
 }
 
+/// How many leading bytes of a file [`sealed_in_prefix`] needs.
+pub const SEALED_PREFIX_LEN: usize = FLAGS_OFFSET + 4;
+
+/// Whether `prefix` (a file's first [`SEALED_PREFIX_LEN`] bytes or more) starts a segment
+/// whose sealed flag is set.
+pub fn sealed_in_prefix(prefix: &[u8]) -> bool {
+    prefix.len() >= SEALED_PREFIX_LEN
+        && prefix[..8] == MAGIC
+        && u32::from_le_bytes([
+            prefix[FLAGS_OFFSET],
+            prefix[FLAGS_OFFSET + 1],
+            prefix[FLAGS_OFFSET + 2],
+            prefix[FLAGS_OFFSET + 3],
+        ]) & FLAG_SEALED
+            != 0
+}
+
 impl SegmentHeader {
     /// The bytes of a new, unsealed segment's header, checksum included.
     pub fn encode(h: &NewHeader) -> [u8; HEADER_LEN] {

@@ -66,8 +66,8 @@ pub(crate) fn drain_pass() {
 
 /// Called before space for a new segment is reserved (on disk only: loom builds keep segments
 /// in memory).
-#[cfg(not(loom))]
 #[inline(always)]
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) fn reserve() -> std::io::Result<()> {
     #[cfg(feature = "fault-injection")]
     imp::reserve()?;

@@ -9,16 +9,17 @@
 //!
 //! Everything here lives for one model execution (loom's lazy statics are reset between
 //! executions), so models never see each other's state.
-use crate::callsite::{Callsite, Metadata};
-use crate::drain::Drain;
-use crate::engine::{Config, Engine, Shared};
+use crate::backend::Drain;
+use crate::engine::{Engine, snapshot};
+use crate::frontend::callsite::{self, Callsite, Metadata};
+use crate::frontend::encode::Encode;
+use crate::frontend::producer::{Local, Producer as RingProducer};
 use crate::reader::{Event, Reader};
-use crate::segment::SegmentDir;
-use crate::sync::{Arc, AtomicU32, AtomicU64};
-use crate::wire::{COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
+use crate::runtime::{Config, Shared};
+use crate::storage::SegmentDir;
+use crate::storage::memory::read_published;
+use crate::sync::Arc;
 use crate::{Error, Level, Overflow, clock};
-use std::ops::{Index, IndexMut, Range, RangeTo};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::sync::Break;
@@ -31,11 +32,6 @@ use std::sync::atomic::Ordering::Relaxed as KNOB_ORDER; // sync-lint: allow (as 
 loom::lazy_static! {
     /// The broken variant selected for this execution (0: none).
     static ref BREAK: Knob = Knob::new(0);
-    /// The in-memory "file system": every segment created in this execution, in order. A
-    /// std mutex, invisible to loom: it stands for the kernel, which makes a file visible to
-    /// readers only after it was created; its critical sections do nothing loom sees.
-    static ref FILES: std::sync::Mutex<Vec<std::sync::Arc<MemFile>>> =
-        std::sync::Mutex::new(Vec::new());
 }
 
 /// The broken variant selected for the running execution, as a `Break` discriminant.
@@ -47,148 +43,9 @@ pub(crate) fn selected_break() -> u8 {
 /// before starting any thread.
 pub fn select_break(b: Option<Break>) {
     BREAK.store(b.map_or(0, |b| b as u8), KNOB_ORDER);
-    drop(FILES.lock());
-    crate::callsite::init_registry();
-}
-
-/// An in-memory segment file.
-struct MemFile {
-    path: PathBuf,
-    /// The bytes; frame bytes are accessed only together with their `track` cell.
-    data: Box<[std::cell::UnsafeCell<u8>]>,
-    /// One loom cell per 8-byte word after the header: the drain's writes and a reader's reads
-    /// of a word go through it, so loom checks that the reads happen after the writes.
-    track: Box<[loom::cell::UnsafeCell<()>]>,
-    committed: AtomicU64,
-    flags: AtomicU32,
-}
-
-// SAFETY: the drain writes only bytes past `committed` (which readers do not read, unless the
-// protocol is broken, and then loom reports the race on the `track` cell before the access);
-// the header bytes are written once, before the file is listed in `FILES`.
-unsafe impl Sync for MemFile {}
-// SAFETY: as above.
-unsafe impl Send for MemFile {}
-
-impl MemFile {
-    /// The loom cells of the words overlapping `range` (the header has none).
-    fn words(&self, range: &Range<usize>) -> Range<usize> {
-        let start = range.start.max(HEADER_LEN);
-        if range.end <= start {
-            return 0..0;
-        }
-        (start - HEADER_LEN) / 8..(range.end - HEADER_LEN).div_ceil(8)
-    }
-}
-
-/// The drain's view of an in-memory segment: what `MmapMut` is outside loom.
-pub(crate) struct MemMap(std::sync::Arc<MemFile>);
-
-impl MemMap {
-    /// Creates the in-memory file `path` of `size` bytes, zero-filled like a new mapping.
-    pub(crate) fn create(path: &Path, size: usize) -> MemMap {
-        let file = std::sync::Arc::new(MemFile {
-            path: path.to_owned(),
-            data: (0..size).map(|_| std::cell::UnsafeCell::new(0)).collect(),
-            track: (0..size.saturating_sub(HEADER_LEN).div_ceil(8))
-                .map(|_| loom::cell::UnsafeCell::new(()))
-                .collect(),
-            committed: AtomicU64::new(HEADER_LEN as u64),
-            flags: AtomicU32::new(0),
-        });
-        FILES
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(file.clone());
-        MemMap(file)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.data.len()
-    }
-
-    /// The header's committed length.
-    pub(crate) fn header_u64(&self, offset: usize) -> &AtomicU64 {
-        assert_eq!(offset, COMMITTED_OFFSET, "only `committed` is shared");
-        &self.0.committed
-    }
-
-    /// The header's flags.
-    pub(crate) fn header_u32(&self, offset: usize) -> &AtomicU32 {
-        assert_eq!(offset, FLAGS_OFFSET, "only `flags` is shared");
-        &self.0.flags
-    }
-
-    fn slice_mut(&mut self, range: Range<usize>) -> &mut [u8] {
-        for w in self.0.words(&range) {
-            self.0.track[w].with_mut(|_| ());
-        }
-        let bytes = &self.0.data[range];
-        // SAFETY: `UnsafeCell<u8>` has the layout of `u8`; the drain (holder of `&mut self`)
-        // is the only writer, and no reader reads these bytes concurrently (checked by loom
-        // through `track` just above).
-        unsafe { std::slice::from_raw_parts_mut(bytes.as_ptr() as *mut u8, bytes.len()) }
-    }
-}
-
-impl Index<Range<usize>> for MemMap {
-    type Output = [u8];
-    fn index(&self, range: Range<usize>) -> &[u8] {
-        for w in self.0.words(&range) {
-            self.0.track[w].with(|_| ());
-        }
-        let bytes = &self.0.data[range];
-        // SAFETY: as in `slice_mut`; reads by the writer itself never race with its writes.
-        unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const u8, bytes.len()) }
-    }
-}
-
-impl IndexMut<Range<usize>> for MemMap {
-    fn index_mut(&mut self, range: Range<usize>) -> &mut [u8] {
-        self.slice_mut(range)
-    }
-}
-
-impl Index<RangeTo<usize>> for MemMap {
-    type Output = [u8];
-    fn index(&self, range: RangeTo<usize>) -> &[u8] {
-        &self[0..range.end]
-    }
-}
-
-impl IndexMut<RangeTo<usize>> for MemMap {
-    fn index_mut(&mut self, range: RangeTo<usize>) -> &mut [u8] {
-        self.slice_mut(0..range.end)
-    }
-}
-
-/// Reads every segment as a live reader would: the committed length with acquire, then the
-/// bytes below it (each word's read checked by loom against the drain's write of it).
-pub fn read_published() -> Vec<(PathBuf, Vec<u8>)> {
-    let files: Vec<_> = FILES.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    files
-        .iter()
-        .map(|f| {
-            let committed = (f.committed.load(crate::sync::Ordering::Acquire) as usize)
-                .clamp(HEADER_LEN, f.data.len());
-            let flags = f.flags.load(crate::sync::Ordering::Acquire);
-            for w in f.words(&(HEADER_LEN..committed)) {
-                f.track[w].with(|_| ());
-            }
-            let bytes: Vec<u8> = f.data[..committed]
-                .iter()
-                // SAFETY: header bytes are written before the file is listed; frame bytes
-                // below `committed` were written before its release store (checked by loom
-                // through `track` just above).
-                .map(|b| unsafe { *b.get() })
-                .collect();
-            let mut bytes = bytes;
-            bytes[COMMITTED_OFFSET..COMMITTED_OFFSET + 8]
-                .copy_from_slice(&(committed as u64).to_le_bytes());
-            bytes[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&flags.to_le_bytes());
-            (f.path.clone(), bytes)
-        })
-        .collect()
+    crate::storage::memory::init();
+    // Looking a call site up creates this execution's registry.
+    let _ = callsite::lookup(0);
 }
 
 /// One decoded record of a model: its producer, thread id, segment, and the `u64` it carries.
@@ -302,7 +159,7 @@ impl ModelConfig {
             .segment_size(self.segment_size)
             .ring_capacity(self.ring_capacity)
             .overflow(self.overflow)
-            .into_config()
+            .cfg
     }
 }
 
@@ -311,35 +168,41 @@ impl ModelConfig {
 pub struct Handle(Arc<Shared>);
 
 /// The engine's counters.
-pub use crate::engine::Stats;
+pub use crate::Stats;
 
 impl Handle {
     /// A producer for the calling thread: a ring created and handed to the drain exactly as a
     /// thread's first record does.
     pub fn producer(&self) -> Producer {
-        Producer(crate::producer::ModelProducer::new(self.0.clone()))
+        Producer(Local {
+            generation: 1,
+            producer: Some(RingProducer::attach(self.0.clone())),
+            arena: Vec::new(),
+        })
     }
 
     /// `flush()`: blocks until every record committed before the call is in the segment.
     pub fn flush(&self) -> Result<(), Error> {
-        self.0.flush_for_model()
+        self.0.flush(None)
     }
 
     /// The engine's counters.
     pub fn stats(&self) -> Stats {
-        self.0.stats_for_model()
+        snapshot(&self.0)
     }
 }
 
 /// A logging thread's producer. Dropping it is the thread's exit: the ring is closed and left
 /// to the drain.
-pub struct Producer(crate::producer::ModelProducer);
+pub struct Producer(Local);
 
 impl Producer {
     /// Logs `value` at `cs` through the engine's write path.
     pub fn log(&mut self, cs: &'static Callsite, value: u64) {
-        use crate::encode::Encode;
-        self.0.write(cs, value.size(), |w| value.encode(w));
+        let written = self.0.write(1, cs.id(), clock::ticks(), value.size(), |w| {
+            value.encode(w)
+        });
+        assert!(written, "a model producer always has a ring");
     }
 }
 
@@ -373,7 +236,7 @@ impl Model {
     /// Seals the current segment, as the drain thread does when it stops.
     pub fn finish(mut self) -> Stats {
         self.drain.seal();
-        self.shared.stats_for_model()
+        snapshot(&self.shared)
     }
 }
 
@@ -396,6 +259,6 @@ impl Running {
     pub fn shutdown(self) -> Stats {
         let shared = self.0.shared.clone();
         drop(self.0);
-        shared.stats_for_model()
+        snapshot(&shared)
     }
 }

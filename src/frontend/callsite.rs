@@ -1,6 +1,10 @@
 //! Call sites: static metadata owned by each macro expansion, registered once on first use.
 use crate::Level;
-use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Break, Mutex, Ordering, broken, lock};
+use crate::runtime;
+use crate::sync::{
+    AtomicU8, AtomicU32, AtomicU64, Break, Mutex, MutexGuard, Ordering, broken, const_unless_model,
+    lock, model_static,
+};
 
 /// Static description of one macro call site.
 #[derive(Debug)]
@@ -48,33 +52,22 @@ const NEVER: u8 = 1;
 /// The filter accepts this call site.
 const ALWAYS: u8 = 2;
 
-/// Every registered call site; append-only. Index `i` holds the call site with id `i + 1`.
-#[cfg(not(loom))]
-static REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
-
-// Under loom the registry lives for one model execution (loom's lazy statics are reset between
-// executions), like everything else the model touches.
-#[cfg(loom)]
-loom::lazy_static! {
-    static ref REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
-}
-
-/// Creates the registry now (loom models call this before starting threads, so that the lazy
-/// initialisation adds no synchronisation of its own between the threads).
-#[cfg(loom)]
-pub(crate) fn init_registry() {
-    drop(lock(&REGISTRY));
+model_static! {
+    /// Every registered call site; append-only. Index `i` holds the call site with id `i + 1`.
+    static REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
 }
 
 impl Callsite {
-    /// A new, unregistered call site.
-    #[cfg(not(loom))]
-    pub const fn new(meta: Metadata) -> Self {
-        Callsite {
-            meta,
-            id: AtomicU32::new(0),
-            interest: AtomicU8::new(UNKNOWN),
-            limit_window: AtomicU64::new(0),
+    const_unless_model! {
+        /// A new, unregistered call site (`const`, except under loom, whose atomics belong to
+        /// one model execution: models create call sites inside it).
+        pub fn new(meta: Metadata) -> Self {
+            Callsite {
+                meta,
+                id: AtomicU32::new(0),
+                interest: AtomicU8::new(UNKNOWN),
+                limit_window: AtomicU64::new(0),
+            }
         }
     }
 
@@ -91,18 +84,6 @@ impl Callsite {
                 self.register();
                 self.interest.load(Ordering::Relaxed) == ALWAYS
             }
-        }
-    }
-
-    /// A new, unregistered call site (not `const` under loom: loom's atomics belong to one
-    /// model execution, so models create call sites inside it).
-    #[cfg(loom)]
-    pub fn new(meta: Metadata) -> Self {
-        Callsite {
-            meta,
-            id: AtomicU32::new(0),
-            interest: AtomicU8::new(UNKNOWN),
-            limit_window: AtomicU64::new(0),
         }
     }
 
@@ -123,29 +104,39 @@ impl Callsite {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
-        if broken(Break::CallsiteIdBeforePush) {
-            // Broken on purpose (loom models only): the id is published before the entry exists.
-            let id = lock(&REGISTRY).len() as u32 + 1;
-            self.id.store(id, Ordering::Release);
-            lock(&REGISTRY).push(self);
-            return id;
-        }
         let mut reg = lock(&REGISTRY);
         // Another thread may have registered it while we waited for the lock.
         let id = self.id.load(Ordering::Acquire);
         if id != 0 {
             return id;
         }
+        let id = reg.len() as u32 + 1;
+        if broken(Break::CallsiteIdBeforePush) {
+            reg = self.publish_id_early(id, reg);
+        }
         reg.push(self);
-        let id = reg.len() as u32;
         self.interest.store(decide(self), Ordering::Relaxed);
         self.id.store(id, Ordering::Release);
         id
     }
 }
 
+impl Callsite {
+    /// The broken variant `CallsiteIdBeforePush` (loom models only): publishes the id, then
+    /// lets other threads at the registry before the entry is pushed.
+    fn publish_id_early(
+        &'static self,
+        id: u32,
+        reg: MutexGuard<'static, Vec<&'static Callsite>>,
+    ) -> MutexGuard<'static, Vec<&'static Callsite>> {
+        self.id.store(id, Ordering::Release);
+        drop(reg);
+        lock(&REGISTRY)
+    }
+}
+
 fn decide(cs: &Callsite) -> u8 {
-    if crate::filter::decide(cs.meta.target, cs.meta.level) {
+    if runtime::decide(cs.meta.target, cs.meta.level) {
         ALWAYS
     } else {
         NEVER

@@ -9,9 +9,9 @@
 #![forbid(unsafe_code)]
 
 use crate::sync::mpsc::{Receiver, Sender, channel};
-use crate::wire::{self, COMPRESSED_SUFFIX, FLAGS_OFFSET, Form, HEADER_LEN, SegmentName};
+use crate::wire::{COMPRESSED_SUFFIX, Form, SegmentName};
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Suffix of an unfinished compression.
@@ -60,21 +60,6 @@ pub fn compress_segment(path: &Path) -> io::Result<PathBuf> {
     }
 }
 
-/// Whether the raw segment at `path` has its sealed flag set.
-fn is_sealed(path: &Path) -> bool {
-    let mut head = [0u8; HEADER_LEN];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && head[..8] == wire::MAGIC
-        && u32::from_le_bytes(
-            head[FLAGS_OFFSET..FLAGS_OFFSET + 4]
-                .try_into()
-                .unwrap_or([0; 4]),
-        ) & wire::FLAG_SEALED
-            != 0
-}
-
 /// Tidies `dir` for segments named `name`: removes unfinished compressions, removes raw files
 /// whose compressed copy is complete, and returns sealed raw segments still to be compressed.
 fn tidy(dir: &Path, name: &str) -> Vec<PathBuf> {
@@ -92,7 +77,7 @@ fn tidy(dir: &Path, name: &str) -> Vec<PathBuf> {
         } else if form == Some(Form::Raw) {
             if with_suffix(&path, COMPRESSED_SUFFIX).exists() {
                 let _ = std::fs::remove_file(&path);
-            } else if is_sealed(&path) {
+            } else if super::is_sealed(&path) {
                 todo.push(path);
             }
         }
@@ -123,6 +108,8 @@ pub(crate) fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{self, FLAGS_OFFSET, HEADER_LEN};
+    use std::io::Read;
     use std::io::Write;
 
     #[test]

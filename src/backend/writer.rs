@@ -1,13 +1,12 @@
-//! The drain: one thread that moves records from every producer's ring into frames of the
-//! current segment, describes call sites and threads once per segment, reports drops, writes
-//! clock anchors, publishes the committed length, rotates, and answers flushes.
-use crate::callsite::{self, Callsite};
+//! The segment writer: moves records from a ring into frames of the current segment,
+//! describes call sites and threads once per segment, writes drop notices, clock anchors and
+//! sampling counts, and rotates (by size and by time), applying retention to each new segment.
 use crate::clock::{self, Anchor, Calibration};
-use crate::engine::{NewRing, Shared};
-use crate::error::Error;
-use crate::producer::ProducerShared;
-use crate::segment::{Segment, SegmentDir};
-use crate::sync::{Arc, Break, Ordering, broken, lock};
+use crate::frontend::callsite::{self, Callsite};
+use crate::frontend::sampling;
+use crate::runtime::{ProducerShared, Shared};
+use crate::storage::{Segment, SegmentDir, retention};
+use crate::sync::{Arc, Break, Ordering, broken, mpsc, ring};
 use crate::wire::{
     AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
     SampledEntry, SampledHead, ThreadHead,
@@ -15,20 +14,21 @@ use crate::wire::{
 use std::time::Duration;
 
 /// A producer's ring as the drain sees it.
-struct Ring {
-    id: u32,
-    consumer: crate::ring::Consumer,
-    shared: Arc<ProducerShared>,
+pub(crate) struct Ring {
+    pub(crate) id: u32,
+    pub(crate) consumer: ring::Consumer,
+    pub(crate) shared: Arc<ProducerShared>,
     /// Drops already reported in a notice.
-    reported: u64,
+    pub(crate) reported: u64,
     /// Records the drain itself had to discard (no writable segment), cumulative.
-    lost_here: u64,
+    pub(crate) lost_here: u64,
     /// Sequence number of the segment in which this thread was last described.
-    described_in: u64,
+    pub(crate) described_in: u64,
 }
 
-/// Where frames go: the current segment and what it already describes.
-struct Out {
+/// Where frames go: the current segment, what it already describes, and the rules for
+/// opening the next one (rotation by size and time, retention, retries after a failure).
+pub(crate) struct SegmentWriter {
     shared: Arc<Shared>,
     dir: SegmentDir,
     seg: Option<Segment>,
@@ -49,14 +49,7 @@ struct Out {
     /// Sampling totals per call site already written in sampled frames.
     sampled_reported: std::collections::BTreeMap<u32, (u64, u64)>,
     /// Where sealed segments go to be compressed (`Builder::compress`).
-    sealed_tx: Option<crate::sync::mpsc::Sender<std::path::PathBuf>>,
-}
-
-pub(crate) struct Drain {
-    shared: Arc<Shared>,
-    rings: Vec<Ring>,
-    out: Out,
-    orphans_reported: u64,
+    sealed_tx: Option<mpsc::Sender<std::path::PathBuf>>,
 }
 
 /// How often (at most) the drain writes a clock anchor while records flow.
@@ -64,244 +57,50 @@ const ANCHOR_EVERY: Duration = Duration::from_millis(10);
 /// How long the drain waits before retrying a segment that could not be created.
 const RETRY_EVERY: Duration = Duration::from_millis(100);
 
-impl Drain {
+impl SegmentWriter {
+    /// A writer for the engine `shared`, with its first segment `seg` already created in `dir`.
     pub(crate) fn new(
         shared: Arc<Shared>,
-        mut dir: SegmentDir,
+        dir: SegmentDir,
+        seg: Segment,
         calib: Calibration,
-    ) -> Result<Drain, Error> {
-        let anchor = Anchor::now();
-        let seg = dir.create(&anchor, calib.ticks_per_sec())?;
-        shared
-            .counters
-            .segments_created
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(Drain {
-            shared: shared.clone(),
-            rings: Vec::new(),
-            out: Out {
-                shared: shared.clone(),
-                dir,
-                seg: Some(seg),
-                described: Vec::new(),
-                callsites: Vec::new(),
-                calib,
-                last_anchor_ticks: anchor.ticks,
-                last_failure_ns: None,
-                to_describe: Vec::new(),
-                next_rotation_ns: None,
-                last_age_check_ns: 0,
-                // Counts from earlier loggers in this process were written by them.
-                sampled_reported: crate::sampling::totals(),
-                sealed_tx: None,
-            },
-            orphans_reported: 0,
-        })
-        .map(|mut d| {
-            d.out.segment_created();
-            d
-        })
+        anchor_ticks: u64,
+    ) -> SegmentWriter {
+        let mut w = SegmentWriter {
+            shared,
+            dir,
+            seg: Some(seg),
+            described: Vec::new(),
+            callsites: Vec::new(),
+            calib,
+            last_anchor_ticks: anchor_ticks,
+            last_failure_ns: None,
+            to_describe: Vec::new(),
+            next_rotation_ns: None,
+            last_age_check_ns: 0,
+            // Counts from earlier loggers in this process were written by them.
+            sampled_reported: sampling::totals(),
+            sealed_tx: None,
+        };
+        w.segment_created();
+        w
     }
 
     /// Sends every segment sealed from now on to `tx` (the compressor thread).
-    pub(crate) fn set_sealed_sink(&mut self, tx: crate::sync::mpsc::Sender<std::path::PathBuf>) {
-        self.out.sealed_tx = Some(tx);
+    pub(crate) fn set_sealed_sink(&mut self, tx: mpsc::Sender<std::path::PathBuf>) {
+        self.sealed_tx = Some(tx);
     }
 
-    /// The drain thread's loop.
-    pub(crate) fn run(&mut self) {
-        let mut idle_rounds = 0u32;
-        loop {
-            // Acquire pairs with the AcqRel ticket increment in `flush`: every record committed
-            // before that call is visible to the pass below.
-            let ticket = self.shared.flush_req.load(Ordering::Acquire);
-            let stopping = self.shared.stop.load(Ordering::Acquire);
-            let moved = self.pass();
-            if ticket > self.shared.flush_done.load(Ordering::Relaxed) {
-                self.shared.complete_flush(ticket);
-            }
-            if stopping && moved == 0 {
-                break;
-            }
-            if moved > 0 {
-                idle_rounds = 0;
-                continue;
-            }
-            idle_rounds = idle_rounds.saturating_add(1);
-            self.idle(idle_rounds);
-        }
-        self.out.write_sampled();
-        self.out.seal_current();
-    }
-
-    /// Seals the current segment, as the drain thread does when it stops (loom models that
-    /// drive passes by hand).
-    #[cfg(loom)]
-    pub(crate) fn seal(&mut self) {
-        self.out.seal_current();
-    }
-
-    /// Backs off while there is nothing to do: yield a few times, then sleep with growing
-    /// naps up to `max_idle`. `flush()` and blocked producers unpark the thread early.
-    fn idle(&self, rounds: u32) {
-        // Under loom the drain only yields: the model checker then runs the other threads.
-        #[cfg(loom)]
-        {
-            let _ = rounds;
-            crate::sync::thread::yield_now();
-        }
-        #[cfg(not(loom))]
-        let max = self.shared.cfg.max_idle;
-        #[cfg(not(loom))]
-        if max.is_zero() {
-            std::hint::spin_loop();
-        } else if rounds < 8 {
-            crate::sync::thread::yield_now();
-        } else {
-            let nap = Duration::from_micros(20u64 << (rounds - 8).min(10)).min(max);
-            crate::sync::thread::park_timeout(nap);
-        }
-    }
-
-    /// Runs the drain loop and survives a panic in it: the panic is caught, producers are
-    /// released (`alive` goes false, so `Block` stops waiting and `flush` returns
-    /// `DrainStopped`), the segment being written is left as it is (its frames verify or not,
-    /// and the reader decides), and the thread stays on in a degraded mode that writes no more
-    /// records but counts every one as dropped and reports the count in a fresh segment.
-    pub(crate) fn run_supervised(&mut self) {
-        let panicked =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run())).is_err();
-        if !panicked {
-            return;
-        }
-        self.shared
-            .counters
-            .drain_panics
-            .fetch_add(1, Ordering::Relaxed);
-        self.shared.drain_exited();
-        // Never seal or touch the segment the panic left behind: its state may be mid-frame.
-        // Dropping it unmaps it; everything published (and every complete frame) stays readable.
-        if let Some(seg) = self.out.seg.take() {
+    /// Lets go of the segment a drain panic left behind, without sealing it.
+    pub(crate) fn abandon(&mut self) {
+        if let Some(seg) = self.seg.take() {
             seg.abandon();
         }
-        // A second panic here ends the thread; the records then stay counted by producers.
-        let _ =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.discard_until_stop()));
-    }
-
-    /// The degraded loop after a panic: empties every ring, counting its records as dropped,
-    /// and writes the drop notices into a new segment (retrying while none can be created).
-    fn discard_until_stop(&mut self) {
-        let mut idle_rounds = 0u32;
-        loop {
-            let stopping = self.shared.stop.load(Ordering::Acquire);
-            self.adopt_new_rings();
-            let mut moved = 0;
-            let mut i = 0;
-            while i < self.rings.len() {
-                let ring = &mut self.rings[i];
-                let closed = ring.shared.closed.load(Ordering::Acquire);
-                let avail = ring.consumer.slots();
-                if let Ok(chunk) = ring.consumer.read_chunk(avail) {
-                    let (a, b) = chunk.as_slices();
-                    let n = count_records(a, b, avail);
-                    chunk.commit_all();
-                    self.out.lose(&mut ring.lost_here, n);
-                    moved += n;
-                }
-                moved += self.out.report_drops(ring);
-                if !self.retire_if_finished(i, closed) {
-                    i += 1;
-                }
-            }
-            moved += self.report_orphans();
-            self.out.publish();
-            if stopping && moved == 0 {
-                break;
-            }
-            if moved > 0 {
-                idle_rounds = 0;
-                continue;
-            }
-            idle_rounds = idle_rounds.saturating_add(1);
-            self.idle(idle_rounds);
-        }
-        self.out.seal_current();
-    }
-
-    /// Frees ring `i` if its producer is gone (`closed` was read before it was drained), it is
-    /// empty and its drops are reported. Returns whether it was removed.
-    fn retire_if_finished(&mut self, i: usize, closed: bool) -> bool {
-        let ring = &self.rings[i];
-        if !(closed && ring.consumer.is_empty() && ring.pending_drops() == 0) {
-            return false;
-        }
-        self.rings.swap_remove(i);
-        self.shared
-            .counters
-            .live_producers
-            .fetch_sub(1, Ordering::Relaxed);
-        true
-    }
-
-    /// Takes over the rings of threads that logged for the first time since the last pass.
-    fn adopt_new_rings(&mut self) {
-        // Acquire pairs with the release store in `attach`.
-        if self.shared.has_new.swap(false, Ordering::Acquire) {
-            let new: Vec<NewRing> = std::mem::take(&mut *lock(&self.shared.new_rings));
-            for r in new {
-                self.rings.push(Ring {
-                    id: r.id,
-                    consumer: r.consumer,
-                    shared: r.shared,
-                    reported: 0,
-                    lost_here: 0,
-                    described_in: 0,
-                });
-            }
-        }
-    }
-
-    /// One pass over every ring. Returns the number of records (and notices) moved.
-    pub(crate) fn pass(&mut self) -> u64 {
-        crate::fault::drain_pass();
-        self.adopt_new_rings();
-        self.out.rotate_on_time();
-        let mut moved = 0;
-        let mut i = 0;
-        while i < self.rings.len() {
-            let ring = &mut self.rings[i];
-            // Read `closed` before draining: if it was set, everything the producer committed is
-            // visible now (acquire pairs with the release in `Producer::drop`), so an empty ring
-            // after this pass is empty for good.
-            let closed = ring.shared.closed.load(Ordering::Acquire);
-            moved += self.out.drain_ring(ring);
-            moved += self.out.report_drops(ring);
-            if !self.retire_if_finished(i, closed) {
-                i += 1;
-            }
-        }
-        moved += self.report_orphans();
-        if moved > 0 {
-            self.out.maybe_anchor();
-        }
-        self.out.publish();
-        moved
-    }
-
-    fn report_orphans(&mut self) -> u64 {
-        let total = self.shared.orphan_dropped.load(Ordering::Relaxed);
-        if total > self.orphans_reported && self.out.write_dropped(0, total - self.orphans_reported)
-        {
-            self.orphans_reported = total;
-            return 1;
-        }
-        0
     }
 }
 
 impl Ring {
-    fn pending_drops(&self) -> u64 {
+    pub(crate) fn pending_drops(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed) + self.lost_here - self.reported
     }
 }
@@ -340,8 +139,8 @@ fn callsite_frame_len(cs: &Callsite) -> usize {
     Segment::frame_size(size_of::<CallsiteHead>() + strings)
 }
 
-impl Out {
-    fn publish(&self) {
+impl SegmentWriter {
+    pub(crate) fn publish(&self) {
         if let Some(s) = &self.seg {
             s.publish();
         }
@@ -361,11 +160,8 @@ impl Out {
     }
 
     fn is_described(&self, id: u32, seq: u64) -> bool {
-        if broken(Break::RotationForgetsMetadata) {
-            // Broken on purpose (loom models only): described once counts for every segment.
-            return self.described.get(id as usize).is_some_and(|&s| s != 0);
-        }
-        self.described.get(id as usize) == Some(&seq)
+        let then = self.described.get(id as usize).copied().unwrap_or(0);
+        then == seq || (broken(Break::RotationForgetsMetadata) && then != 0)
     }
 
     /// Makes sure a segment is open, creating one (at a bounded retry rate) if the last attempt
@@ -408,7 +204,7 @@ impl Out {
         self.ensure_segment();
     }
 
-    fn seal_current(&mut self) {
+    pub(crate) fn seal_current(&mut self) {
         if let Some(seg) = self.seg.take() {
             let seq = seg.seq();
             let sealed = seg.seal(self.dir.next_seq()).is_ok();
@@ -419,7 +215,7 @@ impl Out {
     }
 
     /// Moves as much of `ring` as possible into the segment. Returns records moved.
-    fn drain_ring(&mut self, ring: &mut Ring) -> u64 {
+    pub(crate) fn drain_ring(&mut self, ring: &mut Ring) -> u64 {
         let mut moved = 0;
         loop {
             let avail = ring.consumer.slots();
@@ -547,30 +343,30 @@ impl Out {
     }
 
     /// After a segment is created: sets its time-rotation deadline and applies retention.
-    fn segment_created(&mut self) {
+    pub(crate) fn segment_created(&mut self) {
         if let Some(every) = self.shared.cfg.rotate_every {
-            self.next_rotation_ns = Some(crate::retention::next_boundary(clock::unix_ns(), every));
+            self.next_rotation_ns = Some(retention::next_boundary(clock::unix_ns(), every));
         }
         self.retain();
     }
 
     /// Rotates if the wall clock has crossed the current segment's boundary and the segment
     /// holds records (an empty one just moves on to the next boundary). Checks `max_age`
-    /// retention at most once per [`AGE_CHECK_EVERY`](crate::retention::AGE_CHECK_EVERY).
-    fn rotate_on_time(&mut self) {
+    /// retention at most once per [`AGE_CHECK_EVERY`](retention::AGE_CHECK_EVERY).
+    pub(crate) fn rotate_on_time(&mut self) {
         if let Some(deadline) = self.next_rotation_ns {
             let now = clock::unix_ns();
             if now >= deadline {
                 if self.seg.as_ref().is_some_and(|s| s.records > 0) {
                     self.rotate();
                 } else if let Some(every) = self.shared.cfg.rotate_every {
-                    self.next_rotation_ns = Some(crate::retention::next_boundary(now, every));
+                    self.next_rotation_ns = Some(retention::next_boundary(now, every));
                 }
             }
         }
         if self.shared.cfg.retention.max_age.is_some() {
             let now = clock::mono_ns();
-            let every = crate::retention::AGE_CHECK_EVERY.as_nanos() as u64;
+            let every = retention::AGE_CHECK_EVERY.as_nanos() as u64;
             if now.saturating_sub(self.last_age_check_ns) >= every {
                 self.last_age_check_ns = now;
                 self.retain();
@@ -588,9 +384,7 @@ impl Out {
             Some(s) => (s.seq(), cfg.segment_size as u64),
             None => (self.dir.next_seq(), 0),
         };
-        if let Ok(n) =
-            crate::retention::apply(&cfg.dir, &cfg.name, live_seq, live_bytes, &cfg.retention)
-        {
+        if let Ok(n) = retention::apply(&cfg.dir, &cfg.name, live_seq, live_bytes, &cfg.retention) {
             self.shared
                 .counters
                 .segments_removed
@@ -599,7 +393,7 @@ impl Out {
     }
 
     /// Counts records the drain itself had to discard (the producer did not count them).
-    fn lose(&self, lost_here: &mut u64, n: u64) {
+    pub(crate) fn lose(&self, lost_here: &mut u64, n: u64) {
         *lost_here += n;
         self.shared
             .counters
@@ -608,7 +402,7 @@ impl Out {
     }
 
     /// Writes a notice for drops this ring has not reported yet. Returns 1 if one was written.
-    fn report_drops(&mut self, ring: &mut Ring) -> u64 {
+    pub(crate) fn report_drops(&mut self, ring: &mut Ring) -> u64 {
         let pending = ring.pending_drops();
         if pending == 0 {
             return 0;
@@ -616,17 +410,14 @@ impl Out {
         // The notice names its producer: describe the thread in the notice's segment first, or
         // a reader of that segment could not tell whose records were lost.
         self.describe_thread(ring);
-        if self.write_dropped(ring.id, pending) {
-            if broken(Break::DropReportReread) {
-                // Broken on purpose (loom models only): drops counted after the notice was
-                // written are marked reported without being in any notice.
-                ring.reported = ring.shared.dropped.load(Ordering::Relaxed) + ring.lost_here;
-                return 1;
-            }
-            ring.reported += pending;
-            return 1;
+        if !self.write_dropped(ring.id, pending) {
+            return 0;
         }
-        0
+        ring.reported += pending;
+        if broken(Break::DropReportReread) {
+            ring.reported = ring.shared.dropped.load(Ordering::Relaxed) + ring.lost_here;
+        }
+        1
     }
 
     /// Writes a THREAD frame for `ring` unless the current segment has one, making sure that a
@@ -650,7 +441,7 @@ impl Out {
     }
 
     /// Appends a dropped-records notice, rotating if the segment is full. False if no segment.
-    fn write_dropped(&mut self, producer: u32, count: u64) -> bool {
+    pub(crate) fn write_dropped(&mut self, producer: u32, count: u64) -> bool {
         let body = DroppedBody {
             producer,
             _pad: 0,
@@ -673,7 +464,7 @@ impl Out {
     }
 
     /// Writes a clock anchor if the last one is older than [`ANCHOR_EVERY`].
-    fn maybe_anchor(&mut self) {
+    pub(crate) fn maybe_anchor(&mut self) {
         let now = clock::ticks();
         let every = self.calib.ticks_per_sec() * ANCHOR_EVERY.as_secs_f64();
         if (now.wrapping_sub(self.last_anchor_ticks) as f64) < every {
@@ -698,8 +489,8 @@ impl Out {
     /// Writes a sampled frame with what sampled call sites kept and skipped since the last
     /// one, after describing those call sites in this segment if needed. Rotates first if it
     /// would not fit; counts that cannot be written yet stay pending for the next one.
-    fn write_sampled(&mut self) {
-        let totals = crate::sampling::totals();
+    pub(crate) fn write_sampled(&mut self) {
+        let totals = sampling::totals();
         let mut entries = Vec::new();
         for (&id, &(kept, skipped)) in &totals {
             let (k0, s0) = self.sampled_reported.get(&id).copied().unwrap_or_default();
@@ -767,7 +558,7 @@ impl Out {
     }
 }
 
-fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
+pub(crate) fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
     let (mut pos, mut n) = (0, 0);
     while pos < avail {
         match head_at(a, b, pos) {

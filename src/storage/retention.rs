@@ -18,27 +18,13 @@
 //! Both forms of one sequence number are one segment: counted once, their sizes added, deleted
 //! together. Retention runs on the drain thread each time a segment is created, and, when
 //! `max_age` is set, at most once a second in between.
-use crate::wire::{FLAG_SEALED, FLAGS_OFFSET, Form, MAGIC, SegmentName};
-use std::io::Read;
+use crate::runtime::RetentionLimits as Limits;
+use crate::wire::{Form, SegmentName};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// How often (at most) the drain checks `max_age` between rotations.
 pub(crate) const AGE_CHECK_EVERY: Duration = Duration::from_secs(1);
-
-/// The limits, as configured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Limits {
-    pub max_segments: Option<usize>,
-    pub max_total_bytes: Option<u64>,
-    pub max_age: Option<Duration>,
-}
-
-impl Limits {
-    pub(crate) fn is_set(&self) -> bool {
-        self.max_segments.is_some() || self.max_total_bytes.is_some() || self.max_age.is_some()
-    }
-}
 
 /// The first wall-clock boundary after `now_ns` for a period of `every` (a multiple of
 /// `every` since the Unix epoch).
@@ -63,20 +49,6 @@ struct OnDisk {
     modified: SystemTime,
 }
 
-/// Whether the raw segment at `path` is marked sealed in its header (false if unreadable).
-fn is_sealed(path: &Path) -> bool {
-    let mut head = [0u8; FLAGS_OFFSET + 4];
-    let ok = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
-    ok.is_ok()
-        && head[..8] == MAGIC
-        && u32::from_le_bytes(
-            head[FLAGS_OFFSET..FLAGS_OFFSET + 4]
-                .try_into()
-                .unwrap_or([0; 4]),
-        ) & FLAG_SEALED
-            != 0
-}
-
 /// Sealed segments of `name` in `dir` below `live_seq`, oldest first.
 fn sealed_segments(dir: &Path, name: &str, live_seq: u64) -> std::io::Result<Vec<OnDisk>> {
     let mut by_seq: std::collections::BTreeMap<u64, OnDisk> = Default::default();
@@ -95,7 +67,9 @@ fn sealed_segments(dir: &Path, name: &str, live_seq: u64) -> std::io::Result<Vec
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        if !meta.is_file() || (!file.ends_with(Form::Compressed.suffix()) && !is_sealed(&path)) {
+        if !meta.is_file()
+            || (!file.ends_with(Form::Compressed.suffix()) && !super::is_sealed(&path))
+        {
             continue;
         }
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);

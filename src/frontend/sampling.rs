@@ -14,8 +14,8 @@
 //! Neither applies to `warn!` or `error!` (the macro ignores them there). Kept and skipped
 //! counts reach [`sampling_stats`](crate::sampling_stats), `stats().records_sampled_out`, and
 //! the segments (a SAMPLED frame, see `docs/FORMAT.md`).
-use crate::callsite::Callsite;
-use crate::sync::{Arc, AtomicU64, Mutex, OnceLock, Ordering, lock};
+use super::callsite::{self, Callsite};
+use crate::sync::{Arc, AtomicU64, Mutex, OnceLock, Ordering, lock, model_static};
 use std::collections::BTreeMap;
 
 const CHUNK: usize = 256;
@@ -66,17 +66,8 @@ struct Registry {
     retired: BTreeMap<u32, (u64, u64)>,
 }
 
-#[cfg(not(loom))]
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    tables: Vec::new(),
-    retired: BTreeMap::new(),
-});
-
-// Under loom, state lives for one model execution (the models do not sample; it only has to
-// compile).
-#[cfg(loom)]
-loom::lazy_static! {
-    static ref REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+model_static! {
+    static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
         tables: Vec::new(),
         retired: BTreeMap::new(),
     });
@@ -212,7 +203,7 @@ pub fn sampling_stats() -> Vec<SampledCallsite> {
     totals()
         .into_iter()
         .filter_map(|(id, (kept, skipped))| {
-            let m = crate::callsite::lookup(id)?.metadata();
+            let m = callsite::lookup(id)?.metadata();
             Some(SampledCallsite {
                 target: m.target,
                 file: m.file,

@@ -3,30 +3,16 @@
 //! The hot path ([`log`]) is: call-site id (one load), tick read, a thread-local access, the
 //! generation check (one relaxed load), a reservation in the ring, the copies, one release
 //! store to commit. No lock, no allocation, no syscall once the thread has its ring.
-use crate::callsite::Callsite;
-use crate::encode::Writer;
-use crate::engine::{ACTIVE, GENERATION, NewRing, Overflow, Shared};
-use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, lock, order};
+use super::callsite::Callsite;
+use super::encode::{Formatted, Writer};
+use crate::runtime::{ACTIVE, GENERATION, NewRing, Overflow, ProducerShared, Shared};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, lock, order, ring};
 use crate::wire::{RECORD_HEAD_LEN, RecordHead};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-/// State a producer shares with the drain.
-#[derive(Debug)]
-pub(crate) struct ProducerShared {
-    /// Records this producer dropped (ring full, oversized). Written only by the producer.
-    pub dropped: AtomicU64,
-    /// Set (release) when the producer is gone; everything it committed before is then visible
-    /// to a drain that reads `true` (acquire).
-    pub closed: AtomicBool,
-    /// Operating-system thread id.
-    pub tid: u32,
-    /// Thread name, if any.
-    pub name: Option<String>,
-}
-
 pub(crate) struct Producer {
-    ring: crate::ring::Producer,
+    ring: ring::Producer,
     shared: Arc<ProducerShared>,
     engine: Arc<Shared>,
     overflow: Overflow,
@@ -39,15 +25,17 @@ impl Drop for Producer {
     }
 }
 
-struct Local {
+/// A thread's producer state: the thread-local slot normally, or owned by a loom model's
+/// thread (`testing::loom`), which uses the same write path without the process-wide logger.
+pub(crate) struct Local {
     /// Generation of the engine `producer` belongs to.
-    generation: u32,
-    producer: Option<Producer>,
+    pub(crate) generation: u32,
+    pub(crate) producer: Option<Producer>,
     /// Scratch text of `display()` / `debug()` arguments for the record being built.
-    arena: Vec<u8>,
+    pub(crate) arena: Vec<u8>,
 }
 
-// sync-lint: allow (per-thread state, never shared; loom models use `ModelProducer`)
+// sync-lint: allow (per-thread state, never shared; loom models own a `Local` each)
 thread_local! {
     static LOCAL: RefCell<Local> = const {
         RefCell::new(Local { generation: 0, producer: None, arena: Vec::new() })
@@ -55,7 +43,7 @@ thread_local! {
 }
 
 /// Runs `f` on this thread's scratch arena (`None` during thread teardown or re-entry).
-pub(crate) fn with_arena<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> Option<R> {
+fn with_arena<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> Option<R> {
     LOCAL
         .try_with(|l| l.try_borrow_mut().ok().map(|mut l| f(&mut l.arena)))
         .ok()
@@ -95,7 +83,7 @@ fn lost_without_producer() {
 impl Local {
     /// Returns false only when no producer could be had (then the caller counts the loss).
     #[inline(always)]
-    fn write<F: FnOnce(&mut Writer<'_>)>(
+    pub(crate) fn write<F: FnOnce(&mut Writer<'_>)>(
         &mut self,
         generation: u32,
         id: u32,
@@ -167,40 +155,10 @@ impl Local {
     }
 }
 
-/// A producer outside the thread-local slot, owned by a loom model's thread: the same `Local`
-/// and the same write path as `log` uses, without the process-wide logger.
-#[cfg(loom)]
-pub(crate) struct ModelProducer(Local);
-
-#[cfg(loom)]
-impl ModelProducer {
-    pub(crate) fn new(engine: Arc<Shared>) -> ModelProducer {
-        ModelProducer(Local {
-            generation: 1,
-            producer: Some(Producer::attach(engine)),
-            arena: Vec::new(),
-        })
-    }
-
-    /// Writes one record, as `log` does after finding this thread's `Local`.
-    pub(crate) fn write<F: FnOnce(&mut Writer<'_>)>(
-        &mut self,
-        cs: &'static Callsite,
-        args_size: usize,
-        encode: F,
-    ) {
-        let id = cs.id();
-        let ticks = crate::clock::ticks();
-        let generation = self.0.generation;
-        let written = self.0.write(generation, id, ticks, args_size, encode);
-        assert!(written, "a model producer always has a ring");
-    }
-}
-
 impl Producer {
     /// Creates a ring in `engine` and hands its consumer end to the drain.
-    fn attach(engine: Arc<Shared>) -> Producer {
-        let (ring, consumer) = crate::ring::RingBuffer::new(engine.cfg.ring_capacity);
+    pub(crate) fn attach(engine: Arc<Shared>) -> Producer {
+        let (ring, consumer) = ring::RingBuffer::new(engine.cfg.ring_capacity);
         let current = crate::sync::thread::current();
         let shared = Arc::new(ProducerShared {
             dropped: AtomicU64::new(0),
@@ -288,4 +246,37 @@ fn os_tid() -> u32 {
 #[cfg(not(target_os = "linux"))]
 fn os_tid() -> u32 {
     0
+}
+
+fn format_into(args: std::fmt::Arguments<'_>) -> Formatted {
+    with_arena(|arena| {
+        let start = arena.len();
+        let _ = std::io::Write::write_fmt(arena, args);
+        // Keep records well inside a `u32` length.
+        let end = arena.len().min(start + (u32::MAX as usize / 2));
+        arena.truncate(end);
+        Formatted {
+            start: start as u32,
+            len: (end - start) as u32,
+        }
+    })
+    .unwrap_or(Formatted { start: 0, len: 0 })
+}
+
+/// Formats `x` with `Display` now, on the calling thread, for types that cannot be recorded raw:
+/// `info!("{}", tachylog::display(&addr))`. The decoder shows the text as is.
+pub fn display<T: std::fmt::Display>(x: T) -> Formatted {
+    format_into(format_args!("{x}"))
+}
+
+/// Formats `x` with `Debug` now, on the calling thread: `info!("{}", tachylog::debug(&req))`.
+/// The decoder shows the text as is, under `{}` and `{:?}` alike.
+pub fn debug<T: std::fmt::Debug>(x: T) -> Formatted {
+    format_into(format_args!("{x:?}"))
+}
+
+/// Text written into this thread's arena now and recorded as a plain string (the bridges).
+#[cfg(feature = "tracing")]
+pub(crate) fn arena_str(args: std::fmt::Arguments<'_>) -> super::encode::ArenaStr {
+    super::encode::ArenaStr(format_into(args))
 }

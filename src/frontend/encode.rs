@@ -261,8 +261,10 @@ impl<T: Encode + ?Sized> Encode for &mut T {
 /// until the record that carries it is written. Use it only as an argument of a logging macro.
 #[derive(Debug, Clone, Copy)]
 pub struct Formatted {
-    start: u32,
-    len: u32,
+    /// Offset of the text in the thread's arena.
+    pub(crate) start: u32,
+    /// Its length in bytes.
+    pub(crate) len: u32,
 }
 
 impl std::fmt::Display for Formatted {
@@ -295,33 +297,6 @@ impl Encode for Formatted {
     }
 }
 
-fn format_into(args: std::fmt::Arguments<'_>) -> Formatted {
-    crate::producer::with_arena(|arena| {
-        let start = arena.len();
-        let _ = std::io::Write::write_fmt(arena, args);
-        // Keep records well inside a `u32` length.
-        let end = arena.len().min(start + (u32::MAX as usize / 2));
-        arena.truncate(end);
-        Formatted {
-            start: start as u32,
-            len: (end - start) as u32,
-        }
-    })
-    .unwrap_or(Formatted { start: 0, len: 0 })
-}
-
-/// Formats `x` with `Display` now, on the calling thread, for types that cannot be recorded raw:
-/// `info!("{}", tachylog::display(&addr))`. The decoder shows the text as is.
-pub fn display<T: std::fmt::Display>(x: T) -> Formatted {
-    format_into(format_args!("{x}"))
-}
-
-/// Formats `x` with `Debug` now, on the calling thread: `info!("{}", tachylog::debug(&req))`.
-/// The decoder shows the text as is, under `{}` and `{:?}` alike.
-pub fn debug<T: std::fmt::Debug>(x: T) -> Formatted {
-    format_into(format_args!("{x:?}"))
-}
-
 impl std::fmt::Debug for Writer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer").field("pos", &self.pos).finish()
@@ -334,15 +309,7 @@ impl std::fmt::Debug for Writer<'_> {
 /// reserved. Same lifetime rule as [`Formatted`].
 #[cfg(feature = "tracing")]
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ArenaStr(Formatted);
-
-#[cfg(feature = "tracing")]
-impl ArenaStr {
-    /// Writes `args` (usually one `&str`) into the arena.
-    pub(crate) fn new(args: std::fmt::Arguments<'_>) -> ArenaStr {
-        ArenaStr(format_into(args))
-    }
-}
+pub(crate) struct ArenaStr(pub(crate) Formatted);
 
 #[cfg(feature = "tracing")]
 impl Encode for ArenaStr {

@@ -1,0 +1,284 @@
+//! The runtime state that the layers above share: an engine's configuration and counters,
+//! what producers hand the drain, the flush protocol, and the process-wide logger's statics
+//! (which engine is active, the level ceiling, the installed filter).
+//!
+//! Producers (`frontend`), the drain (`backend`) and the engine's lifecycle (`engine`) meet
+//! here; none of them imports another's internals. Fields that other layers change go through
+//! methods. Lock order, where more than one is held: [`ACTIVE`], then the call-site registry
+//! (`frontend::callsite`), then the installed filter ([`decide`] / [`install`]).
+use crate::error::Error;
+use crate::filter::Filter;
+use crate::sync::{
+    self, Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64, Break, Condvar, Mutex, OnceLock,
+    Ordering, lock, model_static, order, thread,
+};
+use crate::{Level, clock};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What a producer does when its ring has no room for a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Drop the record and count it; the drain writes a notice with the count. Never waits.
+    #[default]
+    Drop,
+    /// Wait until the drain makes room (spin, then yield, then sleep).
+    Block,
+    /// Wait at most this long, then drop and count.
+    BlockFor(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub dir: PathBuf,
+    pub name: String,
+    pub segment_size: usize,
+    pub ring_capacity: usize,
+    pub overflow: Overflow,
+    pub drain_core: Option<usize>,
+    pub level: Level,
+    pub max_idle: Duration,
+    /// Per-target filter; `None`: `level` for every target.
+    pub filter: Option<Filter>,
+    /// Rotate at multiples of this since the Unix epoch (as well as when full).
+    pub rotate_every: Option<Duration>,
+    /// Limits on the sealed segments kept.
+    pub retention: RetentionLimits,
+    pub compress: bool,
+}
+
+/// Limits on the sealed segments kept (`Builder::max_segments`, `max_total_bytes`, `max_age`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RetentionLimits {
+    pub max_segments: Option<usize>,
+    pub max_total_bytes: Option<u64>,
+    pub max_age: Option<Duration>,
+}
+
+impl RetentionLimits {
+    /// Whether any limit is set.
+    pub(crate) fn is_set(&self) -> bool {
+        self.max_segments.is_some() || self.max_total_bytes.is_some() || self.max_age.is_some()
+    }
+}
+
+/// Counters of one engine, read with [`stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub records_written: AtomicU64,
+    pub bytes_written: AtomicU64,
+    pub records_dropped: AtomicU64,
+    pub live_producers: AtomicU64,
+    pub segments_created: AtomicU64,
+    pub segments_removed: AtomicU64,
+    pub drain_panics: AtomicU64,
+}
+
+/// State a producer shares with the drain.
+#[derive(Debug)]
+pub(crate) struct ProducerShared {
+    /// Records this producer dropped (ring full, oversized). Written only by the producer.
+    pub dropped: AtomicU64,
+    /// Set (release) when the producer is gone; everything it committed before is then visible
+    /// to a drain that reads `true` (acquire).
+    pub closed: AtomicBool,
+    /// Operating-system thread id.
+    pub tid: u32,
+    /// Thread name, if any.
+    pub name: Option<String>,
+}
+
+/// The consumer end of a new producer's ring, waiting for the drain to pick it up.
+pub(crate) struct NewRing {
+    pub id: u32,
+    pub consumer: crate::sync::ring::Consumer,
+    pub shared: Arc<ProducerShared>,
+}
+
+/// State shared by producers, the drain and the handle.
+pub(crate) struct Shared {
+    pub cfg: Config,
+    pub counters: Counters,
+    /// Rings created since the drain last looked; `has_new` says the list is non-empty.
+    pub new_rings: Mutex<Vec<NewRing>>,
+    pub has_new: AtomicBool,
+    next_producer: AtomicU32,
+    /// Records lost where no producer could be used (logging during thread teardown).
+    pub orphan_dropped: AtomicU64,
+    /// Flush tickets: callers take `flush_req + 1`; the drain publishes the highest ticket whose
+    /// records are all in the segment in `flush_done`.
+    pub flush_req: AtomicU64,
+    pub flush_done: AtomicU64,
+    flush_lock: Mutex<()>,
+    flush_cv: Condvar,
+    /// Set by `shutdown`; the drain finishes its work and exits.
+    pub stop: AtomicBool,
+    /// True while the drain thread runs.
+    pub alive: AtomicBool,
+    drain_thread: Mutex<Option<thread::Thread>>,
+    pub calibration_tps: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn next_producer_id(&self) -> u32 {
+        self.next_producer.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Wakes the drain if it sleeps.
+    pub(crate) fn wake_drain(&self) {
+        if let Some(t) = lock(&self.drain_thread).as_ref() {
+            sync::unpark(t);
+        }
+    }
+
+    /// Records the drain thread, for [`wake_drain`](Self::wake_drain).
+    pub(crate) fn set_drain_thread(&self, t: thread::Thread) {
+        *lock(&self.drain_thread) = Some(t);
+    }
+
+    /// Called by the drain after the records of ticket `ticket` are in the segment.
+    pub(crate) fn complete_flush(&self, ticket: u64) {
+        self.flush_done.store(ticket, Ordering::Release);
+        let _g = lock(&self.flush_lock);
+        self.flush_cv.notify_all();
+    }
+
+    /// Called once when the drain thread ends, however it ends.
+    pub(crate) fn drain_exited(&self) {
+        self.alive.store(false, Ordering::Release);
+        let _g = lock(&self.flush_lock);
+        self.flush_cv.notify_all();
+    }
+
+    /// Blocks until every record committed (by any thread) before the call is in the segment,
+    /// or `timeout` passes, or the drain is gone.
+    pub(crate) fn flush(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        // AcqRel: everything this thread (and whatever happened-before it) committed to a ring
+        // is visible to the drain once it reads this ticket with acquire.
+        let ticket = self
+            .flush_req
+            .fetch_add(1, order(Ordering::AcqRel, Break::FlushTicketRelaxed))
+            + 1;
+        self.wake_drain();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut g = lock(&self.flush_lock);
+        loop {
+            if self.flush_done.load(Ordering::Acquire) >= ticket {
+                return Ok(());
+            }
+            if !self.alive.load(Ordering::Acquire) {
+                return Err(Error::DrainStopped);
+            }
+            let wait = match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Err(Error::Timeout(timeout.unwrap_or_default()));
+                    }
+                    (d - now).min(Duration::from_millis(10))
+                }
+                None => Duration::from_millis(10),
+            };
+            g = self
+                .flush_cv
+                .wait_timeout(g, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            self.wake_drain();
+        }
+    }
+}
+
+impl Shared {
+    /// Fresh shared state for an engine with this configuration.
+    pub(crate) fn new(cfg: Config, calib: &clock::Calibration) -> Shared {
+        Shared {
+            cfg,
+            counters: Counters::default(),
+            new_rings: Mutex::new(Vec::new()),
+            has_new: AtomicBool::new(false),
+            next_producer: AtomicU32::new(1),
+            orphan_dropped: AtomicU64::new(0),
+            flush_req: AtomicU64::new(0),
+            flush_done: AtomicU64::new(0),
+            flush_lock: Mutex::new(()),
+            flush_cv: Condvar::new(),
+            stop: AtomicBool::new(false),
+            alive: AtomicBool::new(true),
+            drain_thread: Mutex::new(None),
+            calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
+        }
+    }
+}
+
+pub(crate) struct Active {
+    pub generation: u32,
+    pub engine: Arc<Shared>,
+}
+
+model_static! {
+    /// The running process-wide logger, if any (slow paths only: attach, flush, stats).
+    pub(crate) static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+}
+model_static! {
+    /// Changes on every `init`; thread-local producers compare it to re-attach.
+    pub(crate) static GENERATION: AtomicU32 = AtomicU32::new(0);
+}
+model_static! {
+    /// Most verbose level enabled at run time; 0 while no logger runs.
+    pub(crate) static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+}
+
+/// The running process-wide engine, if any.
+pub(crate) fn active_engine() -> Option<Arc<Shared>> {
+    lock(&ACTIVE).as_ref().map(|a| a.engine.clone())
+}
+
+/// The filter call sites are resolved against, with the default level for targets it does
+/// not name. Locked after the call-site registry where both are held.
+struct Current {
+    filter: Filter,
+    default: u8,
+}
+
+model_static! {
+    static CURRENT: Mutex<Option<Current>> = Mutex::new(None);
+}
+
+/// Installs `filter` (with `default` for unnamed targets when it has no bare level) and
+/// returns the global ceiling for `MAX_LEVEL`. The caller then refreshes the call sites.
+pub(crate) fn install(filter: Filter, default: Level) -> u8 {
+    let max = filter.max_level(default as u8);
+    *lock(&CURRENT) = Some(Current {
+        filter,
+        default: default as u8,
+    });
+    max
+}
+
+/// The decision for a call site under the installed filter (everything passes if none is
+/// installed: `MAX_LEVEL` alone decides then).
+pub(crate) fn decide(target: &str, level: Level) -> bool {
+    match lock(&CURRENT).as_ref() {
+        Some(c) => c.filter.enabled_or(target, level, c.default),
+        None => true,
+    }
+}
+
+/// Called after the level ceiling changes (the `log` bridge copies it into `log`'s own).
+static LEVEL_HOOK: OnceLock<fn(u8)> = OnceLock::new();
+
+/// Registers `hook`, called with the new ceiling whenever [`MAX_LEVEL`] changes, with the
+/// `ACTIVE` lock held. A bridge registers itself here; nothing below imports a bridge.
+#[cfg_attr(not(feature = "log"), allow(dead_code))] // registered by the `log` bridge
+pub(crate) fn on_max_level_change(hook: fn(u8)) {
+    let _ = LEVEL_HOOK.set(hook);
+}
+
+/// Sets the level ceiling and tells the registered hook.
+pub(crate) fn set_max_level(max: u8) {
+    MAX_LEVEL.store(max, Ordering::Release);
+    if let Some(hook) = LEVEL_HOOK.get() {
+        hook(max);
+    }
+}
