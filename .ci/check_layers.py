@@ -492,6 +492,35 @@ class Crate:
                 node = self.resolve(target, root_names=False)
                 if node is not None:
                     self.reexports[alias or segs[-1]] = node
+        # A module's own `use` items are names other modules can path through (`pub(crate) use
+        # drain::Drain;` in backend/mod.rs makes `crate::backend::Drain` an edge to
+        # `backend::drain`, not to `backend`).
+        self.mod_reexports = {}
+        for path, mod, fs in self.scans:
+            if not mod:
+                continue
+            for stack, segs, alias, line, top in fs.uses:
+                if not top or segs[-1] == "*" or stack:
+                    continue
+                if segs[0] == "crate":
+                    target = segs[1:]
+                elif segs[0] == "self":
+                    target = mod + segs[1:]
+                elif segs[0] == "super":
+                    ups = 0
+                    while ups < len(segs) and segs[ups] == "super":
+                        ups += 1
+                    if ups > len(mod):
+                        continue
+                    target = mod[: len(mod) - ups] + segs[ups:]
+                elif "::".join(mod + segs[:1]) in self.modmap:
+                    target = mod + segs
+                else:
+                    continue  # an external crate
+                node = self.resolve(target)
+                here = self.modmap.get("::".join(mod))
+                if node is not None and node is not EXCLUDED and node != here:
+                    self.mod_reexports["::".join(mod + [alias or segs[-1]])] = node
         self.edges = {}  # (a, b) -> (file, line) of the first occurrence
         for path, mod, fs in self.scans:
             items = [(stack, segs, line) for stack, segs, line in fs.paths]
@@ -517,8 +546,9 @@ class Crate:
         self.nodes = sorted(n for n in set(self.node_file))
 
     def resolve(self, segs, root_names=True):
+        reexports = getattr(self, "mod_reexports", {})
         for k in range(len(segs), 0, -1):
-            hit = self.modmap.get("::".join(segs[:k]))
+            hit = reexports.get("::".join(segs[:k])) or self.modmap.get("::".join(segs[:k]))
             if hit is not None:
                 return hit
         if root_names and segs and segs[0] in self.reexports:
