@@ -1,7 +1,8 @@
 //! The decode pipeline: input events → filters (no formatting) → time-order merge → message
 //! formatting and `--grep` → output lines.
 use crate::filter::Filter;
-use crate::output::{Message, Renderer};
+use crate::message::Message;
+use crate::output::Renderer;
 use indicatif::ProgressBar;
 use std::io::{self, Write};
 use tachylog::reader::merge::Merge;

@@ -7,6 +7,7 @@
 pub mod decode;
 pub mod filter;
 pub mod json;
+pub mod message;
 pub mod output;
 pub mod ship;
 pub mod stats;
