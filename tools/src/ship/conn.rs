@@ -100,13 +100,11 @@ impl Conn {
                                 *next += 1;
                             }
                         }
-                        Err(e) if is_timeout(&e) => {
-                            if stop.load(Ordering::Relaxed) {
+                        Err(e) => {
+                            if !try_again(e, stop)? {
                                 return Ok(false);
                             }
                         }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
                     }
                 }
                 Ok(true)
@@ -121,13 +119,11 @@ impl Conn {
                     };
                     match r {
                         Ok(_) => *next += 1,
-                        Err(e) if is_timeout(&e) => {
-                            if stop.load(Ordering::Relaxed) {
+                        Err(e) => {
+                            if !try_again(e, stop)? {
                                 return Ok(false);
                             }
                         }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
                     }
                 }
                 Ok(true)
@@ -154,6 +150,18 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+/// Whether a send that failed with `e` is tried again: `Ok(true)` after a timeout (unless a stop
+/// was asked for: `Ok(false)`) or an interrupted call; any other error is returned.
+fn try_again(e: io::Error, stop: &AtomicBool) -> io::Result<bool> {
+    if is_timeout(&e) {
+        Ok(!stop.load(Ordering::Relaxed))
+    } else if e.kind() == io::ErrorKind::Interrupted {
+        Ok(true)
+    } else {
+        Err(e)
     }
 }
 
