@@ -44,17 +44,18 @@
 //! - `conn`: the socket: connecting, sending a batch, noticing a TCP receiver's close, closing.
 //! - `shipper`: from events to batches: skipping what was sent, noticing gaps, sending with a
 //!   growing pause between failed attempts, saving the position.
-//! - `run`: the top level: [`Options`], the loop over the directory's events, [`ShipError`].
+//! - `driver`: the top level: [`Options`], the loop over the directory's events, [`ShipError`],
+//!   and [`run`], the command with its summary and exit status.
 mod batch;
 mod conn;
 mod dest;
-mod run;
+mod driver;
 mod segments;
 mod shipper;
 mod state;
 
 pub use batch::BATCH_MESSAGES;
 pub use dest::Dest;
-pub use run::{Options, ShipError, ship};
+pub use driver::{Options, ShipError, run, ship};
 pub use shipper::Summary;
 pub use state::{Position, default_state_path};

@@ -1,11 +1,14 @@
-//! A run of `tachylog ship`: what to ship ([`Options`]), the loop from the directory's events to
-//! the receiver, and what stops it from starting ([`ShipError`]).
+//! `tachylog ship` from the top: what to ship ([`Options`]), the loop from the directory's events
+//! to the receiver, what stops it from starting ([`ShipError`]), and the command's summary and
+//! exit status.
 use super::dest::Dest;
 use super::segments::{self, raw_file_name, seg_key};
 use super::shipper::{Shipper, Summary, nap, report};
 use super::state::{self, Position};
+use crate::command::{Status, stop_on_ctrl_c};
 use crate::syslog::Formatter;
 use std::fmt;
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -114,4 +117,27 @@ pub fn ship(opts: &Options, stop: &AtomicBool) -> Result<Summary, ShipError> {
         }
     }
     Ok(sh.finish())
+}
+
+/// `tachylog ship`: ships until everything is sent or, with `opts.follow`, until Ctrl-C, then
+/// says on stderr how many messages were sent.
+pub fn run(opts: &Options) -> io::Result<Status> {
+    let stop = stop_on_ctrl_c();
+    match ship(opts, &stop) {
+        Ok(sum) => {
+            eprintln!(
+                "tachylog: ship: {} messages sent to {} ({} cut to the size limit, {} too large \
+                 for the socket)",
+                sum.sent, opts.dest, sum.truncated, sum.oversized
+            );
+            Ok(Status::of(
+                sum.damaged || sum.gaps > 0 || sum.oversized > 0,
+                false,
+            ))
+        }
+        Err(e) => {
+            report(e);
+            Ok(Status::Unusable)
+        }
+    }
 }
