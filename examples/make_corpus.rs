@@ -8,14 +8,14 @@
 //!
 //! ```sh
 //! cargo build -p tachylog-cli --bin tachylog
-//! cargo run --example make_corpus
+//! cargo run --features fault-injection --example make_corpus
 //! cargo test -p tachylog-cli --test corpus
 //! ```
 //!
 //! The first command builds the `tachylog` binary the expected outputs are recorded with; the
 //! generator looks for it beside its own build directory (`target/debug/tachylog`), or at
 //! `$TACHYLOG_BIN`. The last checks the new corpus against a freshly built binary (a stale one
-//! would have recorded stale outputs). `cargo run --example make_corpus -- DIR` writes the
+//! would have recorded stale outputs). `cargo run --features fault-injection --example make_corpus -- DIR` writes the
 //! corpus into `DIR` instead, to look at it without touching the committed one. What each case
 //! holds is listed in `tests/corpus/README.md`; the generator prints the frames of each.
 //!
@@ -37,7 +37,7 @@ use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tachylog::layout::{self, FRAME_HEADER_LEN, HEADER_LEN, Kind};
+use tachylog::wire::{self, FRAME_HEADER_LEN, HEADER_LEN, Kind};
 use tachylog::{Builder, Level, Overflow};
 
 type Res<T = ()> = Result<T, Box<dyn Error>>;
@@ -243,8 +243,8 @@ fn check_case(case: &str, dir: &Path) -> Res {
         "killed" => {
             files.len() == 1 && {
                 let data = std::fs::read(&files[0])?;
-                let h: layout::SegmentHeader = bytemuck::pod_read_unaligned(&data[..HEADER_LEN]);
-                h.flags & layout::FLAG_SEALED == 0 && data.len() == h.segment_size as usize
+                let h: wire::SegmentHeader = bytemuck::pod_read_unaligned(&data[..HEADER_LEN]);
+                h.flags & wire::FLAG_SEALED == 0 && data.len() == h.segment_size as usize
             }
         }
         "damaged" => files.len() == 2,
@@ -317,8 +317,7 @@ fn frames(data: &[u8]) -> Vec<Frame> {
     let mut v = Vec::new();
     let mut off = HEADER_LEN;
     while off + FRAME_HEADER_LEN <= data.len() {
-        let h: layout::FrameHeader =
-            bytemuck::pod_read_unaligned(&data[off..off + FRAME_HEADER_LEN]);
+        let h: wire::FrameHeader = bytemuck::pod_read_unaligned(&data[off..off + FRAME_HEADER_LEN]);
         let (len, kind) = (h.len as usize, h.kind);
         if len == 0 && kind == 0 {
             break;
@@ -327,14 +326,14 @@ fn frames(data: &[u8]) -> Vec<Frame> {
         let Some(end) = start.checked_add(len).filter(|&e| e <= data.len()) else {
             break;
         };
-        if layout::frame_crc(&data[off..off + 8], &data[start..end]) == h.crc {
+        if wire::frame_crc(&data[off..off + 8], &data[start..end]) == h.crc {
             v.push(Frame {
                 offset: off,
                 kind,
                 len,
             });
         }
-        off = layout::align_up(end);
+        off = wire::align_up(end);
     }
     v
 }

@@ -19,7 +19,7 @@ pub mod tag;
 
 pub use frame::*;
 pub use header::*;
-pub use name::{COMPRESSED_SUFFIX, Form, SegmentName, file_name, parse_seq};
+pub use name::{COMPRESSED_SUFFIX, Form, SegmentName, file_name, order_key, parse_seq};
 
 /// Why bytes are not a segment this crate can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

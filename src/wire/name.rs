@@ -81,6 +81,24 @@ impl<'a> SegmentName<'a> {
     }
 }
 
+/// Where a file belongs in reading order: by writer name, then sequence. Any `*.tlog` or
+/// `*.tlog.lz4` name has a place (one that is not `<name>-<digits>` sorts as sequence 0 of its
+/// whole stem; digits beyond `u64` sort last), so readers can list files that were renamed
+/// by hand.
+pub fn order_key(file: &str) -> (&str, u64) {
+    let stem = file
+        .strip_suffix(COMPRESSED_SUFFIX)
+        .unwrap_or(file)
+        .strip_suffix(Form::Raw.suffix())
+        .unwrap_or(file);
+    match stem.rsplit_once('-') {
+        Some((p, d)) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
+            (p, d.parse().unwrap_or(u64::MAX))
+        }
+        _ => (stem, 0),
+    }
+}
+
 /// The file name of raw segment `seq` of the writer named `name`.
 pub fn file_name(name: &str, seq: u64) -> String {
     SegmentName {
@@ -135,5 +153,13 @@ mod tests {
         }
         assert_eq!(parse_seq("app", "other-0000000001.tlog"), None);
         assert_eq!(parse_seq("app", "app-0000000001.tlog.lz4"), None);
+    }
+
+    #[test]
+    fn order_keys_sort_by_name_then_sequence_for_any_segment_name() {
+        assert_eq!(order_key("a-b-0000000012.tlog"), ("a-b", 12));
+        assert_eq!(order_key("a-b-0000000012.tlog.lz4"), ("a-b", 12));
+        assert_eq!(order_key("renamed.tlog"), ("renamed", 0));
+        assert_eq!(order_key("x-99999999999999999999.tlog"), ("x", u64::MAX));
     }
 }

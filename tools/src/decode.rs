@@ -1,11 +1,17 @@
-//! The decode pipeline: input events → filters (no formatting) → time-order merge → message
-//! formatting and `--grep` → output lines.
+//! `tachylog decode`, and the pipeline behind it: input events → filters (no formatting) →
+//! time-order merge → message formatting and `--grep` → output lines.
+use crate::command::{Status, open_all, report, stop_on_ctrl_c};
 use crate::filter::Filter;
-use crate::output::{Message, Renderer};
+use crate::message::Message;
+use crate::output::Renderer;
 use indicatif::ProgressBar;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tachylog::reader::follow::Follower;
 use tachylog::reader::merge::Merge;
-use tachylog::reader::{Event, ReadError};
+use tachylog::reader::{Event, ReadError, Reader};
 use tachylog_format::Value;
 
 /// What decoding found, for the exit status and for tests.
@@ -169,4 +175,117 @@ impl<'a> Decoder<'a> {
         self.buf.clear();
         out.flush()
     }
+}
+
+/// What `tachylog decode` is asked to do.
+#[derive(Debug)]
+pub struct Options {
+    /// Segment files or directories holding them.
+    pub paths: Vec<PathBuf>,
+    /// Which records to keep.
+    pub filter: Filter,
+    /// How to write them.
+    pub renderer: Renderer,
+    /// Records held for time ordering (the bound on the merge's memory).
+    pub window: usize,
+    /// Follow the one directory in `paths`, looking for new records this often, until Ctrl-C.
+    pub follow: Option<Duration>,
+}
+
+/// Inputs at least this large get a progress bar (when stderr is a terminal and stdout is not).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// `tachylog decode`: writes the records of `opts.paths` to stdout; damage and unusable inputs
+/// are reported on stderr and in the status.
+pub fn run(opts: Options) -> io::Result<Status> {
+    match opts.follow {
+        Some(interval) => follow(
+            &opts.paths,
+            &opts.filter,
+            opts.renderer,
+            opts.window,
+            interval,
+        ),
+        None => decode(&opts.paths, &opts.filter, opts.renderer, opts.window),
+    }
+}
+
+fn decode(
+    paths: &[PathBuf],
+    filter: &Filter,
+    renderer: Renderer,
+    window: usize,
+) -> io::Result<Status> {
+    let mut status = Status::Clean;
+    let readers = open_all(paths, &mut status);
+    let total: u64 = readers
+        .iter()
+        .flat_map(|r| r.pending_files())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    // One reader (one path, the usual case) is decoded without the `flatten` layer: every
+    // record then passes through one iterator fewer on its way to the merge.
+    let input: Box<dyn Iterator<Item = Result<Event, ReadError>>> =
+        match <[Reader; 1]>::try_from(readers) {
+            Ok([one]) => Box::new(one),
+            Err(readers) => Box::new(readers.into_iter().flatten()),
+        };
+    let mut decoder = Decoder::new(input, filter, renderer, window);
+    let bar =
+        (total >= PROGRESS_MIN_BYTES && !io::stdout().is_terminal() && io::stderr().is_terminal())
+            .then(|| {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+                bar
+            });
+    if let Some(bar) = &bar {
+        decoder = decoder.with_progress(bar.clone());
+    }
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = decoder.pump(&mut out, &mut report);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result?;
+    Ok(status.max(Status::of(
+        decoder.summary.damaged,
+        decoder.summary.unusable,
+    )))
+}
+
+fn follow(
+    paths: &[PathBuf],
+    filter: &Filter,
+    renderer: Renderer,
+    window: usize,
+    interval: Duration,
+) -> io::Result<Status> {
+    let [dir] = paths else {
+        eprintln!("tachylog: --follow takes exactly one directory");
+        return Ok(Status::Unusable);
+    };
+    let follower = match Follower::new(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            report(&e);
+            return Ok(Status::Unusable);
+        }
+    };
+    let stop = stop_on_ctrl_c();
+    let mut decoder = Decoder::new(Box::new(follower), filter, renderer, window);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    while !stop.load(Ordering::Relaxed) {
+        decoder.pump(&mut out, &mut report)?;
+        std::thread::sleep(interval);
+    }
+    out.flush()?;
+    Ok(Status::of(decoder.summary.damaged, false))
 }

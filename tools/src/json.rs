@@ -1,7 +1,7 @@
 //! JSON Lines output (schema version 1, `docs/JSON.md`). Strings are escaped by hand because the
 //! output must also be safe to embed in JavaScript and to print: every control character,
 //! U+2028 and U+2029 are escaped.
-use crate::output::Message;
+use crate::message::Message;
 use crate::ts::Rfc3339;
 use std::io::Write as _;
 use std::sync::Arc;

@@ -1,12 +1,16 @@
 //! The decoder behind the `tachylog` command: output formats, filters, the decode pipeline,
-//! `verify`, `stats`, and shipping to syslog. The binary (`main.rs`) is the command line on
-//! top.
+//! `verify`, `stats`, and shipping to syslog. Each subcommand's module has a `run` that does
+//! its work, with what they share (the exit status, opening inputs, Ctrl-C) in [`command`].
+//! The binary is the command line on top: `main.rs` calls the `run` of the subcommand that
+//! `args.rs` read from the arguments.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod command;
 pub mod decode;
 pub mod filter;
 pub mod json;
+pub mod message;
 pub mod output;
 pub mod ship;
 pub mod stats;

@@ -1,5 +1,6 @@
 //! Rendering records as lines: JSON Lines, readable text, or logfmt.
 use crate::json;
+use crate::message::Message;
 use crate::ts::Rfc3339;
 use std::io::Write as _;
 use tachylog::Level;
@@ -15,19 +16,6 @@ pub enum Format {
     Text,
     /// logfmt: `key=value` pairs, one record per line.
     Logfmt,
-}
-
-/// A record's formatted message and its decoded fields, as the decoder hands them to a
-/// [`Renderer`] ([`Record::write_message_and_fields`] gives both from one decoding).
-#[derive(Debug, Clone, Copy)]
-pub struct Message<'a> {
-    /// The message.
-    pub text: &'a str,
-    /// `text` is [plain text](tachylog_format::is_plain_text): copied without looking for
-    /// characters to escape.
-    pub ascii: bool,
-    /// The structured fields, by name, in order.
-    pub fields: &'a [(&'a str, Value<'a>)],
 }
 
 /// Renders records into a byte buffer, reusing its scratch space.

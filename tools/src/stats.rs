@@ -1,9 +1,11 @@
 //! `tachylog stats`: counts by level, target, thread and call site, drops, time span and rate.
 //! Nothing is formatted: a record's header and call site say everything counted here.
+use crate::command::{Status, open_all, report};
 use crate::json;
 use crate::ts::Rfc3339;
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tachylog::Level;
 use tachylog::reader::{Event, ReadError};
@@ -305,4 +307,22 @@ impl Stats {
         o.extend_from_slice(b"]}\n");
         out.write_all(&o)
     }
+}
+
+/// `tachylog stats`: the totals of `paths` on stdout, as a table or (`as_json`) one JSON object,
+/// with the `top` call sites.
+pub fn run(paths: &[PathBuf], as_json: bool, top: usize) -> io::Result<Status> {
+    let mut status = Status::Clean;
+    let readers = open_all(paths, &mut status);
+    let mut st = Stats::default();
+    let (damaged, unusable) = st.add_all(readers.into_iter().flatten(), &mut report);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if as_json {
+        st.write_json(&mut out, top)?;
+    } else {
+        st.write_text(&mut out, top)?;
+    }
+    out.flush()?;
+    Ok(status.max(Status::of(damaged, unusable)))
 }

@@ -1,6 +1,7 @@
 //! `tachylog verify`: every frame's checksum and structure, one summary line per segment.
+use crate::command::{Status, report};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tachylog::reader::verify::{SegmentReport, verify_segment};
 use tachylog::reader::{ReadError, Tail, segment_files};
 
@@ -93,4 +94,12 @@ pub fn verify_paths(
         o.unusable
     )?;
     Ok(o)
+}
+
+/// `tachylog verify`: a summary per segment of `paths` on stdout.
+pub fn run(paths: &[PathBuf]) -> io::Result<Status> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let o = verify_paths(paths, &mut out, &mut report)?;
+    Ok(Status::of(o.damaged > 0, o.unusable > 0))
 }

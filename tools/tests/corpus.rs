@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use tachylog::layout::{self, FRAME_HEADER_LEN, HEADER_LEN, Kind};
+use tachylog::wire::{self, FRAME_HEADER_LEN, HEADER_LEN, Kind};
 use tachylog_format::Value;
 
 /// The cases `examples/make_corpus.rs` writes. Each must be there, with segments.
@@ -202,10 +202,10 @@ fn frame_kinds(data: &[u8]) -> Vec<u16> {
         let Some(end) = start.checked_add(len).filter(|&e| e <= data.len()) else {
             break;
         };
-        if layout::frame_crc(&h[..8], &data[start..end]) == crc {
+        if wire::frame_crc(&h[..8], &data[start..end]) == crc {
             kinds.push(kind);
         }
-        off = layout::align_up(end);
+        off = wire::align_up(end);
     }
     kinds
 }
@@ -272,13 +272,13 @@ fn corpus_covers_every_frame_kind() {
     assert_eq!(killed.len(), 1, "killed: want one segment");
     let data = read(&killed[0]);
     let flags = u32::from_le_bytes(
-        data[layout::FLAGS_OFFSET..layout::FLAGS_OFFSET + 4]
+        data[wire::FLAGS_OFFSET..wire::FLAGS_OFFSET + 4]
             .try_into()
             .unwrap(),
     );
     let size = u64::from_le_bytes(data[56..64].try_into().unwrap());
     assert_eq!(
-        flags & layout::FLAG_SEALED,
+        flags & wire::FLAG_SEALED,
         0,
         "killed: the segment is sealed"
     );

@@ -188,7 +188,7 @@ fn cached_json_lines_equal_the_reference_writer() {
     // thread. Over eight threads and several segments (each describing its call sites and
     // threads anew), every line must still equal the one `json::record` writes from scratch.
     use tachylog::reader::{Event, Reader};
-    use tachylog_cli::{json, output::Message, ts::Rfc3339};
+    use tachylog_cli::{json, message::Message, ts::Rfc3339};
     let mut cache = json::Cache::default();
     let mut ts_a = Rfc3339::default();
     let mut n = 0;
