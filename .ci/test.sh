@@ -32,13 +32,18 @@ else
 fi
 
 step "bridges (cargo features log, tracing): lints, their tests and doc tests"
-cargo clippy -p tachylog --all-targets --features log,tracing --locked -- -D warnings
+cargo clippy -p tachylog --all-targets --features log,tracing,fault-injection --locked -- -D warnings
 cargo test -p tachylog --locked --features log,tracing \
     --test bridge_log --test bridge_tracing --test bridge_no_alloc
 cargo test -p tachylog --locked --features log,tracing --doc
 
-step "sync door (atomics and threads only through src/sync.rs)"
+step "sync door (atomics and threads only through src/sync/)"
 bash .ci/check-sync.sh
+
+step "layers (no import cycle among the library's modules, nor the CLI's; docs/ARCHITECTURE.md)"
+bash .ci/check_layers_selftest.sh
+bash .ci/check-layers.sh src
+bash .ci/check-layers.sh tools/src
 
 step "loom models (docs/CONCURRENCY.md)"
 # A separate target directory: `--cfg loom` changes every crate's flags, and sharing the normal
