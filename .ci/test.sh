@@ -43,6 +43,7 @@ bash .ci/check-sync.sh
 step "layers (no import cycle among the library's modules, nor the CLI's; docs/ARCHITECTURE.md)"
 bash .ci/check_layers_selftest.sh
 bash .ci/check-layers.sh src
+bash .ci/check-layers.sh --cfg loom src
 bash .ci/check-layers.sh tools/src
 
 step "loom models (docs/CONCURRENCY.md)"

@@ -11,7 +11,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 // The header's `committed` and `flags` are shared with reader *processes* through the mapping;
 // they are not engine-internal state, and a model checker could not follow another process
-// anyway (under loom, `storage::memory` stands in for this file).
+// anyway (under loom, `testing::memory` stands in for this file).
 use std::sync::atomic::{AtomicU32, AtomicU64}; // sync-lint: allow (shared with other processes)
 
 /// A new segment file and its writable mapping.

@@ -7,18 +7,16 @@ mod segment;
 
 pub(crate) use segment::{Segment, SegmentDir};
 
-// The bytes of a segment being written: a mapped file normally; under loom an in-memory file
-// whose frame bytes loom watches, so that the model checker sees a reader's access to bytes
-// the drain has not published. The one place outside `sync` and `testing` that switches on
-// `cfg(loom)`.
+// The bytes of a segment being written: a mapped file normally; under loom the in-memory file
+// of the loom harness (`testing::memory`), whose frame bytes loom watches, so that the model
+// checker sees a reader's access to bytes the drain has not published. The one place outside
+// `sync` and `testing` that switches on `cfg(loom)`.
 #[cfg(not(loom))]
 mod file;
+#[cfg(loom)]
+use crate::testing::memory::MemFile as SegmentFile;
 #[cfg(not(loom))]
 use file::MappedFile as SegmentFile;
-#[cfg(loom)]
-pub(crate) mod memory;
-#[cfg(loom)]
-use memory::MemFile as SegmentFile;
 
 /// Whether the file at `path` is a segment whose sealed flag is set (`false` if it cannot be
 /// read).

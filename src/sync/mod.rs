@@ -147,10 +147,26 @@ pub(crate) const fn broken(_b: Break) -> bool {
     false
 }
 
+// The broken variant selected for the running loom model (0: none): a std atomic, invisible to
+// loom, set by the model's own thread (`select_break`) before it starts any other. A lazy static
+// of loom's, so that each model execution (and each test running models in parallel) has its
+// own.
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref SELECTED_BREAK: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+}
+
+/// Selects the broken variant (or none) for this loom model execution.
+#[cfg(loom)]
+pub(crate) fn select_break(b: Option<Break>) {
+    let v = b.map_or(0, |b| b as u8);
+    SELECTED_BREAK.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Whether `b` is the broken variant selected for the running loom model.
 #[cfg(loom)]
 pub(crate) fn broken(b: Break) -> bool {
-    crate::testing::loom::selected_break() == b as u8
+    SELECTED_BREAK.load(std::sync::atomic::Ordering::Relaxed) == b as u8
 }
 
 /// `order`, or `Relaxed` while the broken variant `b` is selected (loom builds only).

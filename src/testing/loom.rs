@@ -9,6 +9,7 @@
 //!
 //! Everything here lives for one model execution (loom's lazy statics are reset between
 //! executions), so models never see each other's state.
+use super::memory::read_published;
 use crate::backend::Drain;
 use crate::engine::{Engine, snapshot};
 use crate::frontend::callsite::{self, Callsite, Metadata};
@@ -17,33 +18,17 @@ use crate::frontend::producer::{Local, Producer as RingProducer};
 use crate::reader::{Event, Reader};
 use crate::runtime::{Config, Shared};
 use crate::storage::SegmentDir;
-use crate::storage::memory::read_published;
 use crate::sync::Arc;
 use crate::{Error, Level, Overflow, clock};
 use std::time::Duration;
 
 pub use crate::sync::Break;
 
-// The model's configuration knobs are deliberately invisible to loom: they are set by the
-// model's own thread before it starts any other, and they are not part of the protocol.
-type Knob = std::sync::atomic::AtomicU8; // sync-lint: allow (model knob, invisible to loom)
-use std::sync::atomic::Ordering::Relaxed as KNOB_ORDER; // sync-lint: allow (as above)
-
-loom::lazy_static! {
-    /// The broken variant selected for this execution (0: none).
-    static ref BREAK: Knob = Knob::new(0);
-}
-
-/// The broken variant selected for the running execution, as a `Break` discriminant.
-pub(crate) fn selected_break() -> u8 {
-    BREAK.load(KNOB_ORDER)
-}
-
 /// Selects a broken variant (or none) for this execution. Call it first in the model closure,
 /// before starting any thread.
 pub fn select_break(b: Option<Break>) {
-    BREAK.store(b.map_or(0, |b| b as u8), KNOB_ORDER);
-    crate::storage::memory::init();
+    crate::sync::select_break(b);
+    super::memory::init();
     // Looking a call site up creates this execution's registry.
     let _ = callsite::lookup(0);
 }

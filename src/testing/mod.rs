@@ -4,3 +4,5 @@
 pub mod fault;
 #[cfg(loom)]
 pub mod loom;
+#[cfg(loom)]
+pub(crate) mod memory;
