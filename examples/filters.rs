@@ -5,12 +5,12 @@
 //! cargo run -p tachylog-cli -- decode --format text target/filters-logs
 //! ```
 fn main() -> Result<(), tachylog::Error> {
-    // Environment first; explicit calls win (the directory is always this one).
-    let mut builder = tachylog::Builder::from_env()?.dir("target/filters-logs");
-    if std::env::var_os("TACHYLOG_LOG").is_none() {
-        builder = builder.filter("info,orders=debug,net::conn=warn")?;
-    }
-    let guard = builder.init()?;
+    // The code's settings; `TACHYLOG_LOG` and `TACHYLOG_DIR`, where set, win over them at
+    // `init`. `from_env` reads the variables now, so a bad one is reported before anything.
+    let guard = tachylog::Builder::from_env()?
+        .dir("target/filters-logs")
+        .filter("info,orders=debug,net::conn=warn")?
+        .init()?;
     for round in 0..2 {
         tachylog::debug!(target: "orders", "book rebuilt, round {round}");
         tachylog::info!(target: "net::conn", "connected, round {round}");

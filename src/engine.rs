@@ -2,6 +2,7 @@
 //! drain and compressor threads), the `Guard`, and the public functions of the process-wide
 //! logger that the macros use (a thin static on top of an engine value).
 use crate::backend::Drain;
+use crate::env::EnvOverrides;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::frontend::{callsite, sampling};
@@ -24,6 +25,18 @@ use std::time::Duration;
 #[must_use = "a Builder does nothing until `init` is called"]
 pub struct Builder {
     pub(crate) cfg: Config,
+    env: EnvSource,
+}
+
+/// Where `init` takes the operator's overrides from.
+#[derive(Debug, Clone)]
+enum EnvSource {
+    /// The process environment, read by `init`.
+    Process,
+    /// Read earlier ([`Builder::from_env`], [`Builder::from_env_with`]).
+    Read(Box<EnvOverrides>),
+    /// None ([`Builder::env_overrides`]`(false)`).
+    Off,
 }
 
 impl Default for Builder {
@@ -51,7 +64,62 @@ impl Builder {
                 retention: Default::default(),
                 compress: false,
             },
+            env: EnvSource::Process,
         }
+    }
+
+    /// A `Builder` with the defaults of [`Builder::new`], and the `TACHYLOG_*` variables read
+    /// now, so that a value that does not parse is an `Err` here rather than at `init`. The
+    /// variables override what the code sets, whether or not it calls this: `init` applies
+    /// them last (see [`env_overrides`](Builder::env_overrides)). `Err` is [`Error::Env`]
+    /// naming the variable.
+    ///
+    /// | variable | setting | values |
+    /// | --- | --- | --- |
+    /// | `TACHYLOG_LOG` | [`filter`](Builder::filter) | `info,orders=debug` |
+    /// | `TACHYLOG_DIR` | [`dir`](Builder::dir) | `/var/log/app` |
+    /// | `TACHYLOG_NAME` | [`name`](Builder::name) | `orders` |
+    /// | `TACHYLOG_SEGMENT_SIZE` | [`segment_size`](Builder::segment_size) | `65536`, `256k`, `64m`, `1g` |
+    /// | `TACHYLOG_RING_CAPACITY` | [`ring_capacity`](Builder::ring_capacity) | `256k` |
+    /// | `TACHYLOG_OVERFLOW` | [`overflow`](Builder::overflow) | `drop`, `block`, `block_for:5ms` |
+    /// | `TACHYLOG_DRAIN_CORE` | [`drain_core`](Builder::drain_core) | `3`, `none` |
+    /// | `TACHYLOG_DRAIN_IDLE` | [`drain_idle`](Builder::drain_idle) | `1ms`, `0s` |
+    /// | `TACHYLOG_ROTATE_EVERY` | [`rotate_every`](Builder::rotate_every) | `1h`, `15min`, `off` |
+    /// | `TACHYLOG_MAX_SEGMENTS` | [`max_segments`](Builder::max_segments) | `100`, `off` |
+    /// | `TACHYLOG_MAX_TOTAL_BYTES` | [`max_total_bytes`](Builder::max_total_bytes) | `10g`, `off` |
+    /// | `TACHYLOG_MAX_AGE` | [`max_age`](Builder::max_age) | `7days`, `off` |
+    /// | `TACHYLOG_COMPRESS` | [`compress`](Builder::compress) | `on`, `off` |
+    ///
+    /// ```no_run
+    /// // TACHYLOG_LOG=debug TACHYLOG_DIR=/var/log/app ./app
+    /// let _guard = tachylog::Builder::from_env()?
+    ///     .dir("logs") // the default where TACHYLOG_DIR is unset; /var/log/app above
+    ///     .init()?;
+    /// # Ok::<(), tachylog::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Builder, Error> {
+        Builder::from_env_with(|var| std::env::var(var).ok())
+    }
+
+    /// As [`from_env`](Builder::from_env), reading variables through `lookup` instead of the
+    /// process environment (for tests, or settings kept elsewhere); `init` then applies these
+    /// and does not read the process environment.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Builder, Error> {
+        let mut b = Builder::new();
+        b.env = EnvSource::Read(Box::new(EnvOverrides::read(lookup)?));
+        Ok(b)
+    }
+
+    /// Whether `init` lets the `TACHYLOG_*` variables override the code's settings (default
+    /// `true`). `false` is for programs whose logging an operator must not retune, and for
+    /// tests that must not depend on the environment.
+    pub fn env_overrides(mut self, on: bool) -> Self {
+        self.env = if on {
+            EnvSource::Process
+        } else {
+            EnvSource::Off
+        };
+        self
     }
     /// Directory for segment files (created if missing).
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -151,8 +219,14 @@ impl Builder {
         if active.is_some() {
             return Err(Error::AlreadyInitialized);
         }
-        self.cfg.validate()?;
-        let engine = Engine::start(self.cfg)?;
+        let mut cfg = self.cfg;
+        match self.env {
+            EnvSource::Process => EnvOverrides::read(|v| std::env::var(v).ok())?.apply(&mut cfg),
+            EnvSource::Read(o) => o.apply(&mut cfg),
+            EnvSource::Off => {}
+        }
+        cfg.validate()?;
+        let engine = Engine::start(cfg)?;
         let generation = GENERATION.load(Ordering::Relaxed).wrapping_add(1).max(1);
         // Producers compare their cached generation with this one and re-attach on a change.
         GENERATION.store(generation, Ordering::Release);

@@ -112,29 +112,47 @@ fn invalid_directive_is_an_error_naming_it() {
     assert!(msg.contains("`net[conn]=debug`"), "{msg}");
 }
 
-/// Runs in a child process with `TACHYLOG_LOG` set (the environment of this process stays
-/// untouched): the child logs, the parent decodes.
+/// Runs in a child process with `TACHYLOG_*` set (the environment of this process stays
+/// untouched): the child logs, the parent decodes. The operator's variables win over the
+/// code's `dir` and `filter`, without the program calling `from_env`; `env_overrides(false)`
+/// keeps the code's.
 #[test]
-fn from_env_reads_tachylog_log_from_the_process_environment() {
+fn the_process_environment_wins_over_the_code_at_init() {
     const CHILD: &str = "TACHYLOG_TEST_CHILD_DIR";
-    if let Ok(dir) = std::env::var(CHILD) {
-        let g = Builder::from_env().unwrap().dir(&dir).init().unwrap();
+    const OFF: &str = "TACHYLOG_TEST_CHILD_ENV_OFF";
+    if let Ok(code_dir) = std::env::var(CHILD) {
+        let on = std::env::var(OFF).is_err();
+        let g = Builder::new()
+            .dir(&code_dir)
+            .filter("info")
+            .unwrap()
+            .env_overrides(on)
+            .init()
+            .unwrap();
         tick(7);
         drop(g);
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "from_env_reads_tachylog_log_from_the_process_environment",
-            "--test-threads=1",
-        ])
-        .env(CHILD, dir.path())
-        .env("TACHYLOG_LOG", "warn,app::db=debug")
-        .env("TACHYLOG_DIR", "/nonexistent/explicit/dir/wins")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(logged(dir.path()), pairs(&[("app::db", "db 7")]));
+    let run = |env_off: bool| {
+        let (code_dir, env_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args([
+                "--exact",
+                "the_process_environment_wins_over_the_code_at_init",
+                "--test-threads=1",
+            ])
+            .env(CHILD, code_dir.path())
+            .env("TACHYLOG_LOG", "warn,app::db=debug")
+            .env("TACHYLOG_DIR", env_dir.path());
+        if env_off {
+            child.env(OFF, "1");
+        }
+        assert!(child.status().unwrap().success());
+        (logged(code_dir.path()), logged(env_dir.path()))
+    };
+    let (code, env) = run(false);
+    assert_eq!((code, env), (vec![], pairs(&[("app::db", "db 7")])));
+    let (code, env) = run(true);
+    assert_eq!((code, env), (pairs(&[("app::web", "web 7")]), vec![]));
 }
