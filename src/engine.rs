@@ -50,6 +50,8 @@ impl Builder {
                 rotate_every: None,
                 retention: Default::default(),
                 compress: false,
+                crash_handling: true,
+                crash_timeout: Duration::from_secs(1),
             },
         }
     }
@@ -144,6 +146,28 @@ impl Builder {
         self
     }
 
+    /// Commit what the rings hold when the process ends without dropping the `Guard` (default
+    /// on): an exit hook (`std::process::exit`, `main` returning with the `Guard` forgotten), a
+    /// panic hook that logs the panic (target `panic`) and chains to the previous hook, and
+    /// handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, and for SIGTERM, SIGINT, SIGHUP
+    /// and SIGQUIT where their disposition at `init` is the default one. Each handler logs the
+    /// signal, lets the drain commit within [`crash_timeout`](Self::crash_timeout), then
+    /// restores the previous disposition and re-raises: exit status, core dump and any other
+    /// handler behave as without tachylog. A handler installed after `init` that calls ours
+    /// (as `signal-hook` does) keeps control: ours commits and returns. `false`, or
+    /// `TACHYLOG_CRASH_HANDLING=off` in the environment, installs none of them.
+    pub fn crash_handling(mut self, on: bool) -> Self {
+        self.cfg.crash_handling = on;
+        self
+    }
+
+    /// How long a dying process waits for the drain to commit (default 1 s), in each of the
+    /// exit hook (flush, then seal), the panic hook and a fatal-signal handler.
+    pub fn crash_timeout(mut self, timeout: Duration) -> Self {
+        self.cfg.crash_timeout = timeout;
+        self
+    }
+
     /// Starts the process-wide logger used by the macros. `Err` if one is already running, if
     /// the directory cannot be created or written, or if a setting is out of range.
     pub fn init(self) -> Result<Guard, Error> {
@@ -166,6 +190,7 @@ impl Builder {
             .clone()
             .unwrap_or_else(|| Filter::level(cfg.level));
         apply(filter, cfg.level);
+        crate::crash::install(&engine.shared);
         Ok(Guard {
             engine: Some(engine),
         })
@@ -237,6 +262,11 @@ impl Engine {
                     }
                 }
                 let _exit = Exit(s2.clone());
+                s2.drain_tid
+                    .store(crate::frontend::producer::os_tid(), Ordering::Relaxed);
+                // Process-directed termination signals go to a thread that can wait for the
+                // drain, never to the drain itself.
+                crate::crash::block_termination_signals();
                 if let Some(core) = s2.cfg.drain_core {
                     core_affinity::set_for_current(core_affinity::CoreId { id: core });
                 }
@@ -292,6 +322,7 @@ impl std::fmt::Debug for Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         let mut active = lock(&ACTIVE);
+        crate::crash::uninstall();
         // The ceiling alone: a bridge keeps its own (its records stop at this ceiling anyway).
         runtime::MAX_LEVEL.store(0, Ordering::Release);
         *active = None;

@@ -25,6 +25,11 @@ impl Builder {
     /// | `TACHYLOG_RING_CAPACITY` | [`ring_capacity`](Builder::ring_capacity): `256k` |
     /// | `TACHYLOG_OVERFLOW` | [`overflow`](Builder::overflow): `drop`, `block`, `block_for:5ms` |
     /// | `TACHYLOG_DRAIN_CORE` | [`drain_core`](Builder::drain_core): `3` or `none` |
+    /// | `TACHYLOG_CRASH_TIMEOUT` | [`crash_timeout`](Builder::crash_timeout): `1s`, `250ms` |
+    ///
+    /// `TACHYLOG_CRASH_HANDLING=off` (or `0`, `false`, `no`) is read by `init` itself, whether
+    /// or not the `Builder` came from here, and turns crash handling off whatever the code
+    /// says ([`crash_handling`](Builder::crash_handling)).
     ///
     /// ```no_run
     /// // TACHYLOG_LOG=debug TACHYLOG_DIR=/var/log/app ./app
@@ -62,6 +67,11 @@ impl Builder {
         }
         if let Some(v) = get("TACHYLOG_DRAIN_CORE") {
             b = b.drain_core(parse_core(&v)?);
+        }
+        if let Some(v) = get("TACHYLOG_CRASH_TIMEOUT") {
+            let d = humantime::parse_duration(v.trim())
+                .map_err(|e| env_err("TACHYLOG_CRASH_TIMEOUT", &v, format!("bad duration: {e}")))?;
+            b = b.crash_timeout(d);
         }
         Ok(b)
     }

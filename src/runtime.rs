@@ -45,6 +45,11 @@ pub(crate) struct Config {
     /// Limits on the sealed segments kept.
     pub retention: RetentionLimits,
     pub compress: bool,
+    /// Install the exit hook, panic hook and fatal-signal handlers (`Builder::crash_handling`).
+    /// Only the process-wide logger installs them; engine values never do.
+    pub crash_handling: bool,
+    /// How long a crash handler lets the drain commit before the process goes on dying.
+    pub crash_timeout: Duration,
 }
 
 /// Limits on the sealed segments kept (`Builder::max_segments`, `max_total_bytes`, `max_age`).
@@ -86,6 +91,8 @@ pub(crate) struct ProducerShared {
     pub tid: u32,
     /// Thread name, if any.
     pub name: Option<String>,
+    /// Counted in `live_producers` (every thread's ring; not the crash slot's).
+    pub counted: bool,
 }
 
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
@@ -115,7 +122,12 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// True while the drain thread runs.
     pub alive: AtomicBool,
-    drain_thread: Mutex<Option<thread::Thread>>,
+    /// The drain thread, set once when it starts. A `OnceLock` rather than a lock, so waking
+    /// the drain takes no lock (the panic hook and the exit hook wake it).
+    drain_thread: OnceLock<thread::Thread>,
+    /// Operating-system id of the drain thread (0 until it runs): a crash handler running on
+    /// the drain thread itself must not wait for the drain.
+    pub drain_tid: AtomicU32,
     pub calibration_tps: AtomicU64,
 }
 
@@ -126,14 +138,14 @@ impl Shared {
 
     /// Wakes the drain if it sleeps.
     pub(crate) fn wake_drain(&self) {
-        if let Some(t) = lock(&self.drain_thread).as_ref() {
+        if let Some(t) = self.drain_thread.get() {
             sync::unpark(t);
         }
     }
 
-    /// Records the drain thread, for [`wake_drain`](Self::wake_drain).
+    /// Records the drain thread, for [`wake_drain`](Self::wake_drain) (once per engine).
     pub(crate) fn set_drain_thread(&self, t: thread::Thread) {
-        *lock(&self.drain_thread) = Some(t);
+        let _ = self.drain_thread.set(t);
     }
 
     /// Called by the drain after the records of ticket `ticket` are in the segment.
@@ -205,7 +217,8 @@ impl Shared {
             flush_cv: Condvar::new(),
             stop: AtomicBool::new(false),
             alive: AtomicBool::new(true),
-            drain_thread: Mutex::new(None),
+            drain_thread: OnceLock::new(),
+            drain_tid: AtomicU32::new(0),
             calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
         }
     }

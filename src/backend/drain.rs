@@ -148,11 +148,13 @@ impl Drain {
         if !(closed && ring.consumer.is_empty() && ring.pending_drops() == 0) {
             return false;
         }
-        self.rings.swap_remove(i);
-        self.shared
-            .counters
-            .live_producers
-            .fetch_sub(1, Ordering::Relaxed);
+        let ring = self.rings.swap_remove(i);
+        if ring.shared.counted {
+            self.shared
+                .counters
+                .live_producers
+                .fetch_sub(1, Ordering::Relaxed);
+        }
         true
     }
 
