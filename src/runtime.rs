@@ -93,6 +93,10 @@ pub(crate) struct ProducerShared {
     pub name: Option<String>,
     /// Counted in `live_producers` (every thread's ring; not the crash slot's).
     pub counted: bool,
+    /// Records the drain took out of this ring (written, or counted as lost by the drain),
+    /// published when the drain finishes, before `Shared::finished`: a producer that commits
+    /// while the drain closes compares it with its own count (see `Shared::closing`).
+    pub consumed: AtomicU64,
 }
 
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
@@ -122,6 +126,15 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// True while the drain thread runs.
     pub alive: AtomicBool,
+    /// Set by the drain once it stops (then an asymmetric fence, then its last passes). A
+    /// producer that finds it set right after committing a record cannot know whether the
+    /// drain's last pass saw the record: it waits for `finished` and compares the ring's
+    /// `consumed` with its own count, counting the record as dropped if the drain did not take
+    /// it. Also set in a child process after `fork`, where no drain runs.
+    pub closing: AtomicBool,
+    /// Set (release) when the drain has ended for good, after it published every ring's
+    /// `consumed`.
+    pub finished: AtomicBool,
     /// The drain thread, set once when it starts. A `OnceLock` rather than a lock, so waking
     /// the drain takes no lock (the panic hook and the exit hook wake it).
     drain_thread: OnceLock<thread::Thread>,
@@ -158,6 +171,7 @@ impl Shared {
     /// Called once when the drain thread ends, however it ends.
     pub(crate) fn drain_exited(&self) {
         self.alive.store(false, Ordering::Release);
+        self.finished.store(true, Ordering::Release);
         let _g = lock(&self.flush_lock);
         self.flush_cv.notify_all();
     }
@@ -217,6 +231,8 @@ impl Shared {
             flush_cv: Condvar::new(),
             stop: AtomicBool::new(false),
             alive: AtomicBool::new(true),
+            closing: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             drain_thread: OnceLock::new(),
             drain_tid: AtomicU32::new(0),
             calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),

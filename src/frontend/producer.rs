@@ -6,7 +6,7 @@
 use super::callsite::Callsite;
 use super::encode::{Formatted, Writer};
 use crate::runtime::{ACTIVE, GENERATION, NewRing, Overflow, ProducerShared, Shared};
-use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, lock, order, ring};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, broken, lock, order, ring};
 use crate::wire::{RECORD_HEAD_LEN, RecordHead};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
@@ -16,6 +16,8 @@ pub(crate) struct Producer {
     shared: Arc<ProducerShared>,
     engine: Arc<Shared>,
     overflow: Overflow,
+    /// Records committed into the ring so far.
+    committed: u64,
 }
 
 impl Drop for Producer {
@@ -168,10 +170,36 @@ impl Producer {
         // SAFETY: `Writer::finish` has initialised every one of the `total` reserved bytes
         // (written or zero-filled), which is what `commit_all` requires.
         unsafe { chunk.commit_all() };
+        p.committed += 1;
         if !arena.is_empty() {
             arena.clear();
         }
+        // Is the drain closing? The commit above (a release store of the ring's tail) and this
+        // load are ordered by the light side of an asymmetric fence: a compiler fence here, the
+        // drain's heavy fence after it sets `closing`. So either the drain's last passes see
+        // this record, or this load sees `closing` (or both; `settle_late` then tells which).
+        crate::sync::light_fence();
+        if p.engine.closing.load(Ordering::Relaxed) && !broken(Break::LateRecordUnchecked) {
+            p.settle_late();
+        }
         true
+    }
+
+    /// After committing a record while the drain closes: waits until the drain has finished,
+    /// then counts the record as dropped unless the drain took it (its count of records taken
+    /// from this ring reaches this one). Exactly one of the two happens.
+    #[cold]
+    #[inline(never)]
+    fn settle_late(&mut self) {
+        let mut round = 0u32;
+        // Acquire pairs with the release in `Shared::drain_exited`: `consumed` is final.
+        while !self.engine.finished.load(Ordering::Acquire) {
+            crate::sync::backoff(round, Duration::from_micros(50));
+            round = round.saturating_add(1);
+        }
+        if self.shared.consumed.load(Ordering::Relaxed) < self.committed {
+            self.count_drop();
+        }
     }
 
     /// Creates a ring in `engine` for the calling thread and hands its consumer end to the
@@ -203,6 +231,7 @@ impl Producer {
             tid,
             name,
             counted,
+            consumed: AtomicU64::new(0),
         });
         let id = engine.next_producer_id();
         if counted {
@@ -226,6 +255,7 @@ impl Producer {
             shared,
             overflow,
             engine,
+            committed: 0,
         }
     }
 }
