@@ -208,6 +208,7 @@ fn disabled_by_env() -> bool {
 /// Installs crash handling for `engine`, the process-wide logger being started (unless its
 /// configuration or the environment turns it off). Returns whether it did.
 pub(crate) fn install(engine: &Arc<Shared>) -> bool {
+    FORK_ENGINE.store(Arc::into_raw(engine.clone()).cast_mut(), Ordering::Release);
     if !engine.cfg.crash_handling || disabled_by_env() || crate::sync::MODEL {
         return false;
     }
@@ -247,13 +248,98 @@ pub(crate) fn install(engine: &Arc<Shared>) -> bool {
 /// was installed on top of it since, which then still calls ours: ours does nothing more than
 /// pass the signal on). The exit and panic hooks stay (they do nothing without an engine).
 pub(crate) fn uninstall() {
+    FORK_ENGINE.store(ptr::null_mut(), Ordering::Release);
     let old = ENGINE.swap(ptr::null_mut(), Ordering::AcqRel);
     if old.is_null() {
         return;
     }
     signals::uninstall();
-    let slot = SLOT.with_wait(|p| p.take());
+    // Bounded: in a child of `fork`, a thread that held the slot at the fork is gone.
+    let mut slot = None;
+    for round in 0..10_000u32 {
+        if let Some(s) = SLOT.with(|p| p.take()) {
+            slot = s;
+            break;
+        }
+        crate::sync::backoff(round, Duration::from_micros(20));
+    }
     drop(slot);
+}
+
+/// Registers `pthread_atfork` handlers (once per process): the parent holds the logger's
+/// process-wide locks across `fork` (`ACTIVE`, the call-site registry, the filter, the
+/// sampling registry, the engine's new-ring list), so that the child never finds one held by
+/// a thread it does not have; the child marks the engine it inherited as forked away
+/// (`Shared::mark_forked`): it logs nothing, counts every record as dropped, and its `flush()`
+/// and `Guard` drop return at once.
+pub(crate) fn watch_fork() {
+    if crate::sync::MODEL {
+        return;
+    }
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        // SAFETY: three `extern "C" fn()` that never unwind.
+        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    });
+}
+
+/// The engine `init` started last, for the `fork` handlers: set by `install` whatever the
+/// crash-handling setting, cleared by `uninstall`.
+static FORK_ENGINE: AtomicPtr<Shared> = AtomicPtr::new(ptr::null_mut());
+
+/// Locks held across `fork` by the forking thread, in lock order.
+struct Held {
+    _active: Box<dyn std::any::Any>,
+    _registry: Box<dyn std::any::Any>,
+    _filter: Box<dyn std::any::Any>,
+    _sampling: Box<dyn std::any::Any>,
+    _new_rings: Option<crate::sync::MutexGuard<'static, Vec<crate::runtime::NewRing>>>,
+}
+
+// sync-lint: allow (the forking thread's own locks between fork's prepare and parent/child)
+thread_local! {
+    static HELD: std::cell::RefCell<Option<Held>> = const { std::cell::RefCell::new(None) };
+}
+
+extern "C" fn fork_prepare() {
+    let _ = std::panic::catch_unwind(|| {
+        let active = Box::new(crate::runtime::hold_active_for_fork());
+        let registry = Box::new(crate::frontend::callsite::hold_for_fork());
+        let filter = Box::new(crate::runtime::hold_filter_for_fork());
+        let sampling = Box::new(crate::frontend::sampling::hold_for_fork());
+        let p = FORK_ENGINE.load(Ordering::Acquire);
+        // SAFETY: as in `engine()`: the pointer's strong count is never given back.
+        let new_rings = (!p.is_null()).then(|| crate::sync::lock(&unsafe { &*p }.new_rings));
+        let held = Held {
+            _active: active,
+            _registry: registry,
+            _filter: filter,
+            _sampling: sampling,
+            _new_rings: new_rings,
+        };
+        HELD.with(|h| *h.borrow_mut() = Some(held));
+    });
+}
+
+fn release_held() {
+    // Unlocking in any order is fine: nothing waits on a second lock while holding one.
+    let held = HELD.with(|h| h.borrow_mut().take());
+    drop(held);
+}
+
+extern "C" fn fork_parent() {
+    let _ = std::panic::catch_unwind(release_held);
+}
+
+extern "C" fn fork_child() {
+    let _ = std::panic::catch_unwind(|| {
+        let p = FORK_ENGINE.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: as in `engine()`.
+            unsafe { &*p }.mark_forked();
+        }
+        release_held();
+    });
 }
 
 /// The engine crash paths commit, if any.

@@ -191,6 +191,7 @@ impl Builder {
             .unwrap_or_else(|| Filter::level(cfg.level));
         apply(filter, cfg.level);
         crate::crash::install(&engine.shared);
+        crate::crash::watch_fork();
         Ok(Guard {
             engine: Some(engine),
         })
@@ -286,6 +287,13 @@ impl Engine {
     }
 
     fn shutdown(&mut self) {
+        if self.shared.forked_away() {
+            // A child of `fork`: the drain and compressor threads are the parent's. Joining
+            // them would wait forever; there is nothing of ours to stop.
+            std::mem::forget(self.drain.take());
+            std::mem::forget(self.compressor.take());
+            return;
+        }
         let _ = self.shared.flush(Some(Duration::from_secs(10)));
         self.shared.stop.store(true, Ordering::Release);
         self.shared.wake_drain();

@@ -142,6 +142,10 @@ pub(crate) struct Shared {
     /// the drain thread itself must not wait for the drain.
     pub drain_tid: AtomicU32,
     pub calibration_tps: AtomicU64,
+    /// The process that started the engine. In a child of `fork` (another pid) no drain runs:
+    /// the child's `fork` handler marks the engine closed and finished, every record is
+    /// counted as dropped, and `flush` and the shutdown return at once.
+    pub pid: u32,
 }
 
 impl Shared {
@@ -166,6 +170,21 @@ impl Shared {
         self.flush_done.store(ticket, Ordering::Release);
         let _g = lock(&self.flush_lock);
         self.flush_cv.notify_all();
+    }
+
+    /// Whether this is a child of `fork` that inherited the engine without its drain.
+    pub(crate) fn forked_away(&self) -> bool {
+        self.pid != std::process::id()
+    }
+
+    /// In a child of `fork`: no drain runs here. Marks the engine as stopped and finished, so
+    /// that `flush` returns at once and every record logged is counted as dropped (a producer
+    /// that commits sees `closing`, finds `finished`, and its record not consumed).
+    pub(crate) fn mark_forked(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
+        self.alive.store(false, Ordering::Release);
+        self.finished.store(true, Ordering::Release);
     }
 
     /// Called once when the drain thread ends, however it ends.
@@ -236,6 +255,7 @@ impl Shared {
             drain_thread: OnceLock::new(),
             drain_tid: AtomicU32::new(0),
             calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
+            pid: std::process::id(),
         }
     }
 }
@@ -256,6 +276,18 @@ model_static! {
 model_static! {
     /// Most verbose level enabled at run time; 0 while no logger runs.
     pub(crate) static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+}
+
+/// Holds the `ACTIVE` lock, then the filter's, until the result is dropped (across `fork`,
+/// in the lock order: `ACTIVE`, then the call-site registry, then the filter; the caller takes
+/// the registry's in between).
+pub(crate) fn hold_active_for_fork() -> impl Sized + 'static {
+    lock(&ACTIVE)
+}
+
+/// Holds the installed filter's lock until the result is dropped (across `fork`).
+pub(crate) fn hold_filter_for_fork() -> impl Sized + 'static {
+    lock(&CURRENT)
 }
 
 /// The running process-wide engine, if any.

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
     if mode == "term-signal-hook-after" {
         signal_hook::flag::register(libc::SIGTERM, flag.clone()).expect("signal-hook");
     }
+    if mode == "fork" {
+        return fork(guard);
+    }
     if mode == "panic-worker" {
         let worker = std::thread::Builder::new()
             .name("worker".into())
@@ -112,6 +115,38 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Logs, forks, and has the child log, read its counters, flush and drop the `Guard`, each
+/// timed; the parent then logs once more and ends normally. Prints what the child saw.
+fn fork(guard: Option<tachylog::Guard>) -> ExitCode {
+    log_records();
+    tachylog::flush();
+    let before = tachylog::stats().records_dropped;
+    // SAFETY: fork(2); the child only logs, reads counters, flushes and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        for seq in 0..100u64 {
+            tachylog::info!(seq = seq, "child {}", seq);
+        }
+        let dropped = tachylog::stats().records_dropped - before;
+        let t = std::time::Instant::now();
+        tachylog::flush();
+        let flush_ms = t.elapsed().as_millis();
+        let t = std::time::Instant::now();
+        drop(guard);
+        let drop_ms = t.elapsed().as_millis();
+        println!("child dropped={dropped} flush_ms={flush_ms} drop_ms={drop_ms}");
+        let _ = std::io::stdout().flush();
+        std::process::exit(0);
+    }
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    tachylog::info!("parent after fork");
+    drop(guard);
+    println!("child status={status}");
+    ExitCode::from(0)
 }
 
 fn log_records() {

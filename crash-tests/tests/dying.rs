@@ -408,3 +408,70 @@ fn environment_turns_crash_handling_off() {
         d.others
     );
 }
+
+/// After `fork`, the child inherits a logger without a drain: it logs nothing, counts every
+/// record as dropped, and its `flush()` and `Guard` drop return at once (no hang, no panic);
+/// the parent goes on logging.
+#[test]
+fn fork_child_counts_records_as_dropped_and_never_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(unwind_build())
+        .arg("fork")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("fork: the program hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut out = String::new();
+    use std::io::Read;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("child status=0"),
+        "the child exits normally: {out}"
+    );
+    let field = |name: &str| -> u64 {
+        let at = out
+            .find(&format!("{name}="))
+            .unwrap_or_else(|| panic!("{name} in {out}"));
+        out[at + name.len() + 1..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        field("dropped"),
+        100,
+        "every record of the child is counted: {out}"
+    );
+    assert!(
+        field("flush_ms") < 100,
+        "the child's flush returns at once: {out}"
+    );
+    assert!(
+        field("drop_ms") < 100,
+        "the child's Guard drop returns at once: {out}"
+    );
+    let d = decode(dir.path());
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.seqs, (0..RECORDS).collect::<Vec<_>>());
+    let msgs: Vec<&str> = d.others.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(msgs, ["parent after fork"], "the child wrote nothing");
+}
