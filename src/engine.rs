@@ -215,6 +215,9 @@ pub struct Stats {
     pub segments_created: u64,
     /// Sealed segments deleted by retention (`max_segments`, `max_total_bytes`, `max_age`).
     pub segments_removed: u64,
+    /// Segments of this name that a dead writer had left unsealed, recovered at `init`
+    /// (cut to their last valid frame, sealed, marked recovered).
+    pub segments_recovered: u64,
     /// Records skipped by `sample = N` / `limit = N/s`, over the whole process (per call
     /// site: [`sampling_stats`](crate::sampling_stats)). Not counted as dropped.
     pub records_sampled_out: u64,
@@ -407,6 +410,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Stats {
         live_producers: c.live_producers.load(Ordering::Relaxed),
         segments_created: c.segments_created.load(Ordering::Relaxed),
         segments_removed: c.segments_removed.load(Ordering::Relaxed),
+        segments_recovered: c.segments_recovered.load(Ordering::Relaxed),
         records_sampled_out: sampling::totals().values().map(|t| t.1).sum(),
         drain_panics: c.drain_panics.load(Ordering::Relaxed),
     }

@@ -70,6 +70,7 @@ pub use frontend::sampling::{SampledCallsite, sampling_stats};
 pub use level::Level;
 pub use runtime::Overflow;
 pub use storage::compress;
+pub use storage::recover;
 pub use wire::{file_name as segment_file_name, parse_seq as segment_seq};
 
 #[doc(hidden)]

@@ -76,6 +76,7 @@ pub(crate) struct Counters {
     pub live_producers: AtomicU64,
     pub segments_created: AtomicU64,
     pub segments_removed: AtomicU64,
+    pub segments_recovered: AtomicU64,
     pub drain_panics: AtomicU64,
 }
 

@@ -21,6 +21,10 @@ impl Drain {
         mut dir: SegmentDir,
         calib: Calibration,
     ) -> Result<Drain, Error> {
+        shared
+            .counters
+            .segments_recovered
+            .fetch_add(dir.recovered(), Ordering::Relaxed);
         let anchor = Anchor::now();
         let seg = dir.create(&anchor, calib.ticks_per_sec())?;
         shared
