@@ -77,8 +77,7 @@ impl Drain {
     /// passes; a producer that commits after it sees `closing` and settles its record itself
     /// (`Producer::settle_late`).
     fn close(&mut self, pass: fn(&mut Drain) -> u64) {
-        self.shared.closing.store(true, Ordering::Relaxed);
-        sync::heavy_fence();
+        sync::set_then_heavy_fence(&self.shared.closing);
         while pass(self) > 0 {}
     }
 

@@ -178,8 +178,9 @@ impl Producer {
         // load are ordered by the light side of an asymmetric fence: a compiler fence here, the
         // drain's heavy fence after it sets `closing`. So either the drain's last passes see
         // this record, or this load sees `closing` (or both; `settle_late` then tells which).
-        crate::sync::light_fence();
-        if p.engine.closing.load(Ordering::Relaxed) && !broken(Break::LateRecordUnchecked) {
+        if !broken(Break::LateRecordUnchecked)
+            && crate::sync::load_after_light_fence(&p.engine.closing)
+        {
             p.settle_late();
         }
         true

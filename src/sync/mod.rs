@@ -118,31 +118,45 @@ pub(crate) fn unpark(t: &thread::Thread) {
     }
 }
 
-/// The cheap side of an asymmetric fence: orders this thread's earlier stores before its later
-/// loads against a [`heavy_fence`] on another thread. Normally a compiler fence only (no
-/// instruction: the hot path pays nothing), because `heavy_fence` makes every other running
-/// thread execute a full barrier. Under loom, where that cannot be modelled, both sides are
-/// `fence(SeqCst)`, which gives the same guarantee.
+/// The cheap side of an asymmetric fence, then a load of `flag`: orders this thread's earlier
+/// stores before the load against [`set_then_heavy_fence`] on another thread, so that either
+/// that thread sees our stores or we see its `flag`. Normally a compiler fence only (no
+/// instruction: the hot path pays nothing), because the heavy side makes every other running
+/// thread execute a full barrier. Loom cannot model that; there the pair is a read-modify-write
+/// on `flag` on both sides, which gives the same either-or (an RMW reads the latest value in
+/// the flag's modification order, and an acquire-release RMW that reads the other side's
+/// publishes what came before it). A `fence(SeqCst)` after every commit would give it too,
+/// but would also order the weakened stores of the other properties' broken variants and hide
+/// them from their models.
 #[inline(always)]
-pub(crate) fn light_fence() {
+pub(crate) fn load_after_light_fence(flag: &AtomicBool) -> bool {
     #[cfg(not(loom))]
-    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        flag.load(Ordering::Relaxed)
+    }
     #[cfg(loom)]
-    loom::sync::atomic::fence(Ordering::SeqCst);
+    {
+        flag.fetch_or(false, Ordering::AcqRel)
+    }
 }
 
-/// The expensive side of an asymmetric fence (see [`light_fence`]): after it returns, every
-/// other thread of the process has passed a full memory barrier, so a store of theirs before a
-/// `light_fence` is visible here, or a store of ours before this call is visible to their load
-/// after it. Linux `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` (registered on first use),
-/// else `MEMBARRIER_CMD_GLOBAL`, else an `mprotect` of a page that every CPU running this
-/// process must drop from its TLB (an inter-processor interrupt each, a full barrier on
-/// x86-64 and arm64). Called once per engine shutdown, never on a hot path.
-pub(crate) fn heavy_fence() {
+/// Sets `flag`, then the expensive side of the asymmetric fence (see
+/// [`load_after_light_fence`]): after it returns, every other thread of the process has passed
+/// a full memory barrier. Linux `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` (registered on
+/// first use), else `MEMBARRIER_CMD_GLOBAL`, else an `mprotect` of a page that every CPU
+/// running this process must drop from its TLB (an inter-processor interrupt each, a full
+/// barrier on x86-64 and arm64). Called once per engine shutdown, never on a hot path.
+pub(crate) fn set_then_heavy_fence(flag: &AtomicBool) {
     #[cfg(not(loom))]
-    membarrier::heavy();
+    {
+        flag.store(true, Ordering::Relaxed);
+        membarrier::heavy();
+    }
     #[cfg(loom)]
-    loom::sync::atomic::fence(Ordering::SeqCst);
+    {
+        flag.swap(true, Ordering::AcqRel);
+    }
 }
 
 #[cfg(not(loom))]
