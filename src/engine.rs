@@ -63,6 +63,8 @@ impl Builder {
                 rotate_every: None,
                 retention: Default::default(),
                 compress: false,
+                crash_handling: true,
+                crash_timeout: Duration::from_secs(1),
             },
             env: EnvSource::Process,
         }
@@ -89,6 +91,8 @@ impl Builder {
     /// | `TACHYLOG_MAX_TOTAL_BYTES` | [`max_total_bytes`](Builder::max_total_bytes) | `10g`, `off` |
     /// | `TACHYLOG_MAX_AGE` | [`max_age`](Builder::max_age) | `7days`, `off` |
     /// | `TACHYLOG_COMPRESS` | [`compress`](Builder::compress) | `on`, `off` |
+    /// | `TACHYLOG_CRASH_HANDLING` | [`crash_handling`](Builder::crash_handling) | `on`, `off` |
+    /// | `TACHYLOG_CRASH_TIMEOUT` | [`crash_timeout`](Builder::crash_timeout) | `1s`, `250ms` |
     ///
     /// ```no_run
     /// // TACHYLOG_LOG=debug TACHYLOG_DIR=/var/log/app ./app
@@ -212,6 +216,28 @@ impl Builder {
         self
     }
 
+    /// Commit what the rings hold when the process ends without dropping the `Guard` (default
+    /// on): an exit hook (`std::process::exit`, `main` returning with the `Guard` forgotten), a
+    /// panic hook that logs the panic (target `panic`) and chains to the previous hook, and
+    /// handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, and for SIGTERM, SIGINT, SIGHUP
+    /// and SIGQUIT where their disposition at `init` is the default one. Each handler logs the
+    /// signal, lets the drain commit within [`crash_timeout`](Self::crash_timeout), then
+    /// restores the previous disposition and re-raises: exit status, core dump and any other
+    /// handler behave as without tachylog. A handler installed after `init` that calls ours
+    /// (as `signal-hook` does) keeps control: ours commits and returns. `false`, or
+    /// `TACHYLOG_CRASH_HANDLING=off` in the environment, installs none of them.
+    pub fn crash_handling(mut self, on: bool) -> Self {
+        self.cfg.crash_handling = on;
+        self
+    }
+
+    /// How long a dying process waits for the drain to commit (default 1 s), in each of the
+    /// exit hook (flush, then seal), the panic hook and a fatal-signal handler.
+    pub fn crash_timeout(mut self, timeout: Duration) -> Self {
+        self.cfg.crash_timeout = timeout;
+        self
+    }
+
     /// Starts the process-wide logger used by the macros. `Err` if one is already running, if
     /// the directory cannot be created or written, or if a setting is out of range.
     pub fn init(self) -> Result<Guard, Error> {
@@ -240,6 +266,8 @@ impl Builder {
             .clone()
             .unwrap_or_else(|| Filter::level(cfg.level));
         apply(filter, cfg.level);
+        crate::crash::install(&engine.shared);
+        crate::crash::watch_fork();
         Ok(Guard {
             engine: Some(engine),
         })
@@ -263,6 +291,9 @@ pub struct Stats {
     pub segments_created: u64,
     /// Sealed segments deleted by retention (`max_segments`, `max_total_bytes`, `max_age`).
     pub segments_removed: u64,
+    /// Segments of this name that a dead writer had left unsealed, recovered at `init`
+    /// (cut to their last valid frame, sealed, marked recovered).
+    pub segments_recovered: u64,
     /// Records skipped by `sample = N` / `limit = N/s`, over the whole process (per call
     /// site: [`sampling_stats`](crate::sampling_stats)). Not counted as dropped.
     pub records_sampled_out: u64,
@@ -311,6 +342,11 @@ impl Engine {
                     }
                 }
                 let _exit = Exit(s2.clone());
+                s2.drain_tid
+                    .store(crate::frontend::producer::os_tid(), Ordering::Relaxed);
+                // Process-directed termination signals go to a thread that can wait for the
+                // drain, never to the drain itself.
+                crate::crash::block_termination_signals();
                 if let Some(core) = s2.cfg.drain_core {
                     core_affinity::set_for_current(core_affinity::CoreId { id: core });
                 }
@@ -330,6 +366,13 @@ impl Engine {
     }
 
     fn shutdown(&mut self) {
+        if self.shared.forked_away() {
+            // A child of `fork`: the drain and compressor threads are the parent's. Joining
+            // them would wait forever; there is nothing of ours to stop.
+            std::mem::forget(self.drain.take());
+            std::mem::forget(self.compressor.take());
+            return;
+        }
         let _ = self.shared.flush(Some(Duration::from_secs(10)));
         self.shared.stop.store(true, Ordering::Release);
         self.shared.wake_drain();
@@ -366,6 +409,7 @@ impl std::fmt::Debug for Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         let mut active = lock(&ACTIVE);
+        crate::crash::uninstall();
         // The ceiling alone: a bridge keeps its own (its records stop at this ceiling anyway).
         runtime::MAX_LEVEL.store(0, Ordering::Release);
         *active = None;
@@ -442,6 +486,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Stats {
         live_producers: c.live_producers.load(Ordering::Relaxed),
         segments_created: c.segments_created.load(Ordering::Relaxed),
         segments_removed: c.segments_removed.load(Ordering::Relaxed),
+        segments_recovered: c.segments_recovered.load(Ordering::Relaxed),
         records_sampled_out: sampling::totals().values().map(|t| t.1).sum(),
         drain_panics: c.drain_panics.load(Ordering::Relaxed),
     }

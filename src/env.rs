@@ -29,6 +29,8 @@ pub(crate) struct EnvOverrides {
     max_total_bytes: Option<Option<u64>>,
     max_age: Option<Option<Duration>>,
     compress: Option<bool>,
+    crash_handling: Option<bool>,
+    crash_timeout: Option<Duration>,
 }
 
 impl EnvOverrides {
@@ -81,6 +83,12 @@ impl EnvOverrides {
         if let Some(v) = get("TACHYLOG_COMPRESS") {
             o.compress = Some(parse_switch("TACHYLOG_COMPRESS", &v)?);
         }
+        if let Some(v) = get("TACHYLOG_CRASH_HANDLING") {
+            o.crash_handling = Some(parse_switch("TACHYLOG_CRASH_HANDLING", &v)?);
+        }
+        if let Some(v) = get("TACHYLOG_CRASH_TIMEOUT") {
+            o.crash_timeout = Some(parse_duration("TACHYLOG_CRASH_TIMEOUT", &v)?);
+        }
         Ok(o)
     }
 
@@ -105,6 +113,8 @@ impl EnvOverrides {
         set(&mut cfg.retention.max_total_bytes, self.max_total_bytes);
         set(&mut cfg.retention.max_age, self.max_age);
         set(&mut cfg.compress, self.compress);
+        set(&mut cfg.crash_handling, self.crash_handling);
+        set(&mut cfg.crash_timeout, self.crash_timeout);
     }
 }
 
@@ -242,6 +252,8 @@ mod tests {
         ),
         ("TACHYLOG_MAX_AGE", "max_age", "`7days`, `off`"),
         ("TACHYLOG_COMPRESS", "compress", "`on`, `off`"),
+        ("TACHYLOG_CRASH_HANDLING", "crash_handling", "`on`, `off`"),
+        ("TACHYLOG_CRASH_TIMEOUT", "crash_timeout", "`1s`, `250ms`"),
     ];
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -277,6 +289,8 @@ mod tests {
                 ("TACHYLOG_MAX_TOTAL_BYTES", "1g"),
                 ("TACHYLOG_MAX_AGE", "2days"),
                 ("TACHYLOG_COMPRESS", "on"),
+                ("TACHYLOG_CRASH_HANDLING", "off"),
+                ("TACHYLOG_CRASH_TIMEOUT", "250ms"),
             ],
         );
         assert_eq!(c.dir, Path::new("/tmp/x"));
@@ -291,6 +305,8 @@ mod tests {
         assert_eq!(c.retention.max_total_bytes, Some(1 << 30));
         assert_eq!(c.retention.max_age, Some(Duration::from_secs(2 * 86_400)));
         assert!(c.compress);
+        assert!(!c.crash_handling);
+        assert_eq!(c.crash_timeout, Duration::from_millis(250));
         let f = c.filter.as_ref().unwrap();
         assert!(f.enabled("orders::x", Level::Debug));
         assert!(!f.enabled("misc", Level::Info));
@@ -356,6 +372,8 @@ mod tests {
             ("TACHYLOG_MAX_TOTAL_BYTES", "lots", "expected bytes"),
             ("TACHYLOG_MAX_AGE", "old", "expected a duration"),
             ("TACHYLOG_COMPRESS", "maybe", "expected on or off"),
+            ("TACHYLOG_CRASH_HANDLING", "later", "expected on or off"),
+            ("TACHYLOG_CRASH_TIMEOUT", "soon", "expected a duration"),
         ] {
             let e = EnvOverrides::read(vars(&[(var, val)])).unwrap_err();
             assert!(

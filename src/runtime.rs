@@ -45,6 +45,11 @@ pub(crate) struct Config {
     /// Limits on the sealed segments kept.
     pub retention: RetentionLimits,
     pub compress: bool,
+    /// Install the exit hook, panic hook and fatal-signal handlers (`Builder::crash_handling`).
+    /// Only the process-wide logger installs them; engine values never do.
+    pub crash_handling: bool,
+    /// How long a crash handler lets the drain commit before the process goes on dying.
+    pub crash_timeout: Duration,
 }
 
 /// Limits on the sealed segments kept (`Builder::max_segments`, `max_total_bytes`, `max_age`).
@@ -71,6 +76,7 @@ pub(crate) struct Counters {
     pub live_producers: AtomicU64,
     pub segments_created: AtomicU64,
     pub segments_removed: AtomicU64,
+    pub segments_recovered: AtomicU64,
     pub drain_panics: AtomicU64,
 }
 
@@ -86,6 +92,12 @@ pub(crate) struct ProducerShared {
     pub tid: u32,
     /// Thread name, if any.
     pub name: Option<String>,
+    /// Counted in `live_producers` (every thread's ring; not the crash slot's).
+    pub counted: bool,
+    /// Records the drain took out of this ring (written, or counted as lost by the drain),
+    /// published when the drain finishes, before `Shared::finished`: a producer that commits
+    /// while the drain closes compares it with its own count (see `Shared::closing`).
+    pub consumed: AtomicU64,
 }
 
 /// The consumer end of a new producer's ring, waiting for the drain to pick it up.
@@ -115,8 +127,26 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// True while the drain thread runs.
     pub alive: AtomicBool,
-    drain_thread: Mutex<Option<thread::Thread>>,
+    /// Set by the drain once it stops (then an asymmetric fence, then its last passes). A
+    /// producer that finds it set right after committing a record cannot know whether the
+    /// drain's last pass saw the record: it waits for `finished` and compares the ring's
+    /// `consumed` with its own count, counting the record as dropped if the drain did not take
+    /// it. Also set in a child process after `fork`, where no drain runs.
+    pub closing: AtomicBool,
+    /// Set (release) when the drain has ended for good, after it published every ring's
+    /// `consumed`.
+    pub finished: AtomicBool,
+    /// The drain thread, set once when it starts. A `OnceLock` rather than a lock, so waking
+    /// the drain takes no lock (the panic hook and the exit hook wake it).
+    drain_thread: OnceLock<thread::Thread>,
+    /// Operating-system id of the drain thread (0 until it runs): a crash handler running on
+    /// the drain thread itself must not wait for the drain.
+    pub drain_tid: AtomicU32,
     pub calibration_tps: AtomicU64,
+    /// The process that started the engine. In a child of `fork` (another pid) no drain runs:
+    /// the child's `fork` handler marks the engine closed and finished, every record is
+    /// counted as dropped, and `flush` and the shutdown return at once.
+    pub pid: u32,
 }
 
 impl Shared {
@@ -126,14 +156,14 @@ impl Shared {
 
     /// Wakes the drain if it sleeps.
     pub(crate) fn wake_drain(&self) {
-        if let Some(t) = lock(&self.drain_thread).as_ref() {
+        if let Some(t) = self.drain_thread.get() {
             sync::unpark(t);
         }
     }
 
-    /// Records the drain thread, for [`wake_drain`](Self::wake_drain).
+    /// Records the drain thread, for [`wake_drain`](Self::wake_drain) (once per engine).
     pub(crate) fn set_drain_thread(&self, t: thread::Thread) {
-        *lock(&self.drain_thread) = Some(t);
+        let _ = self.drain_thread.set(t);
     }
 
     /// Called by the drain after the records of ticket `ticket` are in the segment.
@@ -143,9 +173,25 @@ impl Shared {
         self.flush_cv.notify_all();
     }
 
+    /// Whether this is a child of `fork` that inherited the engine without its drain.
+    pub(crate) fn forked_away(&self) -> bool {
+        self.pid != std::process::id()
+    }
+
+    /// In a child of `fork`: no drain runs here. Marks the engine as stopped and finished, so
+    /// that `flush` returns at once and every record logged is counted as dropped (a producer
+    /// that commits sees `closing`, finds `finished`, and its record not consumed).
+    pub(crate) fn mark_forked(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
+        self.alive.store(false, Ordering::Release);
+        self.finished.store(true, Ordering::Release);
+    }
+
     /// Called once when the drain thread ends, however it ends.
     pub(crate) fn drain_exited(&self) {
         self.alive.store(false, Ordering::Release);
+        self.finished.store(true, Ordering::Release);
         let _g = lock(&self.flush_lock);
         self.flush_cv.notify_all();
     }
@@ -205,8 +251,12 @@ impl Shared {
             flush_cv: Condvar::new(),
             stop: AtomicBool::new(false),
             alive: AtomicBool::new(true),
-            drain_thread: Mutex::new(None),
+            closing: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            drain_thread: OnceLock::new(),
+            drain_tid: AtomicU32::new(0),
             calibration_tps: AtomicU64::new(calib.ticks_per_sec().to_bits()),
+            pid: std::process::id(),
         }
     }
 }
@@ -227,6 +277,18 @@ model_static! {
 model_static! {
     /// Most verbose level enabled at run time; 0 while no logger runs.
     pub(crate) static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+}
+
+/// Holds the `ACTIVE` lock, then the filter's, until the result is dropped (across `fork`,
+/// in the lock order: `ACTIVE`, then the call-site registry, then the filter; the caller takes
+/// the registry's in between).
+pub(crate) fn hold_active_for_fork() -> impl Sized + 'static {
+    lock(&ACTIVE)
+}
+
+/// Holds the installed filter's lock until the result is dropped (across `fork`).
+pub(crate) fn hold_filter_for_fork() -> impl Sized + 'static {
+    lock(&CURRENT)
 }
 
 /// The running process-wide engine, if any.

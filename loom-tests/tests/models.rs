@@ -293,6 +293,35 @@ fn rotation() {
     );
 }
 
+/// Property 8: A producer logs two records while the engine shuts down (as dropping the guard
+/// does): each record is written or counted as dropped, never neither and never both.
+fn guard_drop_race() {
+    let engine = Running::start(cfg(RING, SEGMENT, Overflow::Drop));
+    let cs = callsite();
+    let h = engine.handle();
+    let stats = engine.handle();
+    let producer = thread::spawn(move || {
+        let mut p = h.producer();
+        p.log(cs, 0);
+        p.log(cs, 1);
+    });
+    engine.shutdown();
+    producer.join().unwrap();
+    let stats = stats.stats();
+    let d = decode_published();
+    assert!(d.errors.is_empty(), "[P8] reader errors: {:?}", d.errors);
+    assert_eq!(
+        stats.records_written + stats.records_dropped,
+        2,
+        "[P8] written + dropped != logged: {stats:?}"
+    );
+    assert_eq!(
+        d.values_of(1).len() as u64,
+        stats.records_written,
+        "[P8] records in the sink"
+    );
+}
+
 #[test]
 fn p1_callsite_registration_holds() {
     holds("p1 callsite registration", callsite_registration);
@@ -395,5 +424,20 @@ fn p7_rotation_rejects_forgotten_metadata() {
         Break::RotationForgetsMetadata,
         rotation,
         "undescribed call site",
+    );
+}
+
+#[test]
+fn p8_guard_drop_race_holds() {
+    holds("p8 guard drop race", guard_drop_race);
+}
+
+#[test]
+fn p8_guard_drop_race_rejects_unchecked_late_record() {
+    rejects(
+        "p8 guard drop race",
+        Break::LateRecordUnchecked,
+        guard_drop_race,
+        "[P8] written + dropped",
     );
 }

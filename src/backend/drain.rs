@@ -21,6 +21,10 @@ impl Drain {
         mut dir: SegmentDir,
         calib: Calibration,
     ) -> Result<Drain, Error> {
+        shared
+            .counters
+            .segments_recovered
+            .fetch_add(dir.recovered(), Ordering::Relaxed);
         let anchor = Anchor::now();
         let seg = dir.create(&anchor, calib.ticks_per_sec())?;
         shared
@@ -53,6 +57,7 @@ impl Drain {
                 self.shared.complete_flush(ticket);
             }
             if stopping && moved == 0 {
+                self.close(Self::pass);
                 break;
             }
             if moved > 0 {
@@ -63,6 +68,28 @@ impl Drain {
             self.idle(idle_rounds);
         }
         self.seal();
+        self.publish_consumed();
+    }
+
+    /// The drain's last passes: sets `closing`, makes every producer pass a full barrier (the
+    /// heavy side of the fence whose light side follows each commit), then runs `pass` until
+    /// it moves nothing. A record committed before a producer's barrier is seen by these
+    /// passes; a producer that commits after it sees `closing` and settles its record itself
+    /// (`Producer::settle_late`).
+    fn close(&mut self, pass: fn(&mut Drain) -> u64) {
+        sync::set_then_heavy_fence(&self.shared.closing);
+        while pass(self) > 0 {}
+    }
+
+    /// Publishes how many records the drain took out of each ring, for producers that commit
+    /// while it closes. `Shared::drain_exited` then sets `finished` with release.
+    fn publish_consumed(&mut self) {
+        self.adopt_new_rings();
+        for ring in &self.rings {
+            ring.shared
+                .consumed
+                .store(ring.consumed(), Ordering::Relaxed);
+        }
     }
 
     /// Writes the last sampling counts and seals the current segment, as the drain thread does
@@ -107,28 +134,9 @@ impl Drain {
         let mut idle_rounds = 0u32;
         loop {
             let stopping = self.shared.stop.load(Ordering::Acquire);
-            self.adopt_new_rings();
-            let mut moved = 0;
-            let mut i = 0;
-            while i < self.rings.len() {
-                let ring = &mut self.rings[i];
-                let closed = ring.shared.closed.load(Ordering::Acquire);
-                let avail = ring.consumer.slots();
-                if let Ok(chunk) = ring.consumer.read_chunk(avail) {
-                    let (a, b) = chunk.as_slices();
-                    let n = count_records(a, b, avail);
-                    chunk.commit_all();
-                    self.writer.lose(&mut ring.lost_here, n);
-                    moved += n;
-                }
-                moved += self.writer.report_drops(ring);
-                if !self.retire_if_finished(i, closed) {
-                    i += 1;
-                }
-            }
-            moved += self.report_orphans();
-            self.writer.publish();
+            let moved = self.discard_pass();
             if stopping && moved == 0 {
+                self.close(Self::discard_pass);
                 break;
             }
             if moved > 0 {
@@ -139,6 +147,33 @@ impl Drain {
             self.idle(idle_rounds);
         }
         self.writer.seal_current();
+        self.publish_consumed();
+    }
+
+    /// One pass of the degraded loop: empties every ring, counting its records as dropped.
+    fn discard_pass(&mut self) -> u64 {
+        self.adopt_new_rings();
+        let mut moved = 0;
+        let mut i = 0;
+        while i < self.rings.len() {
+            let ring = &mut self.rings[i];
+            let closed = ring.shared.closed.load(Ordering::Acquire);
+            let avail = ring.consumer.slots();
+            if let Ok(chunk) = ring.consumer.read_chunk(avail) {
+                let (a, b) = chunk.as_slices();
+                let n = count_records(a, b, avail);
+                chunk.commit_all();
+                self.writer.lose(&mut ring.lost_here, n);
+                moved += n;
+            }
+            moved += self.writer.report_drops(ring);
+            if !self.retire_if_finished(i, closed) {
+                i += 1;
+            }
+        }
+        moved += self.report_orphans();
+        self.writer.publish();
+        moved
     }
 
     /// Frees ring `i` if its producer is gone (`closed` was read before it was drained), it is
@@ -148,11 +183,13 @@ impl Drain {
         if !(closed && ring.consumer.is_empty() && ring.pending_drops() == 0) {
             return false;
         }
-        self.rings.swap_remove(i);
-        self.shared
-            .counters
-            .live_producers
-            .fetch_sub(1, Ordering::Relaxed);
+        let ring = self.rings.swap_remove(i);
+        if ring.shared.counted {
+            self.shared
+                .counters
+                .live_producers
+                .fetch_sub(1, Ordering::Relaxed);
+        }
         true
     }
 
@@ -169,6 +206,7 @@ impl Drain {
                     reported: 0,
                     lost_here: 0,
                     described_in: 0,
+                    written: 0,
                 });
             }
         }

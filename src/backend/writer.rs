@@ -24,6 +24,8 @@ pub(crate) struct Ring {
     pub(crate) lost_here: u64,
     /// Sequence number of the segment in which this thread was last described.
     pub(crate) described_in: u64,
+    /// Records of this ring written into segments, cumulative.
+    pub(crate) written: u64,
 }
 
 /// Where frames go: the current segment, what it already describes, and the rules for
@@ -100,6 +102,11 @@ impl SegmentWriter {
 }
 
 impl Ring {
+    /// Records taken out of this ring: written, or counted as lost by the drain.
+    pub(crate) fn consumed(&self) -> u64 {
+        self.written + self.lost_here
+    }
+
     pub(crate) fn pending_drops(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed) + self.lost_here - self.reported
     }
@@ -320,6 +327,7 @@ impl SegmentWriter {
             let written = (before - seg.remaining()) as u64;
             chunk.commit(pos);
             moved += n as u64;
+            ring.written += n as u64;
             self.shared
                 .counters
                 .records_written

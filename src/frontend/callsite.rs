@@ -154,6 +154,11 @@ pub(crate) fn reconfigure(change: impl FnOnce()) {
     }
 }
 
+/// Holds the call-site registry's lock until the result is dropped (across `fork`).
+pub(crate) fn hold_for_fork() -> impl Sized + 'static {
+    lock(&REGISTRY)
+}
+
 /// Looks up a registered call site by id (drain side, on a cache miss only).
 pub(crate) fn lookup(id: u32) -> Option<&'static Callsite> {
     let reg = lock(&REGISTRY);

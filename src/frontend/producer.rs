@@ -6,7 +6,7 @@
 use super::callsite::Callsite;
 use super::encode::{Formatted, Writer};
 use crate::runtime::{ACTIVE, GENERATION, NewRing, Overflow, ProducerShared, Shared};
-use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, lock, order, ring};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Break, Ordering, broken, lock, order, ring};
 use crate::wire::{RECORD_HEAD_LEN, RecordHead};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
@@ -16,6 +16,8 @@ pub(crate) struct Producer {
     shared: Arc<ProducerShared>,
     engine: Arc<Shared>,
     overflow: Overflow,
+    /// Records committed into the ring so far.
+    committed: u64,
 }
 
 impl Drop for Producer {
@@ -97,10 +99,43 @@ impl Local {
         let Local {
             producer, arena, ..
         } = self;
-        let Some(p) = producer.as_mut() else {
-            arena.clear();
-            return false;
-        };
+        match producer.as_mut() {
+            Some(p) => p.write(arena, id, ticks, args_size, encode),
+            None => {
+                arena.clear();
+                false
+            }
+        }
+    }
+
+    /// Creates this thread's ring in the running engine (first record, or after a re-init).
+    #[cold]
+    #[inline(never)]
+    fn attach(&mut self) {
+        self.producer = None;
+        let active = lock(&ACTIVE);
+        let Some(a) = active.as_ref() else { return };
+        let engine = a.engine.clone();
+        self.generation = a.generation;
+        drop(active);
+        self.producer = Some(Producer::attach(engine));
+    }
+}
+
+impl Producer {
+    /// Writes one record into this producer's ring (`arena` holds the text of its
+    /// `display()` / `debug()` arguments). Always true: a record that does not fit is counted
+    /// as dropped under the overflow policy.
+    #[inline(always)]
+    pub(crate) fn write<F: FnOnce(&mut Writer<'_>)>(
+        &mut self,
+        arena: &mut Vec<u8>,
+        id: u32,
+        ticks: u64,
+        args_size: usize,
+        encode: F,
+    ) -> bool {
+        let p = self;
         let total = RECORD_HEAD_LEN + args_size;
         // The first attempt uses rtrb's cached view of the consumer's position, so the common
         // case touches no cache line the drain writes.
@@ -135,42 +170,77 @@ impl Local {
         // SAFETY: `Writer::finish` has initialised every one of the `total` reserved bytes
         // (written or zero-filled), which is what `commit_all` requires.
         unsafe { chunk.commit_all() };
+        p.committed += 1;
         if !arena.is_empty() {
             arena.clear();
+        }
+        // Is the drain closing? The commit above (a release store of the ring's tail) and this
+        // load are ordered by the light side of an asymmetric fence: a compiler fence here, the
+        // drain's heavy fence after it sets `closing`. So either the drain's last passes see
+        // this record, or this load sees `closing` (or both; `settle_late` then tells which).
+        if !broken(Break::LateRecordUnchecked)
+            && crate::sync::load_after_light_fence(&p.engine.closing)
+        {
+            p.settle_late();
         }
         true
     }
 
-    /// Creates this thread's ring in the running engine (first record, or after a re-init).
+    /// After committing a record while the drain closes: waits until the drain has finished,
+    /// then counts the record as dropped unless the drain took it (its count of records taken
+    /// from this ring reaches this one). Exactly one of the two happens.
     #[cold]
     #[inline(never)]
-    fn attach(&mut self) {
-        self.producer = None;
-        let active = lock(&ACTIVE);
-        let Some(a) = active.as_ref() else { return };
-        let engine = a.engine.clone();
-        self.generation = a.generation;
-        drop(active);
-        self.producer = Some(Producer::attach(engine));
+    fn settle_late(&mut self) {
+        let mut round = 0u32;
+        // Acquire pairs with the release in `Shared::drain_exited`: `consumed` is final.
+        while !self.engine.finished.load(Ordering::Acquire) {
+            crate::sync::backoff(round, Duration::from_micros(50));
+            round = round.saturating_add(1);
+        }
+        if self.shared.consumed.load(Ordering::Relaxed) < self.committed {
+            self.count_drop();
+        }
     }
-}
 
-impl Producer {
-    /// Creates a ring in `engine` and hands its consumer end to the drain.
+    /// Creates a ring in `engine` for the calling thread and hands its consumer end to the
+    /// drain.
     pub(crate) fn attach(engine: Arc<Shared>) -> Producer {
-        let (ring, consumer) = ring::RingBuffer::new(engine.cfg.ring_capacity);
         let current = crate::sync::thread::current();
+        let name = current.name().map(str::to_owned);
+        let overflow = engine.cfg.overflow;
+        let capacity = engine.cfg.ring_capacity;
+        Producer::attach_as(engine, os_tid(), name, capacity, overflow, true)
+    }
+
+    /// Creates a ring of `capacity` bytes in `engine`, described in segments as thread `tid`
+    /// named `name`, with its own overflow policy (the crash slot uses `Drop`, so that writing
+    /// into it never waits). `counted`: whether it counts in `Stats::live_producers` (a
+    /// thread's ring does; the crash slot does not).
+    pub(crate) fn attach_as(
+        engine: Arc<Shared>,
+        tid: u32,
+        name: Option<String>,
+        capacity: usize,
+        overflow: Overflow,
+        counted: bool,
+    ) -> Producer {
+        let (ring, consumer) = ring::RingBuffer::new(capacity);
         let shared = Arc::new(ProducerShared {
             dropped: AtomicU64::new(0),
             closed: AtomicBool::new(false),
-            tid: os_tid(),
-            name: current.name().map(str::to_owned),
+            tid,
+            name,
+            counted,
+            consumed: AtomicU64::new(0),
         });
         let id = engine.next_producer_id();
-        engine
-            .counters
-            .live_producers
-            .fetch_add(1, Ordering::Relaxed);
+        if counted {
+            engine
+                .counters
+                .live_producers
+                .fetch_add(1, Ordering::Relaxed);
+        }
         lock(&engine.new_rings).push(NewRing {
             id,
             consumer,
@@ -184,8 +254,9 @@ impl Producer {
         Producer {
             ring,
             shared,
-            overflow: engine.cfg.overflow,
+            overflow,
             engine,
+            committed: 0,
         }
     }
 }
@@ -237,14 +308,43 @@ impl Producer {
     }
 }
 
+/// Writes one record through this thread's producer if it has one for the running engine,
+/// without creating one: no lock, no allocation. False if the thread has no producer (it never
+/// logged, or logged for an earlier engine), is tearing down, or is inside a record already;
+/// the caller then uses another way (the crash slot).
+pub(crate) fn log_if_attached<F: FnOnce(&mut Writer<'_>)>(
+    cs: &'static Callsite,
+    args_size: usize,
+    encode: F,
+) -> bool {
+    let id = cs.id();
+    let ticks = crate::clock::ticks();
+    let generation = GENERATION.load(Ordering::Relaxed);
+    LOCAL
+        .try_with(|l| match l.try_borrow_mut() {
+            Ok(mut l) if l.generation == generation => {
+                let Local {
+                    producer, arena, ..
+                } = &mut *l;
+                producer
+                    .as_mut()
+                    .is_some_and(|p| p.write(arena, id, ticks, args_size, encode))
+            }
+            _ => false,
+        })
+        .unwrap_or(false)
+}
+
+/// The calling thread's operating-system id (0 where there is none to give).
 #[cfg(target_os = "linux")]
-fn os_tid() -> u32 {
+pub(crate) fn os_tid() -> u32 {
     // SAFETY: gettid has no preconditions and cannot fail.
     unsafe { libc::gettid() as u32 }
 }
 
+/// The calling thread's operating-system id (0 where there is none to give).
 #[cfg(not(target_os = "linux"))]
-fn os_tid() -> u32 {
+pub(crate) fn os_tid() -> u32 {
     0
 }
 

@@ -138,6 +138,12 @@ pub fn limit_per_sec(cs: &'static Callsite, n: u64) -> bool {
     })
 }
 
+/// Holds the sampling registry's lock until the result is dropped (across `fork`, so that the
+/// child never finds it held by a thread it does not have).
+pub(crate) fn hold_for_fork() -> impl Sized + 'static {
+    lock(&REGISTRY)
+}
+
 /// Kept and skipped totals per call-site id over every thread, live or exited, since the
 /// process started.
 pub(crate) fn totals() -> BTreeMap<u32, (u64, u64)> {

@@ -31,7 +31,18 @@ impl MappedFile {
             .mode(0o640)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(path)?;
-        let mapped = reserve(&file, size).and_then(|()| {
+        // The advisory lock says "a writer is alive" to recovery (`storage::recover`), in this
+        // process or another, until the file is sealed and closed (or the writer dies, and
+        // the kernel drops the lock). Nobody else can hold it on a file just created with
+        // O_EXCL; the file is removed below if this fails.
+        let locked = super::recover::try_lock(&file).and_then(|ok| {
+            if ok {
+                Ok(())
+            } else {
+                Err(io::Error::from(io::ErrorKind::WouldBlock))
+            }
+        });
+        let mapped = locked.and_then(|()| reserve(&file, size)).and_then(|()| {
             // SAFETY: the file was just created by us with O_EXCL and is `size` bytes long with
             // its blocks allocated; nothing else in this process maps it, and the engine never
             // truncates it while mapped. Another process truncating it would break any mapping,
@@ -70,6 +81,12 @@ impl MappedFile {
             }
         }
         Ok(next_seq)
+    }
+
+    /// Recovers the segments of `name` in `dir` that a dead writer left unsealed
+    /// (`storage::recover`), before a writer starts there. Returns how many.
+    pub(crate) fn recover_leftovers(dir: &Path, name: &str) -> u64 {
+        super::recover::recover_dir(dir, Some(name)).map_or(0, |v| v.len() as u64)
     }
 
     /// The header's `u64` at `offset`, as an atomic shared with readers of the file.

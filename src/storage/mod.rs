@@ -2,6 +2,7 @@
 //! retention of sealed segments, and their compression. Never imports the reader: what both
 //! sides must agree on is in `wire`.
 pub mod compress;
+pub mod recover;
 pub(crate) mod retention;
 mod segment;
 

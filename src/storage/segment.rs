@@ -19,18 +19,29 @@ pub(crate) struct SegmentDir {
     name: String,
     size: usize,
     next_seq: u64,
+    recovered: u64,
 }
 
 impl SegmentDir {
     /// Creates the directory if needed, checks that it can be read, and finds the first free
     /// sequence number (one past the highest existing segment of this name).
+    /// Segments of this name that a dead writer left unsealed are recovered first
+    /// (`storage::recover`): sealed, so that retention counts them.
     pub(crate) fn open(dir: &Path, name: &str, size: usize) -> Result<SegmentDir, Error> {
+        let next_seq = SegmentFile::first_free_seq(dir, name)?;
+        let recovered = SegmentFile::recover_leftovers(dir, name);
         Ok(SegmentDir {
             dir: dir.to_owned(),
             name: name.to_owned(),
             size,
-            next_seq: SegmentFile::first_free_seq(dir, name)?,
+            next_seq,
+            recovered,
         })
+    }
+
+    /// Segments recovered when this directory was opened.
+    pub(crate) fn recovered(&self) -> u64 {
+        self.recovered
     }
 
     /// Creates the next segment. On failure the sequence number is not reused for a different

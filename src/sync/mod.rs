@@ -118,6 +118,107 @@ pub(crate) fn unpark(t: &thread::Thread) {
     }
 }
 
+/// The cheap side of an asymmetric fence, then a load of `flag`: orders this thread's earlier
+/// stores before the load against [`set_then_heavy_fence`] on another thread, so that either
+/// that thread sees our stores or we see its `flag`. Normally a compiler fence only (no
+/// instruction: the hot path pays nothing), because the heavy side makes every other running
+/// thread execute a full barrier. Loom cannot model that; there the pair is a read-modify-write
+/// on `flag` on both sides, which gives the same either-or (an RMW reads the latest value in
+/// the flag's modification order, and an acquire-release RMW that reads the other side's
+/// publishes what came before it). A `fence(SeqCst)` after every commit would give it too,
+/// but would also order the weakened stores of the other properties' broken variants and hide
+/// them from their models.
+#[inline(always)]
+pub(crate) fn load_after_light_fence(flag: &AtomicBool) -> bool {
+    #[cfg(not(loom))]
+    {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        flag.load(Ordering::Relaxed)
+    }
+    #[cfg(loom)]
+    {
+        flag.fetch_or(false, Ordering::AcqRel)
+    }
+}
+
+/// Sets `flag`, then the expensive side of the asymmetric fence (see
+/// [`load_after_light_fence`]): after it returns, every other thread of the process has passed
+/// a full memory barrier. Linux `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` (registered on
+/// first use), else `MEMBARRIER_CMD_GLOBAL`, else an `mprotect` of a page that every CPU
+/// running this process must drop from its TLB (an inter-processor interrupt each, a full
+/// barrier on x86-64 and arm64). Called once per engine shutdown, never on a hot path.
+pub(crate) fn set_then_heavy_fence(flag: &AtomicBool) {
+    #[cfg(not(loom))]
+    {
+        flag.store(true, Ordering::Relaxed);
+        membarrier::heavy();
+    }
+    #[cfg(loom)]
+    {
+        flag.swap(true, Ordering::AcqRel);
+    }
+}
+
+#[cfg(not(loom))]
+mod membarrier {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{Ordering, fence};
+
+    const CMD_GLOBAL: libc::c_long = 1;
+    const CMD_PRIVATE_EXPEDITED: libc::c_long = 8;
+    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 16;
+
+    fn membarrier(cmd: libc::c_long) -> bool {
+        // SAFETY: membarrier(2) takes two integers and touches no memory of ours.
+        unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                cmd,
+                0 as libc::c_long,
+                0 as libc::c_long,
+            ) == 0
+        }
+    }
+
+    pub(super) fn heavy() {
+        fence(Ordering::SeqCst);
+        static REGISTERED: OnceLock<bool> = OnceLock::new();
+        if *REGISTERED.get_or_init(|| membarrier(CMD_REGISTER_PRIVATE_EXPEDITED))
+            && membarrier(CMD_PRIVATE_EXPEDITED)
+        {
+            return;
+        }
+        if membarrier(CMD_GLOBAL) {
+            return;
+        }
+        mprotect_barrier();
+        fence(Ordering::SeqCst);
+    }
+
+    /// Changing a page's protection makes the kernel shoot down its TLB entry on every CPU
+    /// that runs a thread of this process, by an interrupt that serialises that CPU.
+    fn mprotect_barrier() {
+        // SAFETY: an anonymous one-page mapping, written once, re-protected, and unmapped.
+        unsafe {
+            let page = libc::sysconf(libc::_SC_PAGESIZE).max(4096) as usize;
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return;
+            }
+            std::ptr::write_volatile(p.cast::<u8>(), 1);
+            libc::mprotect(p, page, libc::PROT_READ);
+            libc::munmap(p, page);
+        }
+    }
+}
+
 /// A deliberately broken variant of the protocol, for showing that the loom models can fail.
 /// Outside `cfg(loom)` none is ever active and [`broken`] is a constant `false`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +239,9 @@ pub enum Break {
     PublishRelaxed,
     /// Property 7: a new segment is taken to describe what the previous one described.
     RotationForgetsMetadata,
+    /// Property 8: a producer does not look, after committing, whether the drain is closing,
+    /// so a record committed after the drain's last pass is neither written nor counted.
+    LateRecordUnchecked,
 }
 
 /// Whether `b` is the broken variant selected for the running loom model.

@@ -77,6 +77,11 @@ impl MemFile {
         Ok(1)
     }
 
+    /// Nothing is left over in memory.
+    pub(crate) fn recover_leftovers(_dir: &Path, _name: &str) -> u64 {
+        0
+    }
+
     /// Nothing to unmap or cut in memory.
     pub(crate) fn finish(self, _used: u64) -> std::io::Result<()> {
         Ok(())

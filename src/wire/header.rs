@@ -9,6 +9,10 @@ pub const MAGIC: [u8; 8] = *b"TACHYLOG";
 pub const VERSION: u16 = 1;
 /// Header flag: the segment was sealed (truncated to its used length, END frame written).
 pub const FLAG_SEALED: u32 = 1;
+/// Header flag: the segment was left unsealed by a writer that died and was sealed afterwards
+/// by recovery (cut to its last valid frame, END appended). Set together with
+/// [`FLAG_SEALED`]; a reader that ignores it reads a sealed segment.
+pub const FLAG_RECOVERED: u32 = 2;
 
 /// Segment header, 128 bytes at offset 0.
 #[repr(C)]
@@ -152,6 +156,11 @@ impl SegmentHeader {
     /// Whether the sealed flag is set.
     pub fn is_sealed(&self) -> bool {
         self.flags & FLAG_SEALED != 0
+    }
+
+    /// Whether recovery sealed it (its writer died without sealing it).
+    pub fn is_recovered(&self) -> bool {
+        self.flags & FLAG_RECOVERED != 0
     }
 }
 

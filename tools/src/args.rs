@@ -51,6 +51,14 @@ pub enum Command {
     /// Exit status: 0 all clean, 1 damage found (a bad checksum, a torn tail, a damaged
     /// compressed file), 2 an input could not be used at all.
     Verify(VerifyArgs),
+    /// Seal the segments a dead writer left unsealed (after a crash or kill -9).
+    ///
+    /// Each unsealed `.tlog` segment in DIR whose writer is gone (no process holds its advisory
+    /// lock) is cut to its last frame that verifies, given an END frame, marked sealed and
+    /// recovered, and cut to length; a segment a live writer holds is left alone. A writer
+    /// does the same at start for the segments of its own name. Prints one line per segment
+    /// recovered. Exit status: 0 done, 2 DIR could not be read.
+    Recover(RecoverArgs),
     /// Summarise segments: records per level, target and thread, drops, time span, rate, and
     /// the call sites with the most records and the most bytes.
     ///
@@ -144,6 +152,16 @@ pub struct VerifyArgs {
     /// Segment files or directories holding them.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// The arguments of `tachylog recover`.
+#[derive(Args, Debug)]
+pub struct RecoverArgs {
+    /// The directory holding the segments.
+    pub dir: PathBuf,
+    /// Only the segments of this writer name (the `Builder::name`); all names by default.
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// The arguments of `tachylog stats`.

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod json;
 pub mod message;
 pub mod output;
+pub mod recover;
 pub mod ship;
 pub mod stats;
 pub mod syslog;

@@ -9,7 +9,7 @@ use clap::Parser;
 use std::io;
 use std::process::ExitCode;
 use tachylog_cli::command::Status;
-use tachylog_cli::{decode, ship, stats, verify};
+use tachylog_cli::{decode, recover, ship, stats, verify};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -35,6 +35,7 @@ fn run(cli: Cli) -> io::Result<Status> {
             }
         },
         Command::Verify(args) => verify::run(&args.paths),
+        Command::Recover(args) => recover::run(&args.dir, args.name.as_deref()),
         Command::Stats(args) => stats::run(&args.paths, args.json, args.top),
         Command::Ship(args) => ship::run(&args.options()),
     }
