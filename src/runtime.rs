@@ -9,8 +9,8 @@
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::sync::{
-    self, Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64, Break, Condvar, Mutex, OnceLock,
-    Ordering, lock, model_static, order, thread,
+    self, Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64, Break, CachePadded, Condvar, Mutex,
+    OnceLock, Ordering, lock, model_static, order, thread,
 };
 use crate::{Level, clock};
 use std::path::PathBuf;
@@ -132,7 +132,9 @@ pub(crate) struct Shared {
     /// drain's last pass saw the record: it waits for `finished` and compares the ring's
     /// `consumed` with its own count, counting the record as dropped if the drain did not take
     /// it. Also set in a child process after `fork`, where no drain runs.
-    pub closing: AtomicBool,
+    /// Padded: every producer loads it after every record, while the drain writes the
+    /// counters and flush fields around it.
+    pub closing: CachePadded<AtomicBool>,
     /// Set (release) when the drain has ended for good, after it published every ring's
     /// `consumed`.
     pub finished: AtomicBool,
@@ -251,7 +253,7 @@ impl Shared {
             flush_cv: Condvar::new(),
             stop: AtomicBool::new(false),
             alive: AtomicBool::new(true),
-            closing: AtomicBool::new(false),
+            closing: CachePadded(AtomicBool::new(false)),
             finished: AtomicBool::new(false),
             drain_thread: OnceLock::new(),
             drain_tid: AtomicU32::new(0),
@@ -271,12 +273,14 @@ model_static! {
     pub(crate) static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
 }
 model_static! {
-    /// Changes on every `init`; thread-local producers compare it to re-attach.
-    pub(crate) static GENERATION: AtomicU32 = AtomicU32::new(0);
+    /// Changes on every `init`; thread-local producers compare it to re-attach. Read on every
+    /// record: padded away from `ACTIVE`, whose lock `flush()` and `stats()` take.
+    pub(crate) static GENERATION: CachePadded<AtomicU32> = CachePadded(AtomicU32::new(0));
 }
 model_static! {
-    /// Most verbose level enabled at run time; 0 while no logger runs.
-    pub(crate) static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+    /// Most verbose level enabled at run time; 0 while no logger runs. Read on every log call:
+    /// padded, as `GENERATION` is.
+    pub(crate) static MAX_LEVEL: CachePadded<AtomicU8> = CachePadded(AtomicU8::new(0));
 }
 
 /// Holds the `ACTIVE` lock, then the filter's, until the result is dropped (across `fork`,

@@ -31,6 +31,20 @@ pub(crate) use loom::thread;
 
 pub(crate) mod ring;
 
+/// `T` on cache lines of its own (128 bytes: two lines, against the adjacent-line prefetcher),
+/// for a value that producers read on every record and that must share no line with values
+/// another thread keeps writing.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct CachePadded<T>(pub T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// True in a loom build. Code that must be deterministic under the model checker (the clock)
 /// asks this constant instead of switching on `cfg(loom)` itself.
 pub(crate) const MODEL: bool = cfg!(loom);
