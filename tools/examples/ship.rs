@@ -43,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         facility: tachylog_cli::syslog::parse_facility("local0")?,
         max_size: None,
         interval: Duration::from_millis(100),
+        retry_for: tachylog_cli::ship::DEFAULT_RETRY_FOR,
     };
     let stop = AtomicBool::new(false);
     let summary = ship(&opts, &stop)?;

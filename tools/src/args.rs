@@ -18,7 +18,8 @@ use tachylog_cli::syslog::parse_facility;
 ///
 /// Exit status: 0 when everything decoded cleanly, 1 when damaged data was found and skipped
 /// (the rest still decoded), 2 when an input could not be used at all (missing path, not a
-/// segment, unsupported format version) or the command line is wrong.
+/// segment, unsupported format version) or the command line is wrong. `ship` adds 3: it gave
+/// up on a receiver that kept failing (see `tachylog ship --help`).
 #[derive(Parser, Debug)]
 #[command(name = "tachylog", version, about, long_about)]
 pub struct Cli {
@@ -70,11 +71,21 @@ pub enum Command {
     /// The position (segment and record) is saved in the state file after each batch is sent,
     /// so a restart sends nothing twice and skips nothing; after a kill -9 the last batch may
     /// be sent again. A segment removed by retention before it was shipped is reported on
-    /// stderr and shipping goes on with the next. An unreachable receiver is retried with a
-    /// growing pause (up to 5 s) without moving the position.
+    /// stderr and shipping goes on with the next.
     ///
-    /// Exit status: 0 everything sent, 1 damaged data skipped or records found missing, 2 the
-    /// directory or state file could not be used.
+    /// A receiver that cannot be reached (a name that does not resolve, a refused connection, a
+    /// failed send) is retried after a pause that doubles from 100 ms to 5 s, without moving
+    /// the position. When no message has got through for --retry-for (default 30s, 10m with
+    /// --follow), ship gives up: it says how many records it did not send and exits with 3; the
+    /// next run starts with them. Syslog over TCP has no acknowledgements: when a connection
+    /// breaks (the receiver resets it, or closes it with data unread), the messages sent on it
+    /// may not have arrived. ship counts them, says so, and exits with 1.
+    ///
+    /// Exit status, the highest that applies: 0 everything sent (and, over TCP, read by the
+    /// receiver as far as the connection's close shows); 1 something was lost or may have
+    /// been: damaged data skipped, records removed before they were shipped, messages too large
+    /// for the socket, messages sent on a connection that broke; 2 the directory, state file
+    /// or command line could not be used; 3 ship gave up on the receiver.
     ///
     /// Examples:
     ///   tachylog ship --follow logs/ --syslog tcp://127.0.0.1:514
@@ -191,6 +202,15 @@ pub struct ShipArgs {
     /// How often --follow looks for new records, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 100)]
     interval: u64,
+    /// How long a receiver may keep failing (no message getting through) before ship gives
+    /// up and exits with status 3: 90s, 10m, 1h [default: 30s; 10m with --follow].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    retry_for: Option<Duration>,
+}
+
+/// A duration as humantime writes it: `500ms`, `30s`, `10m`, `1h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (expected 500ms, 30s, 10m, 1h)"))
 }
 
 impl DecodeArgs {
@@ -248,6 +268,11 @@ impl ShipArgs {
                 .map(|m| m as usize)
                 .or_else(|| self.syslog.default_max_size()),
             interval: Duration::from_millis(self.interval.max(1)),
+            retry_for: self.retry_for.unwrap_or(if self.follow {
+                ship::DEFAULT_RETRY_FOR_FOLLOW
+            } else {
+                ship::DEFAULT_RETRY_FOR
+            }),
             dest: self.syslog,
         }
     }

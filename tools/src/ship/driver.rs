@@ -3,7 +3,7 @@
 //! exit status.
 use super::dest::Dest;
 use super::segments::{self, raw_file_name, seg_key};
-use super::shipper::{Shipper, Summary, nap, report};
+use super::shipper::{Flushed, Shipper, Summary, nap, report};
 use super::state::{self, Position};
 use crate::command::{Status, stop_on_ctrl_c};
 use crate::syslog::Formatter;
@@ -36,6 +36,9 @@ pub struct Options {
     pub max_size: Option<usize>,
     /// How often to look for new records when following.
     pub interval: Duration,
+    /// How long a failing receiver is retried before shipping gives up (see
+    /// [`DEFAULT_RETRY_FOR`](super::DEFAULT_RETRY_FOR)).
+    pub retry_for: Duration,
 }
 
 /// Why shipping could not start.
@@ -88,10 +91,21 @@ pub fn ship(opts: &Options, stop: &AtomicBool) -> Result<Summary, ShipError> {
         Formatter::new(opts.facility, &opts.hostname, opts.max_size),
         stop,
         saved,
+        opts.retry_for,
     );
+    let mut gave_up = false;
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
+        }
+        if gave_up {
+            // Count what is left, for the report; nothing more is sent.
+            match follower.next() {
+                Some(Ok(ev)) => sh.unsent(&ev),
+                Some(Err(_)) => {}
+                None => break,
+            }
+            continue;
         }
         match follower.next() {
             Some(Ok(ev)) => {
@@ -104,36 +118,67 @@ pub fn ship(opts: &Options, stop: &AtomicBool) -> Result<Summary, ShipError> {
                     continue;
                 };
                 sh.event(ev, &seg);
-                if sh.full() && !sh.flush() {
-                    break;
+                if sh.full() {
+                    match sh.flush() {
+                        Flushed::Sent => {}
+                        Flushed::Stopped => break,
+                        Flushed::GaveUp => gave_up = true,
+                    }
                 }
             }
             Some(Err(e)) => sh.read_error(e),
-            None => {
-                if !sh.flush() || !opts.follow || nap(opts.interval, stop) {
-                    break;
-                }
-            }
+            None => match sh.flush() {
+                Flushed::Sent if opts.follow && !nap(opts.interval, stop) => {}
+                Flushed::GaveUp => gave_up = true,
+                _ => break,
+            },
         }
     }
     Ok(sh.finish())
 }
 
+/// The exit status of a run that did `sum`: [`Status::GaveUp`] when it gave up on the
+/// receiver, else [`Status::Damaged`] when anything was lost or may have been (damaged data
+/// skipped, records removed before they were shipped, messages too large for the socket,
+/// messages the receiver may not have got), else [`Status::Clean`].
+pub fn status(sum: &Summary) -> Status {
+    if sum.gave_up.is_some() {
+        Status::GaveUp
+    } else {
+        Status::of(
+            sum.damaged || sum.gaps > 0 || sum.oversized > 0 || sum.unconfirmed > 0,
+            false,
+        )
+    }
+}
+
 /// `tachylog ship`: ships until everything is sent or, with `opts.follow`, until Ctrl-C, then
-/// says on stderr how many messages were sent.
+/// says on stderr how many messages were sent, and what may not have arrived.
 pub fn run(opts: &Options) -> io::Result<Status> {
     let stop = stop_on_ctrl_c();
     match ship(opts, &stop) {
         Ok(sum) => {
+            if let Some(why) = &sum.gave_up {
+                report(format_args!(
+                    "giving up: {why}. {} records and notices were not sent; the position is \
+                     saved, so the next run starts with them",
+                    sum.unsent
+                ));
+            }
+            let unconfirmed = if sum.unconfirmed > 0 {
+                format!(
+                    "; {} of them may not have arrived (sent on connections that broke)",
+                    sum.unconfirmed
+                )
+            } else {
+                String::new()
+            };
             eprintln!(
                 "tachylog: ship: {} messages sent to {} ({} cut to the size limit, {} too large \
-                 for the socket)",
+                 for the socket){unconfirmed}",
                 sum.sent, opts.dest, sum.truncated, sum.oversized
             );
-            Ok(Status::of(
-                sum.damaged || sum.gaps > 0 || sum.oversized > 0,
-                false,
-            ))
+            Ok(status(&sum))
         }
         Err(e) => {
             report(e);

@@ -14,9 +14,10 @@
 //! # What "sent" means
 //! - TCP: the message's bytes were accepted by the kernel (`write` returned them). Before each
 //!   batch the connection is checked for a close by the receiver, and on exit it is shut down
-//!   and the receiver's close awaited, so a clean stop loses nothing. When a connection breaks
-//!   with data in flight, what the kernel had accepted but not delivered is lost (plain syslog
-//!   over TCP has no acknowledgements), and a message cut in the middle is sent again whole.
+//!   and the receiver's close awaited, so a clean stop is confirmed. Plain syslog over TCP has
+//!   no acknowledgements: when a connection ends in a way that does not show the receiver read
+//!   everything (see `conn`), every message sent on it is counted as possibly lost, reported,
+//!   and makes the exit status 1. A message cut in the middle is sent again whole.
 //! - UDP and Unix datagram sockets: `send` accepted the datagram. UDP may lose datagrams
 //!   without telling anyone; a receiver that is down shows as an error on a later send, which
 //!   is then retried.
@@ -24,6 +25,11 @@
 //! A stop by Ctrl-C (SIGINT) finishes the batch being sent and saves the position, so a
 //! restart sends every record exactly once. After `kill -9` the last batch (at most
 //! [`BATCH_MESSAGES`] messages) may be sent again: the position is saved after the send.
+//!
+//! # Retries
+//! A failed connection or send is retried after a pause that doubles from 100 ms to 5 s; when
+//! nothing has got through for `--retry-for`, shipping gives up, counts what it did not send,
+//! and exits with 3 (see `retry`). The position is saved, so the next run starts there.
 //!
 //! # Gaps
 //! If the segment of the saved position is gone (deleted by retention) the shipper goes on
@@ -40,8 +46,10 @@
 //! - `state`: the [`Position`] and the state file that keeps it between runs.
 //! - `segments`: the directory's segments: their names, their order, and which of them a saved
 //!   position says are shipped already.
+//! - `retry`: the retry policy: growing pauses, the receiver's own `Retry-After`, giving up.
 //! - `batch`: messages gathered to be sent together, framed for the transport.
-//! - `conn`: the socket: connecting, sending a batch, noticing a TCP receiver's close, closing.
+//! - `conn`: the socket: resolving and connecting within a time limit, sending a batch,
+//!   noticing a TCP receiver's close, and ending a connection with what it may have lost.
 //! - `shipper`: from events to batches: skipping what was sent, noticing gaps, sending with a
 //!   growing pause between failed attempts, saving the position.
 //! - `driver`: the top level: [`Options`], the loop over the directory's events, [`ShipError`],
@@ -50,12 +58,14 @@ mod batch;
 mod conn;
 mod dest;
 mod driver;
+mod retry;
 mod segments;
 mod shipper;
 mod state;
 
 pub use batch::BATCH_MESSAGES;
 pub use dest::Dest;
-pub use driver::{Options, ShipError, run, ship};
+pub use driver::{Options, ShipError, run, ship, status};
+pub use retry::{DEFAULT_RETRY_FOR, DEFAULT_RETRY_FOR_FOLLOW, MAX_BACKOFF, MIN_BACKOFF};
 pub use shipper::Summary;
 pub use state::{Position, default_state_path};

@@ -1,10 +1,12 @@
 //! The shipper between events: it turns each record and drop notice into a message in the
 //! batch (skipping what an earlier run sent), notices segments that went missing, sends the
-//! batch (opening the connection again after a growing pause when it fails) and saves the
-//! position reached.
+//! batch (opening the connection again after a growing pause when it fails, until the retry
+//! period runs out), counts what a broken connection may have lost, and saves the position
+//! reached.
 use super::batch::Batch;
-use super::conn::Conn;
+use super::conn::{CONNECT_TIMEOUT, Conn, End};
 use super::dest::Dest;
+use super::retry::{Next, Retry, ms};
 use super::segments::seg_key;
 use super::state::Position;
 use crate::syslog::Formatter;
@@ -16,13 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tachylog::reader::{Event, ReadError};
 
-/// First wait after a failed connection or send; it doubles up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
-/// Longest wait between attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
 /// What a run did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// Messages sent.
     pub sent: u64,
@@ -34,6 +31,25 @@ pub struct Summary {
     pub gaps: u64,
     /// Damaged data was found and skipped (reported on stderr).
     pub damaged: bool,
+    /// Messages sent that the receiver may not have got: sent on TCP connections that broke
+    /// (reported on stderr).
+    pub unconfirmed: u64,
+    /// Shipping gave up on the receiver (it kept failing for the retry period), and why.
+    pub gave_up: Option<String>,
+    /// Records and notices not sent because shipping gave up (they stay after the saved
+    /// position: a later run sends them).
+    pub unsent: u64,
+}
+
+/// How sending a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flushed {
+    /// Everything in it was sent.
+    Sent,
+    /// A stop (Ctrl-C) left some of it unsent.
+    Stopped,
+    /// The receiver kept failing for the retry period: some of it is unsent.
+    GaveUp,
 }
 
 /// Reports on stderr what went wrong or missing, as `tachylog: ship: ...`.
@@ -67,7 +83,7 @@ pub(super) struct Shipper<'a> {
     stop: &'a AtomicBool,
     fmt: Formatter,
     conn: Option<Conn>,
-    backoff: Duration,
+    retry: Retry,
     batch: Batch,
     /// Where reading is: the segment and how many of its records and notices were read (before
     /// the first event, the saved position).
@@ -82,13 +98,13 @@ pub(super) struct Shipper<'a> {
     pid: Option<u32>,
     summary: Summary,
     save_failed: bool,
-    /// A stop left messages unsent: the position must not move past them any more.
+    /// A stop or giving up left messages unsent: the position must not move past them any more.
     halted: bool,
 }
 
 impl<'a> Shipper<'a> {
     /// A shipper that sends to `dest`, resuming at `saved`, the position in the state file
-    /// `state`.
+    /// `state`, and retrying a failing receiver for `retry_for`.
     pub(super) fn new(
         dest: &'a Dest,
         state: &'a Path,
@@ -96,6 +112,7 @@ impl<'a> Shipper<'a> {
         fmt: Formatter,
         stop: &'a AtomicBool,
         saved: Option<Position>,
+        retry_for: Duration,
     ) -> Self {
         Shipper {
             dest,
@@ -104,7 +121,7 @@ impl<'a> Shipper<'a> {
             stop,
             fmt,
             conn: None,
-            backoff: MIN_BACKOFF,
+            retry: Retry::new(retry_for),
             batch: Batch::default(),
             pos: saved.clone(),
             entered: false,
@@ -202,28 +219,38 @@ impl<'a> Shipper<'a> {
         self.batch.full()
     }
 
-    /// Sends the batch (retrying with backoff until it is sent or a stop is asked for), then
-    /// saves the position reached. Returns false if a stop left messages unsent.
-    pub(super) fn flush(&mut self) -> bool {
+    /// Sends the batch (retrying with backoff until it is sent, a stop is asked for, or the
+    /// retry period runs out), then saves the position reached.
+    pub(super) fn flush(&mut self) -> Flushed {
         if self.halted {
-            return false;
+            return if self.summary.gave_up.is_some() {
+                Flushed::GaveUp
+            } else {
+                Flushed::Stopped
+            };
         }
         let mut next = 0;
+        let mut outcome = Flushed::Sent;
         while next < self.batch.msgs.len() {
-            if self.conn.as_ref().is_some_and(Conn::closed_by_peer) {
-                self.conn = None;
+            if let Some(how) = self.conn.as_ref().and_then(Conn::ended_by_peer) {
+                self.end_conn(how);
             }
             if self.conn.is_none() {
-                match Conn::open(self.dest) {
+                let within = self
+                    .retry
+                    .time_left(Instant::now(), Duration::from_millis(100))
+                    .map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT));
+                match Conn::open(self.dest, within) {
                     Ok(c) => {
                         self.conn = Some(c);
                     }
-                    Err(e) => {
-                        if self.retry_after(&e) {
+                    Err(e) => match self.retry_after(&e) {
+                        Some(o) => {
+                            outcome = o;
                             break;
                         }
-                        continue;
-                    }
+                        None => continue,
+                    },
                 }
             }
             let Some(conn) = self.conn.as_mut() else {
@@ -232,6 +259,9 @@ impl<'a> Shipper<'a> {
             let before = next;
             let r = conn.send(&self.batch, &mut next, self.stop);
             self.summary.sent += (next - before) as u64;
+            if next > before {
+                self.retry.success();
+            }
             match r {
                 Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EMSGSIZE as i32) => {
                     // Larger than the socket takes: no retry can help. Counted and reported.
@@ -244,16 +274,18 @@ impl<'a> Shipper<'a> {
                     ));
                     next += 1;
                 }
-                Ok(true) => self.backoff = MIN_BACKOFF,
-                Ok(false) => break,
+                Ok(true) => self.retry.success(),
+                Ok(false) => {
+                    outcome = Flushed::Stopped;
+                    break;
+                }
                 Err(e) => {
-                    self.conn = None;
-                    if next > before {
-                        self.backoff = MIN_BACKOFF;
-                    }
+                    let shown = io::Error::new(e.kind(), e.to_string());
+                    self.end_conn(End::Failed(e));
                     // Keep what was sent, even if the rest waits for a new connection.
                     self.save(next.checked_sub(1).map(|i| self.batch.msgs[i].1.clone()));
-                    if self.retry_after(&e) {
+                    if let Some(o) = self.retry_after(&shown) {
+                        outcome = o;
                         break;
                     }
                 }
@@ -265,22 +297,59 @@ impl<'a> Shipper<'a> {
         } else {
             next.checked_sub(1).map(|i| self.batch.msgs[i].1.clone())
         };
-        self.halted = next < self.batch.msgs.len();
+        if next < self.batch.msgs.len() {
+            self.halted = true;
+            if outcome == Flushed::GaveUp {
+                self.summary.unsent += (self.batch.msgs.len() - next) as u64;
+            }
+        }
         self.save(reached);
         self.batch.clear();
-        !self.halted
+        outcome
     }
 
-    /// Reports a failed connection or send and waits before the next attempt. Returns true
-    /// when a stop was asked for instead.
-    fn retry_after(&mut self, e: &io::Error) -> bool {
-        report(format_args!(
-            "{}: {e}; trying again in {:?}",
-            self.dest, self.backoff
-        ));
-        let stopped = nap(self.backoff, self.stop);
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-        stopped
+    /// Ends the connection, counting and reporting what the receiver may not have got.
+    fn end_conn(&mut self, how: End) {
+        let Some(c) = self.conn.take() else { return };
+        if let Some(u) = c.end(how) {
+            self.summary.unconfirmed += u.messages;
+            report(format_args!(
+                "{}: the connection ended badly ({}): the receiver may not have got the {} \
+                 messages sent on it (syslog over TCP has no acknowledgements)",
+                self.dest, u.why, u.messages
+            ));
+        }
+    }
+
+    /// Reports a failed connection or send and waits before the next attempt. Returns what
+    /// ended the flush instead: a stop, or the retry period running out.
+    fn retry_after(&mut self, e: &io::Error) -> Option<Flushed> {
+        match self.retry.failed(Instant::now(), None) {
+            Next::Wait(d) => {
+                report(format_args!(
+                    "{}: {e}; trying again in {:?}",
+                    self.dest,
+                    ms(d)
+                ));
+                nap(d, self.stop).then_some(Flushed::Stopped)
+            }
+            Next::GiveUp => {
+                let why = format!(
+                    "{} kept failing for {:?} (the --retry-for period); the last error: {e}",
+                    self.dest,
+                    ms(self.retry.failing_for(Instant::now()))
+                );
+                self.summary.gave_up = Some(why);
+                Some(Flushed::GaveUp)
+            }
+        }
+    }
+
+    /// Counts an event read after shipping gave up: a record or notice that is not sent.
+    pub(super) fn unsent(&mut self, ev: &Event) {
+        if matches!(ev, Event::Record(_) | Event::Dropped(_)) {
+            self.summary.unsent += 1;
+        }
     }
 
     fn save(&mut self, p: Option<Position>) {
@@ -317,9 +386,7 @@ impl<'a> Shipper<'a> {
     /// Sends what is left, closes the connection cleanly and says what the run did.
     pub(super) fn finish(mut self) -> Summary {
         self.flush();
-        if let Some(c) = self.conn.take() {
-            c.close();
-        }
+        self.end_conn(End::Done);
         self.summary
     }
 }
