@@ -12,7 +12,7 @@
 //! the connection ends in any other way (a reset, a failed write, a close that does not come in
 //! time) every message sent on it may have been lost: they are counted as such. The send queue
 //! is read from `/proc/net/tcp` (Linux); where it cannot be read, a FIN alone counts.
-use super::batch::Batch;
+use super::batch::Framed;
 use super::dest::Dest;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
@@ -167,7 +167,7 @@ impl Conn {
     /// `Ok(false)`: stopped before all were sent.
     pub(super) fn send(
         &mut self,
-        b: &Batch,
+        b: &Framed,
         next: &mut usize,
         stop: &AtomicBool,
     ) -> io::Result<bool> {
@@ -180,7 +180,7 @@ impl Conn {
                         Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                         Ok(n) => {
                             off += n;
-                            while *next < b.msgs.len() && b.msgs[*next].0 <= off {
+                            while *next < b.len() && b.ends[*next] <= off {
                                 *next += 1;
                                 *sent += 1;
                             }
@@ -195,8 +195,8 @@ impl Conn {
                 Ok(true)
             }
             Conn::Udp(_) | Conn::Unix(_) => {
-                while *next < b.msgs.len() {
-                    let msg = &b.buf[b.start(*next)..b.msgs[*next].0];
+                while *next < b.len() {
+                    let msg = b.msg(*next);
                     let r = match self {
                         Conn::Udp(s) => s.send(msg),
                         Conn::Unix(s) => s.send(msg),

@@ -2,6 +2,7 @@
 //! [`MIN_BACKOFF`] to [`MAX_BACKOFF`] (or what the receiver asks for, such as an HTTP
 //! `Retry-After`), for at most `--retry-for` after the first failure since the last message that
 //! got through; then shipping gives up.
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// First pause after a failed connection or send; it doubles up to [`MAX_BACKOFF`].
@@ -77,6 +78,21 @@ impl Retry {
     pub(super) fn failing_for(&self, now: Instant) -> Duration {
         self.failing_since
             .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
+    }
+}
+
+/// Sleeps `d`, waking early when `stop` is set. Returns whether it was set.
+pub(super) fn nap(d: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + d;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return false;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(50)));
     }
 }
 
