@@ -68,7 +68,10 @@ fn returned_counter(dir: &std::path::Path) -> &'static std::sync::atomic::Atomic
 fn returned_before_death(dir: &std::path::Path) -> u64 {
     std::fs::read(dir.join("returned"))
         .ok()
-        .and_then(|b| b.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap())))
+        .and_then(|b| {
+            b.get(..8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        })
         .unwrap_or(0)
 }
 

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use tachylog_cli::ship::{Dest, Options, default_state_path, ship};
+use tachylog_cli::ship::{Dest, Limits, Options, Target, default_state_path, ship};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::Path::new("target/ship-example-logs");
@@ -33,16 +33,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(all)
     });
 
-    let opts = Options {
-        state: default_state_path(dir, &dest),
-        dir: dir.to_owned(),
+    let target = Target::Syslog {
         dest,
-        follow: false,
-        app_name: None,
         hostname: "example-host".into(),
         facility: tachylog_cli::syslog::parse_facility("local0")?,
         max_size: None,
+    };
+    let opts = Options {
+        state: default_state_path(dir, &target.name()),
+        dir: dir.to_owned(),
+        target,
+        follow: false,
+        app_name: None,
         interval: Duration::from_millis(100),
+        retry_for: tachylog_cli::ship::DEFAULT_RETRY_FOR,
+        limits: Limits::SYSLOG,
     };
     let stop = AtomicBool::new(false);
     let summary = ship(&opts, &stop)?;

@@ -18,7 +18,8 @@ use tachylog_cli::syslog::parse_facility;
 ///
 /// Exit status: 0 when everything decoded cleanly, 1 when damaged data was found and skipped
 /// (the rest still decoded), 2 when an input could not be used at all (missing path, not a
-/// segment, unsupported format version) or the command line is wrong.
+/// segment, unsupported format version) or the command line is wrong. `ship` adds 3: it gave
+/// up on a receiver that kept failing (see `tachylog ship --help`).
 #[derive(Parser, Debug)]
 #[command(name = "tachylog", version, about, long_about)]
 pub struct Cli {
@@ -64,30 +65,64 @@ pub enum Command {
     ///
     /// Nothing is formatted, so this runs at the speed of reading.
     Stats(StatsArgs),
-    /// Send records to a syslog receiver as RFC 5424 messages, resuming where the last run
-    /// stopped.
+    /// Send records to syslog, an OpenTelemetry collector or journald, resuming where the
+    /// last run stopped.
     ///
-    /// Each record becomes one message: PRI from its level (ERROR err, WARN warning, INFO
-    /// info, DEBUG and TRACE debug), its time in UTC to the microsecond, HOSTNAME, APP-NAME
-    /// (the segment file name's prefix unless --app-name), PROCID the writer's pid, MSGID its
-    /// target, its fields as SD-PARAMs of [fields@32473 ...], level, thread, tid, file and
-    /// line in [tachylog@32473 ...], and the formatted message as MSG. Drop notices are sent
-    /// as warnings with a `dropped` field. TCP uses octet-counting framing (RFC 6587); UDP and
-    /// Unix sockets one message per datagram, cut to --max-size.
+    /// Targets (exactly one):
+    ///   --syslog URL       RFC 5424 messages: PRI from the level (ERROR err, WARN warning,
+    ///                      INFO info, DEBUG and TRACE debug), the time in UTC to the
+    ///                      microsecond, HOSTNAME, APP-NAME, PROCID the writer's pid, MSGID the
+    ///                      target, the fields in [fields@32473 ...], level, thread, tid, file,
+    ///                      line and id in [tachylog@32473 ...], the message as MSG. TCP uses
+    ///                      octet counting (RFC 6587); UDP and unix sockets a datagram each,
+    ///                      cut to --max-size.
+    ///   --otlp [URL]       OTLP/HTTP, protobuf, gzip, to URL/v1/logs [default:
+    ///                      $OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, $OTEL_EXPORTER_OTLP_ENDPOINT/v1/logs,
+    ///                      http://localhost:4318/v1/logs]. Each record is a LogRecord: its time,
+    ///                      severity, the message as body, its fields as typed attributes, and
+    ///                      code.filepath, code.lineno, thread.id, thread.name, log.record.uid;
+    ///                      the scope is the target; the resource has service.name, host.name,
+    ///                      process.pid and $OTEL_RESOURCE_ATTRIBUTES. Headers from
+    ///                      --otlp-header and $OTEL_EXPORTER_OTLP_HEADERS; https:// trusts the
+    ///                      system's roots, or --otlp-ca-file ($OTEL_EXPORTER_OTLP_CERTIFICATE).
+    ///   --journald[=SOCKET]  journald's native protocol, a datagram per entry (a memfd for
+    ///                      large ones), to SOCKET [default: /run/systemd/journal/socket]:
+    ///                      MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, SYSLOG_PID, CODE_FILE,
+    ///                      CODE_LINE, TID, TACHYLOG_TIME (the record's own time), TACHYLOG_ID,
+    ///                      and the fields, names upper-cased with other characters as _.
+    /// Drop notices and sampling notices go out too, with their counts as fields.
     ///
-    /// The position (segment and record) is saved in the state file after each batch is sent,
-    /// so a restart sends nothing twice and skips nothing; after a kill -9 the last batch may
-    /// be sent again. A segment removed by retention before it was shipped is reported on
-    /// stderr and shipping goes on with the next. An unreachable receiver is retried with a
-    /// growing pause (up to 5 s) without moving the position.
+    /// Records are sent in batches (--batch-records, --batch-bytes; while following, a batch
+    /// waits at most --batch-wait for more). The position (segment and record) is saved in the
+    /// state file after each batch is sent (for OTLP: accepted by the collector), so a restart
+    /// sends nothing twice and skips nothing; after a kill -9, or a request whose answer never
+    /// came, the last batch may be sent again: the id (log.record.uid, TACHYLOG_ID, id=) tells
+    /// repeats. A segment removed by retention before it was shipped is reported on stderr and
+    /// shipping goes on with the next.
     ///
-    /// Exit status: 0 everything sent, 1 damaged data skipped or records found missing, 2 the
-    /// directory or state file could not be used.
+    /// A receiver that cannot be reached (a name that does not resolve, a refused connection, a
+    /// failed send, an OTLP 429, 502, 503 or 504) is retried after a pause that doubles from
+    /// 100 ms to 5 s (or what its Retry-After asks), without moving the position. When nothing
+    /// has got through for --retry-for (default 30s, 10m with --follow), or the receiver fails
+    /// in a way no retry can help (an OTLP 400 or 401, a refused certificate), ship gives up:
+    /// it says how many records it did not send and exits with 3; the next run starts with
+    /// them. Syslog over TCP has no acknowledgements: when a connection breaks (the receiver
+    /// resets it, or closes it with data unread), the messages sent on it may not have
+    /// arrived. ship counts them, says so, and exits with 1.
+    ///
+    /// Exit status, the highest that applies: 0 everything sent (and, over TCP, read by the
+    /// receiver as far as the connection's close shows); 1 something was lost or may have
+    /// been: damaged data skipped, records removed before they were shipped, messages too large
+    /// for the socket, messages sent on a connection that broke, records an OTLP collector
+    /// rejected; 2 the directory, state file, environment or command line could not be used;
+    /// 3 ship gave up on the receiver.
     ///
     /// Examples:
     ///   tachylog ship --follow logs/ --syslog tcp://127.0.0.1:514
     ///   tachylog ship logs/ --syslog udp://collector.internal:514 --app-name orders
-    ///   tachylog ship --follow logs/ --syslog unix:///dev/log --facility local3
+    ///   tachylog ship --follow logs/ --otlp http://otel-collector:4318
+    ///   OTEL_EXPORTER_OTLP_HEADERS='authorization=Bearer%20t0k' tachylog ship logs/ --otlp https://otlp.example.com
+    ///   tachylog ship --follow logs/ --journald
     #[command(verbatim_doc_comment)]
     Ship(ShipArgs),
 }
@@ -180,35 +215,89 @@ pub struct StatsArgs {
 
 /// The arguments of `tachylog ship`.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["syslog", "otlp", "journald"])))]
 pub struct ShipArgs {
     /// The directory of segments.
     dir: PathBuf,
-    /// The receiver: tcp://HOST:PORT, udp://HOST:PORT or unix:///PATH.
+    /// A syslog receiver: tcp://HOST:PORT, udp://HOST:PORT or unix:///PATH.
     #[arg(long, value_name = "URL")]
-    syslog: Dest,
+    syslog: Option<Dest>,
+    /// An OpenTelemetry collector's OTLP/HTTP endpoint: http(s)://HOST:PORT
+    /// [default: $OTEL_EXPORTER_OTLP_ENDPOINT or http://localhost:4318].
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    otlp: Option<String>,
+    /// journald's socket [default: /run/systemd/journal/socket]; write --journald=SOCKET.
+    #[arg(long, value_name = "SOCKET", num_args = 0..=1, require_equals = true,
+          default_missing_value = ship::JOURNALD_SOCKET)]
+    journald: Option<PathBuf>,
     /// Keep sending new records as they are written, until Ctrl-C.
     #[arg(long)]
     follow: bool,
-    /// Where the position is kept [default: DIR/.ship-<hash of URL>.state].
+    /// Where the position is kept [default: DIR/.ship-<hash of the receiver>.state].
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
-    /// APP-NAME [default: the segment file name's prefix].
-    #[arg(long, value_name = "NAME")]
+    /// The application's name: syslog APP-NAME, OTLP service.name, journald
+    /// SYSLOG_IDENTIFIER [default: $OTEL_SERVICE_NAME for OTLP, else the segment file
+    /// name's prefix].
+    #[arg(long, visible_alias = "service-name", value_name = "NAME")]
     app_name: Option<String>,
-    /// HOSTNAME [default: this machine's name].
+    /// Syslog HOSTNAME, OTLP host.name [default: this machine's name].
     #[arg(long, value_name = "NAME")]
     hostname: Option<String>,
-    /// Facility: a name (user, daemon, local0..local7, ...) or 0..23.
+    /// Syslog facility: a name (user, daemon, local0..local7, ...) or 0..23.
     #[arg(long, value_name = "NAME", default_value = "user",
           value_parser = parse_facility)]
     facility: u8,
-    /// Largest message in bytes; longer ones are cut [default: none for TCP, 2048 for
+    /// Largest syslog message in bytes; longer ones are cut [default: none for TCP, 2048 for
     /// UDP, 8192 for unix]. At least 480.
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(480..))]
     max_size: Option<u32>,
+    /// An OTLP request header, NAME=VALUE (repeat for several); added to
+    /// $OTEL_EXPORTER_OTLP_HEADERS.
+    #[arg(long, value_name = "NAME=VALUE")]
+    otlp_header: Vec<String>,
+    /// PEM file of the certificate authorities to trust for an https:// OTLP endpoint,
+    /// instead of the system's [default: $OTEL_EXPORTER_OTLP_CERTIFICATE].
+    #[arg(long, value_name = "FILE")]
+    otlp_ca_file: Option<PathBuf>,
+    /// Records and notices in a batch at most [default: 512].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    batch_records: Option<u32>,
+    /// Bytes in a batch at most, as the target encodes them: 64k, 1m [default: 256k syslog,
+    /// 1m OTLP, 4m journald].
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    batch_bytes: Option<usize>,
+    /// While following, how long a batch waits for more records before it is sent
+    /// [default: 1s OTLP, 0s syslog and journald].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    batch_wait: Option<Duration>,
     /// How often --follow looks for new records, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 100)]
     interval: u64,
+    /// How long a receiver may keep failing (no message getting through) before ship gives
+    /// up and exits with status 3: 90s, 10m, 1h [default: 30s; 10m with --follow].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    retry_for: Option<Duration>,
+}
+
+/// A byte count: `65536`, `64k`, `1m` (binary multiples).
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mul) = match t.strip_suffix(['k', 'm']) {
+        Some(n) if t.ends_with('k') => (n, 1 << 10),
+        Some(n) => (n, 1 << 20),
+        None => (t.as_str(), 1),
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?}: expected a byte count such as 65536, 64k or 1m"))
+}
+
+/// A duration as humantime writes it: `500ms`, `30s`, `10m`, `1h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (expected 500ms, 30s, 10m, 1h)"))
 }
 
 impl DecodeArgs {
@@ -245,28 +334,65 @@ impl DecodeArgs {
 }
 
 impl ShipArgs {
-    /// The shipping these arguments ask for, with the defaults filled in.
-    pub fn options(self) -> ship::Options {
-        ship::Options {
+    /// The shipping these arguments ask for, with the defaults filled in; `Err` when the
+    /// OTLP settings (flags or `OTEL_*` variables) are wrong.
+    pub fn options(self) -> Result<ship::Options, String> {
+        let machine = || {
+            nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_default()
+        };
+        let target = if let Some(dest) = self.syslog {
+            ship::Target::Syslog {
+                max_size: self
+                    .max_size
+                    .map(|m| m as usize)
+                    .or_else(|| dest.default_max_size()),
+                dest,
+                hostname: self.hostname.unwrap_or_else(machine),
+                facility: self.facility,
+            }
+        } else if let Some(url) = self.otlp {
+            let flags = ship::OtlpFlags {
+                url: Some(url).filter(|u| !u.is_empty()),
+                headers: self.otlp_header,
+                ca_file: self.otlp_ca_file,
+                service_name: self.app_name.clone(),
+                host_name: self.hostname,
+            };
+            ship::Target::Otlp(ship::OtlpOptions::new(
+                &flags,
+                |k| std::env::var(k).ok(),
+                &machine(),
+            )?)
+        } else {
+            ship::Target::Journald(
+                self.journald
+                    .unwrap_or_else(|| ship::JOURNALD_SOCKET.into()),
+            )
+        };
+        let d = target.default_limits();
+        let limits = ship::Limits {
+            records: self.batch_records.map_or(d.records, |n| n as usize),
+            bytes: self.batch_bytes.unwrap_or(d.bytes),
+            wait: self.batch_wait.unwrap_or(d.wait),
+        };
+        Ok(ship::Options {
             state: self
                 .state
-                .unwrap_or_else(|| ship::default_state_path(&self.dir, &self.syslog)),
+                .unwrap_or_else(|| ship::default_state_path(&self.dir, &target.name())),
             dir: self.dir,
             follow: self.follow,
             app_name: self.app_name,
-            hostname: self.hostname.unwrap_or_else(|| {
-                nix::unistd::gethostname()
-                    .ok()
-                    .and_then(|h| h.into_string().ok())
-                    .unwrap_or_default()
-            }),
-            facility: self.facility,
-            max_size: self
-                .max_size
-                .map(|m| m as usize)
-                .or_else(|| self.syslog.default_max_size()),
             interval: Duration::from_millis(self.interval.max(1)),
-            dest: self.syslog,
-        }
+            retry_for: self.retry_for.unwrap_or(if self.follow {
+                ship::DEFAULT_RETRY_FOR_FOLLOW
+            } else {
+                ship::DEFAULT_RETRY_FOR
+            }),
+            limits,
+            target,
+        })
     }
 }

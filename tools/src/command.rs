@@ -15,6 +15,9 @@ pub enum Status {
     Damaged = 1,
     /// An input could not be used at all, or the command line is wrong.
     Unusable = 2,
+    /// `ship` gave up on a receiver that kept failing: records were left unsent (a later run
+    /// sends them).
+    GaveUp = 3,
 }
 
 impl Status {

@@ -1,5 +1,6 @@
 //! `tachylog`: decodes tachylog segment files into JSON Lines, readable text or logfmt; follows
-//! a live directory; verifies segments; summarises them; ships them to syslog.
+//! a live directory; verifies segments; summarises them; ships them to syslog, an
+//! OpenTelemetry collector or journald.
 #![forbid(unsafe_code)]
 
 mod args;
@@ -37,6 +38,12 @@ fn run(cli: Cli) -> io::Result<Status> {
         Command::Verify(args) => verify::run(&args.paths),
         Command::Recover(args) => recover::run(&args.dir, args.name.as_deref()),
         Command::Stats(args) => stats::run(&args.paths, args.json, args.top),
-        Command::Ship(args) => ship::run(&args.options()),
+        Command::Ship(args) => match args.options() {
+            Ok(opts) => ship::run(&opts),
+            Err(e) => {
+                eprintln!("tachylog: ship: {e}");
+                Ok(Status::Unusable)
+            }
+        },
     }
 }

@@ -12,7 +12,7 @@
 //! - The header fields are PRINTUSASCII of bounded length (HOSTNAME 255, APP-NAME 48, MSGID 32):
 //!   other characters become `_`, longer values are cut, empty ones are `-`.
 //! - STRUCTURED-DATA: the record's fields in `fields@32473`, and where it came from (level,
-//!   thread, tid, file, line) in `tachylog@32473`. 32473 is the enterprise number RFC 5612
+//!   thread, tid, file, line, and `id`, the record's id when shipped) in `tachylog@32473`. 32473 is the enterprise number RFC 5612
 //!   reserves for documentation. PARAM-NAMEs are cut to 32 characters, with `=`, space, `]`,
 //!   `"` and non-ASCII characters replaced by `_`; in PARAM-VALUEs `"`, `\` and `]` are escaped
 //!   with a backslash.
@@ -21,11 +21,12 @@
 //! A size limit (for datagrams) cuts the message text at a character boundary; when the
 //! structured data alone would not fit, `fields@32473` and then `tachylog@32473` are left out,
 //! so the message stays well formed.
+use crate::notice::{dropped_text, sampled_text};
 use crate::output::text_value;
 use crate::ts::Rfc3339;
 use std::io::Write as _;
 use tachylog::Level;
-use tachylog::reader::{DropNotice, Record};
+use tachylog::reader::{DropNotice, Record, SampledNotice};
 
 /// SD-ID of the element that holds a record's fields.
 pub const FIELDS_SD_ID: &str = "fields@32473";
@@ -169,6 +170,18 @@ impl Formatter {
         procid: Option<u32>,
         msgid: &str,
     ) {
+        self.begin_at(severity, Some(ts_unix_ns), app, procid, msgid);
+    }
+
+    /// [`Formatter::begin`], with the NILVALUE for a time that is not known.
+    fn begin_at(
+        &mut self,
+        severity: u8,
+        ts_unix_ns: Option<i64>,
+        app: &str,
+        procid: Option<u32>,
+        msgid: &str,
+    ) {
         let h = &mut self.head;
         h.clear();
         self.fields.clear();
@@ -181,7 +194,9 @@ impl Formatter {
         // Rfc3339 writes nine fractional digits: keep six. Any other shape would not be a
         // valid TIMESTAMP: the NILVALUE then (not reachable with years 1677..2262).
         let at = h.len();
-        self.ts.write(h, ts_unix_ns);
+        if let Some(ts_unix_ns) = ts_unix_ns {
+            self.ts.write(h, ts_unix_ns);
+        }
         if h.len() == at + 30 && h[at + 4] == b'-' && h[h.len() - 1] == b'Z' {
             h.truncate(at + 26);
             h.push(b'Z');
@@ -276,8 +291,9 @@ impl Formatter {
         (&self.out, truncated)
     }
 
-    /// The message for a record; `app` is the APP-NAME.
-    pub fn record(&mut self, r: &Record, app: &str) -> (&[u8], bool) {
+    /// The message for a record; `app` is the APP-NAME, `id` the record's id (the `id`
+    /// SD-PARAM of `tachylog@32473`, by which a receiver can drop repeats).
+    pub fn record(&mut self, r: &Record, app: &str, id: &str) -> (&[u8], bool) {
         self.begin(
             severity(r.level),
             r.ts_unix_ns,
@@ -295,6 +311,7 @@ impl Formatter {
         self.thread_meta(r.thread.name.as_deref(), r.thread.tid);
         self.meta("file", &r.callsite.file);
         self.meta("line", itoa::Buffer::new().format(r.callsite.line));
+        self.meta("id", id);
         let mut text = std::mem::take(&mut self.text);
         text.clear();
         if let Err(e) = r.write_message(&mut text) {
@@ -308,14 +325,43 @@ impl Formatter {
 
     /// The message for a dropped-records notice (WARN, MSGID `tachylog`, field `dropped`);
     /// `pid` is the writer's, where known.
-    pub fn dropped(&mut self, d: &DropNotice, app: &str, pid: Option<u32>) -> (&[u8], bool) {
+    pub fn dropped(
+        &mut self,
+        d: &DropNotice,
+        app: &str,
+        pid: Option<u32>,
+        id: &str,
+    ) -> (&[u8], bool) {
         self.begin(severity(Level::Warn), d.ts_unix_ns, app, pid, "tachylog");
         self.field("dropped", itoa::Buffer::new().format(d.count));
         self.meta("level", Level::Warn.as_str());
         if let Some(t) = &d.thread {
             self.thread_meta(t.name.as_deref(), t.tid);
         }
-        let msg = format!("{} records dropped", d.count);
+        self.meta("id", id);
+        let msg = dropped_text(d.count);
+        self.finish(&msg)
+    }
+
+    /// The message for a sampling notice (INFO, MSGID `tachylog`, fields `sampled_kept` and
+    /// `sampled_skipped`, the call site's target, file and line). A sampling notice carries no
+    /// time of its own: TIMESTAMP is the NILVALUE.
+    pub fn sampled(
+        &mut self,
+        s: &SampledNotice,
+        app: &str,
+        pid: Option<u32>,
+        id: &str,
+    ) -> (&[u8], bool) {
+        self.begin_at(severity(Level::Info), None, app, pid, "tachylog");
+        self.field("sampled_kept", itoa::Buffer::new().format(s.kept));
+        self.field("sampled_skipped", itoa::Buffer::new().format(s.skipped));
+        self.meta("level", Level::Info.as_str());
+        self.meta("target", &s.callsite.target);
+        self.meta("file", &s.callsite.file);
+        self.meta("line", itoa::Buffer::new().format(s.callsite.line));
+        self.meta("id", id);
+        let msg = sampled_text(s);
         self.finish(&msg)
     }
 

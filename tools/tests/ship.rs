@@ -542,3 +542,141 @@ fn a_directory_that_started_again_is_shipped_from_its_start() {
     std::thread::sleep(Duration::from_millis(200));
     assert_each_once(&check(&sink.inbox.parsed()), 1100);
 }
+
+/// A receiver that reads a little of each connection, then closes it with data unread (the
+/// kernel answers with a reset). Returns the whole messages it read.
+fn start_reset_sink(read_per_conn: usize) -> (u16, Inbox) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let inbox = Inbox::default();
+    let ib = inbox.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            ib.connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut got = vec![0u8; read_per_conn];
+            let mut n = 0;
+            while n < got.len() {
+                match std::io::Read::read(&mut c, &mut got[n..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => n += k,
+                }
+            }
+            let mut rest = &got[..n];
+            while let Some(sp) = rest.iter().position(|&b| b == b' ') {
+                let len: usize = std::str::from_utf8(&rest[..sp]).unwrap().parse().unwrap();
+                if rest.len() < sp + 1 + len {
+                    break;
+                }
+                ib.msgs
+                    .lock()
+                    .unwrap()
+                    .push(rest[sp + 1..sp + 1 + len].to_vec());
+                rest = &rest[sp + 1 + len..];
+            }
+            // Let more arrive, so the close finds data unread and resets the connection.
+            std::thread::sleep(Duration::from_millis(50));
+            drop(c);
+        }
+    });
+    (port, inbox)
+}
+
+/// The count in the summary's "; N of them may not have arrived".
+fn unconfirmed_in(err: &str) -> u64 {
+    let (before, _) = err
+        .split_once(" of them may not have arrived")
+        .unwrap_or_else(|| panic!("no unconfirmed count in: {err}"));
+    before.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_receiver_that_reads_a_little_and_resets_is_reported_with_what_it_may_have_missed() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (port, inbox) = start_reset_sink(4096);
+    let url = format!("tcp://127.0.0.1:{port}");
+    let g = logger(dir.path(), false);
+    log_range(0, 6000);
+    drop(g);
+    let out = ship_once(dir.path(), &url, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let received = check(&inbox.parsed());
+    assert!(
+        received.len() < 3000,
+        "the receiver read most: {}",
+        received.len()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "possible loss is visible: {err}"
+    );
+    assert!(err.contains("6000 messages sent"), "{err}");
+    assert!(err.contains("the receiver may not have got the"), "{err}");
+    // Every message the receiver did not read is among those reported, and the report counts
+    // only messages that were sent.
+    let unconfirmed = unconfirmed_in(&err);
+    let missed = 6000 - received.len() as u64;
+    assert!(
+        unconfirmed >= missed && unconfirmed <= 6000,
+        "{unconfirmed} reported, {missed} missed"
+    );
+    println!(
+        "reset receiver: {} of 6000 read over {} connections; {unconfirmed} reported as possibly \
+         lost; exit 1",
+        received.len(),
+        inbox.connections.load(std::sync::atomic::Ordering::Relaxed)
+    );
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_named_and_shipping_gives_up_within_the_retry_period() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let g = logger(dir.path(), false);
+    log_range(0, 300);
+    drop(g);
+    let url = "tcp://collector.invalid:514";
+    let bound = Duration::from_secs(2);
+    let t = Instant::now();
+    let out = ship_once(dir.path(), url, &["--retry-for", "2s"]);
+    let took = t.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        took >= bound && took < bound + Duration::from_secs(3),
+        "exited after {took:?}"
+    );
+    assert!(
+        err.contains("cannot resolve host collector.invalid"),
+        "{err}"
+    );
+    assert!(
+        err.contains("giving up: tcp://collector.invalid:514 kept failing for"),
+        "{err}"
+    );
+    assert!(
+        err.contains("300 records and notices were not sent"),
+        "{err}"
+    );
+    println!("unresolvable host: gave up after {took:?} (--retry-for 2s), exit 3");
+
+    // Following gives up the same way, on its own.
+    let t = Instant::now();
+    let child = ship_cmd(dir.path(), url, &["--follow", "--retry-for", "1s"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, err) = wait_exit(child);
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+
+    // Nothing was sent, so nothing was skipped: a run to a receiver that is there sends all.
+    let sink = TcpSink::start();
+    let out = ship_once(dir.path(), &format!("tcp://127.0.0.1:{}", sink.port), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    sink.inbox.wait_for(300, WAIT);
+    assert_each_once(&check(&sink.inbox.parsed()), 300);
+}

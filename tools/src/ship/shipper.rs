@@ -1,73 +1,40 @@
-//! The shipper between events: it turns each record and drop notice into a message in the
-//! batch (skipping what an earlier run sent), notices segments that went missing, sends the
-//! batch (opening the connection again after a growing pause when it fails) and saves the
-//! position reached.
-use super::batch::Batch;
-use super::conn::Conn;
-use super::dest::Dest;
+//! The shipper between events and a [`Sink`]: it hands each record and notice to the sink
+//! (skipping what an earlier run sent), notices segments that went missing, sends a batch when
+//! it is full or due (trying again after a growing pause when a send fails, until the retry
+//! period runs out or the sink says no retry can help), and saves the position reached.
+use super::batch::{Batch, Limits};
+use super::retry::{Next, Retry, ms, nap};
 use super::segments::seg_key;
+use super::sink::{Failure, Meta, SendCx, Sink, Summary, report};
 use super::state::Position;
-use crate::syslog::Formatter;
-use std::fmt;
-use std::io;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use tachylog::reader::{Event, ReadError};
 
-/// First wait after a failed connection or send; it doubles up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
-/// Longest wait between attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// What a run did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Summary {
-    /// Messages sent.
-    pub sent: u64,
-    /// Messages cut to the size limit.
-    pub truncated: u64,
-    /// Messages the socket refused as too large (not sent; reported on stderr).
-    pub oversized: u64,
-    /// Times records were found missing before they could be shipped (reported on stderr).
-    pub gaps: u64,
-    /// Damaged data was found and skipped (reported on stderr).
-    pub damaged: bool,
-}
-
-/// Reports on stderr what went wrong or missing, as `tachylog: ship: ...`.
-pub(super) fn report(msg: impl fmt::Display) {
-    eprintln!("tachylog: ship: {msg}");
-}
-
-/// Sleeps `d`, waking early when `stop` is set. Returns whether it was set.
-pub(super) fn nap(d: Duration, stop: &AtomicBool) -> bool {
-    let until = Instant::now() + d;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return true;
-        }
-        let now = Instant::now();
-        if now >= until {
-            return false;
-        }
-        std::thread::sleep((until - now).min(Duration::from_millis(50)));
-    }
+/// How sending a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flushed {
+    /// Everything in it was sent.
+    Sent,
+    /// A stop (Ctrl-C) left some of it unsent.
+    Stopped,
+    /// The receiver kept failing for the retry period, or failed in a way no retry helps:
+    /// some of it is unsent.
+    GaveUp,
 }
 
 /// Where shipping is, and what it has to send.
 pub(super) struct Shipper<'a> {
-    /// The receiver.
-    dest: &'a Dest,
+    sink: Box<dyn Sink + 'a>,
     /// The state file.
     state: &'a Path,
     /// APP-NAME; the segment file name's prefix when `None`.
     app_name: Option<&'a str>,
     stop: &'a AtomicBool,
-    fmt: Formatter,
-    conn: Option<Conn>,
-    backoff: Duration,
+    limits: Limits,
+    retry: Retry,
     batch: Batch,
     /// Where reading is: the segment and how many of its records and notices were read (before
     /// the first event, the saved position).
@@ -76,35 +43,35 @@ pub(super) struct Shipper<'a> {
     entered: bool,
     /// The position saved in the state file.
     saved: Option<Position>,
-    /// Records of the resumed segment still to skip (sent by an earlier run).
+    /// Records and notices of the resumed segment still to skip (sent by an earlier run).
     skip: u64,
-    /// The writer's pid, from the current segment's records (drop notices do not carry it).
+    /// The writer's pid, from the current segment's records (notices do not carry it).
     pid: Option<u32>,
     summary: Summary,
     save_failed: bool,
-    /// A stop left messages unsent: the position must not move past them any more.
+    /// A stop or giving up left messages unsent: the position must not move past them any more.
     halted: bool,
 }
 
 impl<'a> Shipper<'a> {
-    /// A shipper that sends to `dest`, resuming at `saved`, the position in the state file
-    /// `state`.
+    /// A shipper that sends to `sink` in batches of `limits`, resuming at `saved`, the position
+    /// in the state file `state`, and retrying a failing receiver for `retry_for`.
     pub(super) fn new(
-        dest: &'a Dest,
+        sink: Box<dyn Sink + 'a>,
         state: &'a Path,
         app_name: Option<&'a str>,
-        fmt: Formatter,
         stop: &'a AtomicBool,
         saved: Option<Position>,
+        limits: Limits,
+        retry_for: Duration,
     ) -> Self {
         Shipper {
-            dest,
+            sink,
             state,
             app_name,
             stop,
-            fmt,
-            conn: None,
-            backoff: MIN_BACKOFF,
+            limits,
+            retry: Retry::new(retry_for),
             batch: Batch::default(),
             pos: saved.clone(),
             entered: false,
@@ -163,23 +130,8 @@ impl<'a> Shipper<'a> {
             self.entered = true;
         }
         let Some(pos) = self.pos.as_mut() else { return };
-        let counted = matches!(ev, Event::Record(_) | Event::Dropped(_));
-        if counted {
-            pos.index += 1;
-            if pos.index <= self.skip {
-                if let Event::Record(r) = &ev {
-                    self.pid = Some(r.pid);
-                }
-                return;
-            }
-        }
-        let app = self.app_name.unwrap_or(seg_key(seg).0);
-        let (msg, cut) = match &ev {
-            Event::Record(r) => {
-                self.pid = Some(r.pid);
-                self.fmt.record(r, app)
-            }
-            Event::Dropped(d) => self.fmt.dropped(d, app, self.pid),
+        match &ev {
+            Event::Record(_) | Event::Dropped(_) | Event::Sampled(_) => {}
             Event::SegmentEnd { .. } => {
                 pos.complete = true;
                 if pos.index < self.skip {
@@ -192,95 +144,143 @@ impl<'a> Shipper<'a> {
                 return;
             }
             _ => return,
-        };
-        self.summary.truncated += u64::from(cut);
-        self.batch.push(self.dest, msg, pos.clone());
-    }
-
-    /// The batch is to be sent before the next event.
-    pub(super) fn full(&self) -> bool {
-        self.batch.full()
-    }
-
-    /// Sends the batch (retrying with backoff until it is sent or a stop is asked for), then
-    /// saves the position reached. Returns false if a stop left messages unsent.
-    pub(super) fn flush(&mut self) -> bool {
-        if self.halted {
-            return false;
         }
-        let mut next = 0;
-        while next < self.batch.msgs.len() {
-            if self.conn.as_ref().is_some_and(Conn::closed_by_peer) {
-                self.conn = None;
-            }
-            if self.conn.is_none() {
-                match Conn::open(self.dest) {
-                    Ok(c) => {
-                        self.conn = Some(c);
-                    }
-                    Err(e) => {
-                        if self.retry_after(&e) {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            }
-            let Some(conn) = self.conn.as_mut() else {
-                continue;
+        pos.index += 1;
+        if let Event::Record(r) = &ev {
+            self.pid = Some(r.pid);
+        }
+        if pos.index <= self.skip {
+            return;
+        }
+        let meta = Meta {
+            app: self.app_name.unwrap_or(seg_key(seg).0),
+            pid: self.pid,
+            segment: seg,
+            index: pos.index,
+        };
+        let added = self.sink.add(&ev, &meta);
+        self.summary.truncated += u64::from(added.cut);
+        self.batch.push(pos.clone(), added.bytes);
+    }
+
+    /// The batch is to be sent before the next event: it is full, or it has waited as long
+    /// as batches wait (when they wait at all: with no wait, a batch is sent when it is full
+    /// or the shipper catches up).
+    pub(super) fn full(&self) -> bool {
+        self.batch.full(&self.limits)
+            || (!self.limits.wait.is_zero()
+                && self.batch.len() > 0
+                && self.batch.due_in(&self.limits).is_zero())
+    }
+
+    /// How long until the batch is due (it has waited as long as batches wait): zero when it
+    /// is, or when it is empty.
+    pub(super) fn due_in(&self) -> Duration {
+        self.batch.due_in(&self.limits)
+    }
+
+    /// Sends the batch (retrying with backoff until it is sent, a stop is asked for, or the
+    /// retry period runs out), then saves the position reached.
+    pub(super) fn flush(&mut self) -> Flushed {
+        if self.halted {
+            return if self.summary.gave_up.is_some() {
+                Flushed::GaveUp
+            } else {
+                Flushed::Stopped
             };
+        }
+        let n = self.batch.len();
+        let mut next = 0;
+        let mut outcome = Flushed::Sent;
+        while next < n {
             let before = next;
-            let r = conn.send(&self.batch, &mut next, self.stop);
+            let within = self
+                .retry
+                .time_left(Instant::now(), Duration::from_millis(100));
+            let mut cx = SendCx {
+                stop: self.stop,
+                within,
+                summary: &mut self.summary,
+            };
+            let r = self.sink.send(&mut next, &mut cx);
             self.summary.sent += (next - before) as u64;
-            match r {
-                Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EMSGSIZE as i32) => {
-                    // Larger than the socket takes: no retry can help. Counted and reported.
-                    self.summary.oversized += 1;
-                    report(format_args!(
-                        "{}: a message of {} bytes is too large for the socket and was not \
-                         sent; lower --max-size",
-                        self.dest,
-                        self.batch.msgs[next].0 - self.batch.start(next)
-                    ));
-                    next += 1;
+            if next > before {
+                self.retry.success();
+                // Keep what was sent, even if the rest waits for another attempt.
+                if next < n {
+                    self.save(Some(self.batch.positions[next - 1].clone()));
                 }
-                Ok(true) => self.backoff = MIN_BACKOFF,
-                Ok(false) => break,
-                Err(e) => {
-                    self.conn = None;
-                    if next > before {
-                        self.backoff = MIN_BACKOFF;
-                    }
-                    // Keep what was sent, even if the rest waits for a new connection.
-                    self.save(next.checked_sub(1).map(|i| self.batch.msgs[i].1.clone()));
-                    if self.retry_after(&e) {
+            }
+            match r {
+                Ok(true) => self.retry.success(),
+                Ok(false) => {
+                    outcome = Flushed::Stopped;
+                    break;
+                }
+                Err(f) => {
+                    if let Some(o) = self.retry_after(f) {
+                        outcome = o;
                         break;
                     }
                 }
             }
         }
-        let reached = if next == self.batch.msgs.len() {
+        let reached = if next == n {
             // Everything sent: the position is where reading is (past notices and ends).
             self.pos.clone()
         } else {
-            next.checked_sub(1).map(|i| self.batch.msgs[i].1.clone())
+            next.checked_sub(1).map(|i| self.batch.positions[i].clone())
         };
-        self.halted = next < self.batch.msgs.len();
+        if next < n {
+            self.halted = true;
+            if outcome == Flushed::GaveUp {
+                self.summary.unsent += (n - next) as u64;
+            }
+        }
         self.save(reached);
         self.batch.clear();
-        !self.halted
+        self.sink.clear();
+        outcome
     }
 
-    /// Reports a failed connection or send and waits before the next attempt. Returns true
-    /// when a stop was asked for instead.
-    fn retry_after(&mut self, e: &io::Error) -> bool {
-        report(format_args!(
-            "{}: {e}; trying again in {:?}",
-            self.dest, self.backoff
-        ));
-        let stopped = nap(self.backoff, self.stop);
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-        stopped
+    /// Reports a failed send and waits before the next attempt. Returns what ended the flush
+    /// instead: a stop, or giving up.
+    fn retry_after(&mut self, f: Failure) -> Option<Flushed> {
+        let (why, asked) = match f {
+            Failure::Retry { why, after } => (why, after),
+            Failure::Fatal(why) => {
+                self.summary.gave_up = Some(format!(
+                    "{}: {why}; trying again cannot help",
+                    self.sink.name()
+                ));
+                return Some(Flushed::GaveUp);
+            }
+        };
+        match self.retry.failed(Instant::now(), asked) {
+            Next::Wait(d) => {
+                report(format_args!(
+                    "{}: {why}; trying again in {:?}",
+                    self.sink.name(),
+                    ms(d)
+                ));
+                nap(d, self.stop).then_some(Flushed::Stopped)
+            }
+            Next::GiveUp => {
+                self.summary.gave_up = Some(format!(
+                    "{} kept failing for {:?} (the --retry-for period); the last error: {why}",
+                    self.sink.name(),
+                    ms(self.retry.failing_for(Instant::now()))
+                ));
+                Some(Flushed::GaveUp)
+            }
+        }
+    }
+
+    /// Counts an event read after shipping gave up: a record or notice that is not sent.
+    pub(super) fn unsent(&mut self, ev: &Event) {
+        if matches!(ev, Event::Record(_) | Event::Dropped(_) | Event::Sampled(_)) {
+            self.summary.unsent += 1;
+        }
     }
 
     fn save(&mut self, p: Option<Position>) {
@@ -317,9 +317,7 @@ impl<'a> Shipper<'a> {
     /// Sends what is left, closes the connection cleanly and says what the run did.
     pub(super) fn finish(mut self) -> Summary {
         self.flush();
-        if let Some(c) = self.conn.take() {
-            c.close();
-        }
+        self.sink.close(&mut self.summary);
         self.summary
     }
 }

@@ -1,16 +1,16 @@
 //! The position and the state file that keeps it between runs.
-use super::dest::Dest;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// The default state file: `<dir>/.ship-<hash of the destination>.state`, so shipping one
-/// directory to two places keeps two positions.
-pub fn default_state_path(dir: &Path, dest: &Dest) -> PathBuf {
+/// The default state file: `<dir>/.ship-<hash of the receiver>.state`, so shipping one
+/// directory to two places keeps two positions. `receiver` is the target's name
+/// ([`Target::name`](super::Target::name)).
+pub fn default_state_path(dir: &Path, receiver: &str) -> PathBuf {
     // FNV-1a: stable across builds and platforms, which std's hasher does not promise.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in dest.to_string().bytes() {
+    for b in receiver.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     dir.join(format!(".ship-{h:016x}.state"))
@@ -21,7 +21,7 @@ pub fn default_state_path(dir: &Path, dest: &Dest) -> PathBuf {
 pub struct Position {
     /// The segment's file name (raw form, without `.lz4`).
     pub segment: Rc<str>,
-    /// Records and drop notices of that segment sent, in frame order.
+    /// Records, drop notices and sampling notices of that segment sent, in frame order.
     pub index: u64,
     /// Everything of the segment was sent (its end was read).
     pub complete: bool,

@@ -70,3 +70,96 @@ pub fn eight_threads(dir: &Path, per_thread: u64, compress: bool) {
     tachylog::error!(target: "db::conn", "connection refused by {}", "10.0.0.7");
     drop(g);
 }
+
+/// The shipping tests' records: `shop_range` logs them, `shop_expected` says what each is.
+pub mod shop {
+    use std::path::Path;
+
+    /// The `user` field cycles through these: a quote, a newline, a bracket, non-ASCII.
+    pub const USERS: [&str; 4] = ["ana", r#"b"ob"#, "c\nd", "é]f"];
+    /// The source file of the records (their `file`).
+    pub const FILE: &str = file!();
+
+    /// A logger writing segments named `shop` of `segment_size` bytes to `dir`; it blocks
+    /// rather than drop, and keeps every level.
+    pub fn logger(dir: &Path, segment_size: usize) -> tachylog::Guard {
+        tachylog::Builder::new()
+            .dir(dir)
+            .name("shop")
+            .segment_size(segment_size)
+            .ring_capacity(8 << 10)
+            .overflow(tachylog::Overflow::Block)
+            .level(tachylog::Level::Trace)
+            .init()
+            .unwrap()
+    }
+
+    /// Logs records `from..to`: fields `i` (u64), `user` (str), `ratio` (f64), `even` (bool);
+    /// the level cycles ERROR, WARN, DEBUG, TRACE, INFO.
+    pub fn range(from: u64, to: u64) {
+        for i in from..to {
+            let user = USERS[(i % 4) as usize];
+            let ratio = i as f64 / 4.0;
+            let even = i.is_multiple_of(2);
+            match i % 5 {
+                0 => {
+                    tachylog::error!(target: "shop::pay", i = i, user = user, ratio = ratio, even = even, "payment {} failed", i)
+                }
+                1 => {
+                    tachylog::warn!(target: "shop::stock", i = i, user = user, ratio = ratio, even = even, "stock low after {}", i)
+                }
+                2 => {
+                    tachylog::debug!(target: "shop::cart", i = i, user = user, ratio = ratio, even = even, "cart {} of {}", i, user)
+                }
+                3 => {
+                    tachylog::trace!(target: "shop::cart", i = i, user = user, ratio = ratio, even = even, "cart {} seen", i)
+                }
+                _ => {
+                    tachylog::info!(target: "shop::orders", i = i, user = user, ratio = ratio, even = even, "order {} placed", i)
+                }
+            }
+        }
+        tachylog::flush();
+    }
+
+    /// What record `i` is: level, target, message, user.
+    pub fn expected(i: u64) -> (tachylog::Level, &'static str, String, &'static str) {
+        use tachylog::Level;
+        let user = USERS[(i % 4) as usize];
+        match i % 5 {
+            0 => (
+                Level::Error,
+                "shop::pay",
+                format!("payment {i} failed"),
+                user,
+            ),
+            1 => (
+                Level::Warn,
+                "shop::stock",
+                format!("stock low after {i}"),
+                user,
+            ),
+            2 => (
+                Level::Debug,
+                "shop::cart",
+                format!("cart {i} of {user}"),
+                user,
+            ),
+            3 => (Level::Trace, "shop::cart", format!("cart {i} seen"), user),
+            _ => (
+                Level::Info,
+                "shop::orders",
+                format!("order {i} placed"),
+                user,
+            ),
+        }
+    }
+
+    /// Checks that every `i` below `n` came exactly once.
+    pub fn assert_each_once(seen: &std::collections::BTreeMap<u64, usize>, n: u64) {
+        let dup: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+        assert!(dup.is_empty(), "sent more than once: {dup:?}");
+        let missing: Vec<u64> = (0..n).filter(|i| !seen.contains_key(i)).collect();
+        assert!(missing.is_empty(), "never sent: {missing:?}");
+    }
+}
