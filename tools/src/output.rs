@@ -228,7 +228,7 @@ pub fn text_value(out: &mut String, v: &Value<'_>) {
     let pieces = [Piece::Arg(Placeholder {
         arg: ArgRef::Next,
         spec: Spec::bare(match v {
-            Value::Str(_) | Value::Pre(_) => Ty::Display,
+            Value::Str(_) | Value::Pre(_) | Value::Formatted(_) => Ty::Display,
             _ => Ty::Debug,
         }),
     })];
