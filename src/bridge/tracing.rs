@@ -253,7 +253,7 @@ impl Visit for Collect<'_> {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if let Some(s) = self.slot(field) {
-            *s = Slot::Debug(producer::debug(value));
+            *s = Slot::Debug(producer::text_now(format_args!("{value:?}")));
         }
     }
 }
