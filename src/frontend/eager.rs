@@ -1,4 +1,4 @@
-//! Values formatted on the calling thread: [`display`] and [`debug`] wrap a value that cannot be
+//! Values formatted on the calling thread: [`display()`] and [`debug()`] wrap a value that cannot be
 //! recorded raw, and the macros format it there with its placeholder's whole spec, as `format!`
 //! would, so that the decoder writes the text as it is.
 //!
@@ -11,14 +11,14 @@ use super::producer::format_now;
 use crate::wire::tag;
 use std::fmt;
 
-/// A value to be formatted with `Display` on the calling thread: what [`display`] returns.
+/// A value to be formatted with `Display` on the calling thread: what [`display()`] returns.
 ///
 /// Its `Display` and `Debug` are the value's `Display`, with the formatter's options passed on,
 /// so `info!("{:>8}", display(&x))` writes what `format!("{:>8}", x)` writes.
 #[derive(Clone, Copy)]
 pub struct Displayed<T>(T);
 
-/// A value to be formatted with `Debug` on the calling thread: what [`debug`] returns.
+/// A value to be formatted with `Debug` on the calling thread: what [`debug()`] returns.
 ///
 /// Its `Debug` and `Display` are the value's `Debug`, with the formatter's options passed on,
 /// so `info!("{:#?}", debug(&x))` writes what `format!("{:#?}", x)` writes.
