@@ -112,7 +112,7 @@ pub struct DecodeArgs {
     #[arg(long, value_parser = parse_level)]
     level: Option<tachylog::Level>,
     /// Keep records of TARGET and the targets below it: app::db keeps app::db and
-    /// app::db::pool, not app::dbx (repeat for several).
+    /// app::db::pool, not app::dbx; app:: keeps the targets below app (repeat for several).
     #[arg(long, value_name = "TARGET")]
     target: Vec<String>,
     /// Keep records of the thread with this name or OS thread id (repeat for several).

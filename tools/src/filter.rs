@@ -81,10 +81,16 @@ impl Filter {
 
 /// Whether `--target` value `selected` keeps a record of `target`: the target itself and the
 /// targets below it on a `::` boundary, as in the library's filter grammar (`RUST_LOG`):
-/// `app::db` keeps `app::db` and `app::db::pool`, not `app::dbx`.
+/// `app::db` keeps `app::db` and `app::db::pool`, not `app::dbx`. A value that ends in `::`
+/// (`app::`) keeps the targets below it.
 pub fn target_matches(selected: &str, target: &str) -> bool {
     match target.strip_prefix(selected) {
-        Some(rest) => selected.is_empty() || rest.is_empty() || rest.starts_with("::"),
+        Some(rest) => {
+            selected.is_empty()
+                || selected.ends_with("::")
+                || rest.is_empty()
+                || rest.starts_with("::")
+        }
         None => false,
     }
 }
@@ -172,8 +178,11 @@ mod tests {
             let f = tachylog::Filter::parse(&format!("off,{selected}=trace")).unwrap();
             assert_eq!(f.enabled(target, Level::Trace), keep, "{selected} {target}");
         }
-        // An empty --target keeps everything, as it did.
+        // An empty --target keeps everything, as it did; one ending in `::` what is below it.
         assert!(target_matches("", "anything"));
+        assert!(target_matches("db::", "db::pool"));
+        assert!(!target_matches("db::", "db"));
+        assert!(!target_matches("db::", "dbx::pool"));
     }
 
     #[test]
