@@ -12,6 +12,11 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "docs: rustdoc without warnings, with and without the bridges; links inside the repository"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked --features tachylog/log,tachylog/tracing
+bash .ci/check-links.sh
+
 step "benchmarks: build, and a smoke pass (a few thousand calls, unoptimised)"
 cargo test --locked --bench latency --bench throughput -- --quick
 

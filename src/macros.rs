@@ -56,9 +56,10 @@ macro_rules! debug {
 /// - The format string and its arguments follow `format!`'s rules, checked at compile time by
 ///   `format_args!` itself: arity, `{name}` references, and each spec against the argument's
 ///   type. With fields only and no format string, the message is empty.
-/// - Every value must implement `Encode` (integers, floats, `bool`, `char`, `&str`, `String`,
-///   `Option` of those), or be wrapped in [`display`](crate::display) /
-///   [`debug`](crate::debug()) to be formatted on the calling thread.
+/// - Every value is recorded raw (integers, floats, `bool`, `char`, `&str`, `String`, `Option`
+///   of those, and references to them), or wrapped in [`display`](fn@crate::display) /
+///   [`debug`](fn@crate::debug) to be formatted on the calling thread with the whole spec of
+///   its placeholder. Any other type is a compile error that says so.
 /// - Each argument is evaluated exactly once, and only when the level is enabled: the format
 ///   arguments first (positional, named, then captured), then the fields.
 ///

@@ -57,7 +57,7 @@ pub enum ReadError {
         reason: String,
     },
     /// The segment was written in a format version this reader does not know.
-    #[error("{}: unsupported segment format version {version} (this reader supports version {})", path.display(), wire::VERSION)]
+    #[error("{}: unsupported segment format version {version} (this reader supports versions {} to {})", path.display(), wire::MIN_VERSION, wire::VERSION)]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -584,7 +584,7 @@ impl<'a> Cursor<'a> {
                     char::from_u32(v).ok_or_else(|| ValueError(format!("invalid char {v:#x}")))?,
                 )
             }
-            tag::STR | tag::PRE => {
+            tag::STR | tag::PRE | tag::FORMATTED => {
                 let n = u32::from_le_bytes(self.arr()?) as usize;
                 let at = self.pos;
                 let s = std::str::from_utf8(self.take(n)?).map_err(|e| {
@@ -593,10 +593,10 @@ impl<'a> Cursor<'a> {
                         at + e.valid_up_to()
                     ))
                 })?;
-                if t == tag::STR {
-                    Value::Str(s)
-                } else {
-                    Value::Pre(s)
+                match t {
+                    tag::STR => Value::Str(s),
+                    tag::PRE => Value::Pre(s),
+                    _ => Value::Formatted(s),
                 }
             }
             other => return Err(ValueError(format!("unknown value tag {other}"))),

@@ -201,7 +201,7 @@ fn every_argument_type() {
         usize::MAX,
         isize::MIN
     );
-    // `display`/`debug` wrappers. (Under `{:?}` until `Formatted` implements `Display`.)
+    // `display`/`debug` wrappers, under `{:?}` and `{}` alike.
     tachylog::info!(
         "{:?} {:?}",
         tachylog::display(path.display()),

@@ -243,6 +243,121 @@ fn retention_counts_both_forms_of_one_segment_once() {
     );
 }
 
+/// With compression, retention races the compressor thread (which renames a raw segment to
+/// `.tlog.lz4`, then removes the raw file): every segment deleted is counted once, and the limit
+/// holds exactly, over many rotations.
+#[test]
+fn max_segments_with_compression_counts_exactly_and_keeps_the_limit() {
+    let _s = serial();
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let g = Builder::new()
+            .dir(dir.path())
+            .name("z")
+            .segment_size(64 << 10)
+            .ring_capacity(16 << 10)
+            .overflow(tachylog::Overflow::Block)
+            .compress(true)
+            .max_segments(5)
+            .init()
+            .unwrap();
+        fill(6000);
+        tachylog::flush();
+        let stats = tachylog::stats();
+        drop(g);
+        let names = files(dir.path(), "z");
+        let left = seqs(dir.path(), "z");
+        assert!(stats.segments_created > 20, "round {round}: {stats:?}");
+        assert_eq!(left.len(), 5, "round {round}: {names:?}");
+        assert_eq!(
+            names.len(),
+            5,
+            "round {round}: one file per segment: {names:?}"
+        );
+        assert_eq!(
+            stats.segments_removed + 5,
+            stats.segments_created,
+            "round {round}: {stats:?} {names:?}"
+        );
+        let last = stats.segments_created;
+        assert_eq!(left, (last - 4..=last).collect::<Vec<_>>(), "round {round}");
+    }
+}
+
+/// The child half of [`files_and_directory_modes_whatever_the_umask`]: under the umask in
+/// `TACHYLOG_TEST_UMASK`, writes compressed and raw segments into a directory it creates, then
+/// checks every mode. Does nothing when run on its own.
+#[test]
+fn modes_under_umask_child() {
+    let Ok(umask) = std::env::var("TACHYLOG_TEST_UMASK") else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let umask = u32::from_str_radix(&umask, 8).unwrap();
+    // SAFETY: umask only sets the process's file mode creation mask; this child process runs
+    // this one test, before any thread of its own creates files.
+    unsafe { libc::umask(umask as libc::mode_t) };
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("new/logs");
+    let g = Builder::new()
+        .dir(&dir)
+        .name("u")
+        .segment_size(64 << 10)
+        .ring_capacity(16 << 10)
+        .overflow(tachylog::Overflow::Block)
+        .compress(true)
+        .init()
+        .unwrap();
+    fill(1000);
+    drop(g);
+    // A second run leaves a live-then-sealed raw segment next to the compressed ones.
+    let g = Builder::new().dir(&dir).name("u").init().unwrap();
+    tachylog::info!("raw");
+    tachylog::flush();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let names = files(&dir, "u");
+    assert!(names.iter().any(|f| f.ends_with(".tlog.lz4")), "{names:?}");
+    assert!(names.iter().any(|f| f.ends_with(".tlog")), "{names:?}");
+    for f in &names {
+        assert_eq!(
+            mode(&dir.join(f)),
+            0o640 & !umask,
+            "{f} under umask {umask:03o}"
+        );
+    }
+    for d in [&dir, &base.path().join("new")] {
+        assert_eq!(
+            mode(d),
+            0o750 & !umask,
+            "{} under umask {umask:03o}",
+            d.display()
+        );
+    }
+    drop(g);
+}
+
+/// Segment files are 0640 and the directory the engine creates 0750, or stricter when the
+/// umask says so, never looser, whatever the umask. The umask is process-wide, so each runs in
+/// a child process.
+#[test]
+fn files_and_directory_modes_whatever_the_umask() {
+    let exe = std::env::current_exe().unwrap();
+    for umask in ["000", "002", "022", "027", "077"] {
+        let out = std::process::Command::new(&exe)
+            .args(["modes_under_umask_child", "--exact", "--nocapture"])
+            .env("TACHYLOG_TEST_UMASK", umask)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "umask {umask}: {}\n{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn invalid_limits_are_errors() {
     let _s = serial();

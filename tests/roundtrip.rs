@@ -113,7 +113,7 @@ fn decoded_messages_equal_format() {
     tachylog::info!("{}", tachylog::display(ip));
     exp.push(format!("{}", ip));
     tachylog::info!("{:>16}|", tachylog::display(ip));
-    exp.push(format!("{:>16}|", ip.to_string()));
+    exp.push(format!("{:>16}|", ip));
     tachylog::info!("{:?}", tachylog::debug(vec![1, 2, 3]));
     exp.push(format!("{:?}", vec![1, 2, 3]));
 
@@ -127,6 +127,93 @@ fn decoded_messages_equal_format() {
         assert_eq!(g, e, "pair {i}");
     }
     assert_eq!(got.len(), exp.len());
+}
+
+/// A type whose `Display` ignores width, fill and precision, as most hand-written ones do.
+struct Order(u32);
+
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "order#{}", self.0)
+    }
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // read by `Debug` only
+struct Fill {
+    px: f64,
+    venue: &'static str,
+}
+
+/// Counts given as literals and expressions (recorded as `usize`, as `format!` takes them),
+/// and values formatted on the calling thread with their placeholder's whole spec.
+#[test]
+fn counts_and_eager_values_equal_format() {
+    let _s = common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = tachylog::Builder::new().dir(dir.path()).init().unwrap();
+    let mut exp: Vec<String> = Vec::new();
+
+    // Counts as integer literals: inferred as `usize` by `format!`, so recorded as one.
+    check!(exp, "[{:>w$}]", "x", w = 8);
+    check!(exp, "[{:.*}]", 2, 1.005f64);
+    check!(exp, "[{:>1$}]", "x", 8);
+    check!(exp, "[{:>1$.2$}]", 2.5f64, 9, 3);
+    check!(exp, "[{0:^0$}]", 7);
+    let v = [1u8; 4];
+    check!(
+        exp,
+        "[{:>w$}] [{:.*}]",
+        "y",
+        1 + 2,
+        1.23456f32,
+        w = v.len() * 2
+    );
+    let w = 6;
+    check!(exp, "[{:<w$}] [{:>w$.p$}]", 'c', 0.5f64, p = 2);
+
+    // `display()` / `debug()` honour the whole spec, as `format!` does on the value itself.
+    let o = Order(7);
+    tachylog::info!("[{:>20}]", tachylog::display(&o));
+    exp.push(format!("[{:>20}]", o));
+    tachylog::info!("[{:*<12.3}]", tachylog::display(&o));
+    exp.push(format!("[{:*<12.3}]", o));
+    let ip = Ipv4Addr::new(10, 1, 2, 3);
+    tachylog::info!(
+        "[{:^15}] [{:.4}]",
+        tachylog::display(ip),
+        tachylog::display(ip)
+    );
+    exp.push(format!("[{:^15}] [{:.4}]", ip, ip));
+    tachylog::info!("[{:>w$}]", tachylog::display(ip), w = 17);
+    exp.push(format!("[{:>w$}]", ip, w = 17));
+    let fill = Fill {
+        px: 101.25,
+        venue: "XNAS",
+    };
+    tachylog::info!("{:#?}", tachylog::debug(&fill));
+    exp.push(format!("{:#?}", fill));
+    tachylog::info!(
+        "{:?} {:.1?}",
+        tachylog::debug(&fill),
+        tachylog::debug(&fill)
+    );
+    exp.push(format!("{:?} {:.1?}", fill, fill));
+    tachylog::info!("{:#?}", tachylog::debug(Some(vec![1, 2])));
+    exp.push(format!("{:#?}", Some(vec![1, 2])));
+    tachylog::info!("{:>8}|{:<6?}|", tachylog::debug("s"), tachylog::debug('c'));
+    exp.push(format!("{:>8?}|{:<6?}|", "s", 'c'));
+    // The same argument under one spec twice.
+    tachylog::info!("{0:>9} {0:>9}", tachylog::display(&o));
+    exp.push(format!("{0:>9} {0:>9}", o));
+    // Captured, with a captured width.
+    let (d, cw) = (tachylog::display(&o), 11usize);
+    tachylog::info!("[{d:>cw$}]");
+    exp.push(format!("[{:>cw$}]", o));
+
+    drop(guard);
+    let got = common::decode([dir.path()]).messages();
+    assert_eq!(got, exp);
 }
 
 #[test]
@@ -164,4 +251,254 @@ fn structured_fields_keep_names_types_and_values() {
     );
     assert_eq!(&*r.callsite.file, "tests/roundtrip.rs");
     assert!(r.callsite.line > 0);
+}
+
+/// Calls `$cb!($args concat!(..))` once for each combination of one option from each list, in
+/// order: `product!(cb (args) () (["a" "b"] ["c"]))` calls `cb!((args) concat!("", "a", "c"))`
+/// and `cb!((args) concat!("", "b", "c"))`.
+macro_rules! product {
+    (@each $cb:ident $args:tt $acc:tt $rest:tt) => {};
+    (@each $cb:ident $args:tt ($($acc:tt)*) $rest:tt $opt:literal $($more:literal)*) => {
+        product!($cb $args ($($acc)* , $opt) $rest);
+        product!(@each $cb $args ($($acc)*) $rest $($more)*);
+    };
+    ($cb:ident $args:tt ($($acc:tt)*) ()) => {
+        $cb!($args concat!("" $($acc)*));
+    };
+    ($cb:ident $args:tt $acc:tt ([$($opt:literal)*] $($rest:tt)*)) => {
+        product!(@each $cb $args $acc ($($rest)*) $($opt)*);
+    };
+}
+
+/// Every fill and alignment, sign, `#` and `0` flag: the part of a spec before the counts.
+macro_rules! flags {
+    ($cb:ident $args:tt $($rest:tt)*) => {
+        product!($cb $args () (
+            ["" "*<" "^" "_>"] ["" "+"] ["" "#"] ["" "0"] $($rest)*
+        ))
+    };
+}
+
+/// The values of one case of [`every_spec_equals_format`], shared by all of its specs.
+#[derive(Debug)]
+struct Case {
+    w: usize,
+    p: usize,
+    u8: u8,
+    i32: i32,
+    i64: i64,
+    u128: u128,
+    f32: f32,
+    f64: f64,
+    s: String,
+    c: char,
+    b: bool,
+    order: u32,
+}
+
+/// Logs `$spec` (a spec ending in `w$.p$`) applied to each integer type, and the same with
+/// `format!`.
+macro_rules! ints {
+    (($exp:ident, $c:ident) $spec:expr) => {{
+        let (w, p) = ($c.w, $c.p);
+        tachylog::info!(
+            concat!(
+                "{0:", $spec, "}|{1:", $spec, "}|{2:", $spec, "}|{3:", $spec, "}"
+            ),
+            $c.u8,
+            $c.i32,
+            $c.i64,
+            $c.u128,
+            w = w,
+            p = p
+        );
+        $exp.push(format!(
+            concat!(
+                "{0:", $spec, "}|{1:", $spec, "}|{2:", $spec, "}|{3:", $spec, "}"
+            ),
+            $c.u8,
+            $c.i32,
+            $c.i64,
+            $c.u128,
+            w = w,
+            p = p
+        ));
+    }};
+}
+
+/// Floats, with a width and a precision, then with a width only.
+macro_rules! floats {
+    (($exp:ident, $c:ident) $spec:expr) => {{
+        let (w, p) = ($c.w, $c.p);
+        tachylog::info!(
+            concat!("{0:", $spec, "}|{1:", $spec, "}"),
+            $c.f32,
+            $c.f64,
+            w = w,
+            p = p
+        );
+        $exp.push(format!(
+            concat!("{0:", $spec, "}|{1:", $spec, "}"),
+            $c.f32,
+            $c.f64,
+            w = w,
+            p = p
+        ));
+    }};
+}
+
+macro_rules! floats_no_precision {
+    (($exp:ident, $c:ident) $spec:expr) => {{
+        let w = $c.w;
+        tachylog::info!(
+            concat!("{0:", $spec, "}|{1:", $spec, "}"),
+            $c.f32,
+            $c.f64,
+            w = w
+        );
+        $exp.push(format!(
+            concat!("{0:", $spec, "}|{1:", $spec, "}"),
+            $c.f32,
+            $c.f64,
+            w = w
+        ));
+    }};
+}
+
+/// Text, `char`, `bool`, and values formatted on the calling thread (a `Display` that ignores
+/// the spec, one that honours it, and a `Debug`), under `{}` and `{:?}`.
+macro_rules! texts {
+    (($exp:ident, $c:ident) $spec:expr) => {{
+        let (w, p) = ($c.w, $c.p);
+        let (order, ip) = (Order($c.order), Ipv4Addr::from($c.order));
+        let fill = Fill {
+            px: $c.f64,
+            venue: "XNAS",
+        };
+        tachylog::info!(
+            concat!(
+                "{0:", $spec, "}|{1:", $spec, "}|{2:", $spec, "}|{3:", $spec, "}|{4:", $spec,
+                "}|{5:", $spec, "}"
+            ),
+            $c.s.as_str(),
+            $c.c,
+            $c.b,
+            tachylog::display(&order),
+            tachylog::display(ip),
+            tachylog::debug(&fill),
+            w = w,
+            p = p
+        );
+        $exp.push(format!(
+            concat!(
+                "{0:", $spec, "}|{1:", $spec, "}|{2:", $spec, "}|{3:", $spec, "}|{4:", $spec,
+                "}|{5:", $spec, "}"
+            ),
+            $c.s.as_str(),
+            $c.c,
+            $c.b,
+            tachylog::display(&order),
+            tachylog::display(ip),
+            tachylog::debug(&fill),
+            w = w,
+            p = p
+        ));
+    }};
+}
+
+macro_rules! texts_no_precision {
+    (($exp:ident, $c:ident) $spec:expr) => {{
+        let w = $c.w;
+        let (order, ip) = (Order($c.order), Ipv4Addr::from($c.order));
+        let fill = Fill {
+            px: $c.f64,
+            venue: "XNAS",
+        };
+        tachylog::info!(
+            concat!(
+                "{0:", $spec, "}|{1:", $spec, "}|{2:", $spec, "}|{3:", $spec, "}|{4:", $spec,
+                "}|{5:", $spec, "}"
+            ),
+            $c.s.as_str(),
+            $c.c,
+            $c.b,
+            tachylog::display(&order),
+            tachylog::display(ip),
+            tachylog::debug(&fill),
+            w = w
+        );
+        $exp.push(format!(
+            concat!(
+                "{0:", $spec, "}|{1:", $spec, "}|{2:", $spec, "}|{3:", $spec, "}|{4:", $spec,
+                "}|{5:", $spec, "}"
+            ),
+            $c.s.as_str(),
+            $c.c,
+            $c.b,
+            tachylog::display(&order),
+            tachylog::display(ip),
+            tachylog::debug(&fill),
+            w = w
+        ));
+    }};
+}
+
+fn case() -> impl proptest::strategy::Strategy<Value = Case> {
+    use proptest::prelude::*;
+    (
+        (0usize..24, 0usize..12),
+        (any::<u8>(), any::<i32>(), any::<i64>(), any::<u128>()),
+        (any::<f32>(), any::<f64>()),
+        (any::<String>(), any::<char>(), any::<bool>(), any::<u32>()),
+    )
+        .prop_map(
+            |((w, p), (u8, i32, i64, u128), (f32, f64), (s, c, b, order))| Case {
+                w,
+                p,
+                u8,
+                i32,
+                i64,
+                u128,
+                f32,
+                f64,
+                s,
+                c,
+                b,
+                order,
+            },
+        )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Every combination of fill, alignment, sign, `#`, `0` and trait, with random widths,
+    /// precisions and values: the decoded message equals `format!`'s.
+    #[test]
+    fn every_spec_equals_format(c in case()) {
+        let _s = common::serial();
+        let dir = tempfile::tempdir().unwrap();
+        let guard = tachylog::Builder::new()
+            .dir(dir.path())
+            .segment_size(8 << 20)
+            .overflow(tachylog::Overflow::Block)
+            .init()
+            .unwrap();
+        let mut exp: Vec<String> = Vec::new();
+        flags!(ints (exp, c) ["w$.p$"] ["" "?" "x" "b" "e" "X?"]);
+        flags!(floats (exp, c) ["w$.p$"] ["" "?" "e"]);
+        flags!(floats_no_precision (exp, c) ["w$"] ["" "?" "E"]);
+        flags!(texts (exp, c) ["w$.p$"] ["" "?"]);
+        flags!(texts_no_precision (exp, c) ["w$"] ["" "?"]);
+        drop(guard);
+        let got = common::decode([dir.path()]).messages();
+        proptest::prop_assert_eq!(got.len(), exp.len());
+        for (g, e) in got.iter().zip(&exp) {
+            proptest::prop_assert_eq!(g, e);
+        }
+    }
 }

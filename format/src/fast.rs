@@ -24,7 +24,7 @@ pub(crate) fn display(out: &mut String, v: &Value<'_>) -> bool {
         Value::F64(x) => display_f64(out, *x),
         Value::Bool(x) => out.push_str(if *x { "true" } else { "false" }),
         Value::Char(c) => out.push(*c),
-        Value::Str(s) | Value::Pre(s) => out.push_str(s),
+        Value::Str(s) | Value::Pre(s) | Value::Formatted(s) => out.push_str(s),
         Value::None | Value::Some(_) => return false,
     }
     true

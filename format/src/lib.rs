@@ -208,10 +208,16 @@ pub enum Value<'a> {
     Char(char),
     /// `&str` / `String`
     Str(&'a str),
-    /// Text already formatted on the call site by `tachylog::display(x)` / `tachylog::debug(x)`.
+    /// Text formatted on the call site with `{}` or `{:?}` alone (what `tachylog::display(x)`
+    /// and `tachylog::debug(x)` recorded before format version 2, and the bridges' text).
     /// Renders as the text itself under both `{}` and `{:?}` (width, fill, alignment and
     /// precision apply as they do to a `&str` under `{}`).
     Pre(&'a str),
+    /// Text formatted on the call site with its placeholder's whole spec (width, precision,
+    /// fill, alignment, flags and trait), as `format!` formats the value itself: what
+    /// `tachylog::display(x)` and `tachylog::debug(x)` record since format version 2. Written
+    /// as it is, whatever the placeholder's spec.
+    Formatted(&'a str),
     /// `Option::None` (any `T`).
     None,
     /// `Option::Some(v)`.
@@ -233,7 +239,7 @@ pub enum RenderError {
         /// The kind of value (e.g. `"str"`).
         value: &'static str,
     },
-    /// A `width$` / `precision$` argument is not a `usize`.
+    /// A `width$` / `precision$` argument is not a non-negative integer of at most `u16::MAX`.
     BadCount(String),
 }
 
@@ -263,9 +269,11 @@ impl std::error::Error for RenderError {}
 /// Details that follow `std`:
 /// - `{}` counts over all of `args` (`{}` past the positional ones reaches the named ones, as
 ///   `format!` allows with a lint warning), and `{3}` indexes `args` overall;
-/// - a count (`N$`, `name$`, `.*`) must be an unsigned integer (`U64` for `usize`; `U8`,
-///   `U16`, `U32` and `U128` are accepted when they fit) of at most `u16::MAX`, where `std`
-///   panics instead; otherwise [`RenderError::BadCount`];
+/// - a count (`N$`, `name$`, `.*`) must be an integer of at most `u16::MAX` (`std` panics
+///   above that): `U64` for `usize`, and any other integer whose value is in range, as
+///   tachylog 0.1.0 recorded an integer literal used as a count as an `i32`; otherwise
+///   [`RenderError::BadCount`];
+/// - [`Value::Formatted`] is written as it is: the spec was applied on the call site;
 /// - `None` ignores width, fill and precision (derived `Debug` uses `write_str`), and so do
 ///   `str` and `char` under `{:?}`; `Some(v)` applies all options to `v` (`{:5?}` of `Some(1)`
 ///   is `Some(    1)`), and `{:#?}` gives the indented pretty form.
@@ -424,7 +432,7 @@ impl<'a> Plain<'a> {
     #[inline]
     pub fn writes_plain_text(v: &Value<'_>) -> bool {
         match v {
-            Value::Str(s) | Value::Pre(s) => is_plain_text(s),
+            Value::Str(s) | Value::Pre(s) | Value::Formatted(s) => is_plain_text(s),
             Value::Char(c) => c.is_ascii() && is_plain_text(c.encode_utf8(&mut [0; 4])),
             Value::None | Value::Some(_) => false,
             _ => true,

@@ -44,6 +44,11 @@ pub(crate) fn render(
                     Some(c) => Some(count(c, names, args, &mut next)?),
                 };
                 let value = resolve(ph.arg, names, args, &mut next)?;
+                // Formatted on the call site with this very spec.
+                if let Value::Formatted(s) = value {
+                    out.push_str(s);
+                    continue;
+                }
                 // A plain `{}` (fill and alignment mean nothing without a width) of a number,
                 // `bool`, `char` or string is written without `std::fmt`, identically.
                 if width.is_none()
@@ -130,12 +135,19 @@ fn count(
         }
         Count::Arg(r) => (resolve(r, names, args, next)?, describe(r, 0)),
     };
+    // `format!` takes only a `usize`; the macros record one. Other integers come from
+    // records written before they did (an integer literal was recorded as an `i32`).
     let n = match *arg {
         Value::U8(v) => Some(usize::from(v)),
         Value::U16(v) => Some(usize::from(v)),
         Value::U32(v) => usize::try_from(v).ok(),
         Value::U64(v) => usize::try_from(v).ok(),
         Value::U128(v) => usize::try_from(v).ok(),
+        Value::I8(v) => usize::try_from(v).ok(),
+        Value::I16(v) => usize::try_from(v).ok(),
+        Value::I32(v) => usize::try_from(v).ok(),
+        Value::I64(v) => usize::try_from(v).ok(),
+        Value::I128(v) => usize::try_from(v).ok(),
         _ => return Err(RenderError::BadCount(label)),
     };
     match n {
@@ -183,6 +195,7 @@ fn is_numeric(v: &Value<'_>) -> bool {
 /// Whether `std` implements trait `ty` for the value's type.
 fn supports(v: &Value<'_>, ty: Ty) -> bool {
     match ty {
+        _ if matches!(v, Value::Formatted(_)) => true,
         Ty::Display => !matches!(v, Value::None | Value::Some(_)),
         Ty::Debug | Ty::DebugLowerHex | Ty::DebugUpperHex => true,
         Ty::LowerHex | Ty::UpperHex | Ty::Octal | Ty::Binary => is_int(v),
@@ -208,7 +221,7 @@ fn kind(v: &Value<'_>) -> &'static str {
         Value::Bool(_) => "bool",
         Value::Char(_) => "char",
         Value::Str(_) => "str",
-        Value::Pre(_) => "pre-formatted text",
+        Value::Pre(_) | Value::Formatted(_) => "pre-formatted text",
         Value::None | Value::Some(_) => "Option",
     }
 }
@@ -449,7 +462,7 @@ impl fmt::Display for Via<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.ty {
             Ty::Display => match self.v {
-                Value::Str(s) | Value::Pre(s) => fmt::Display::fmt(*s, f),
+                Value::Str(s) | Value::Pre(s) | Value::Formatted(s) => fmt::Display::fmt(*s, f),
                 v => dispatch!(v, f, Display:
                     U8 U16 U32 U64 U128 I8 I16 I32 I64 I128 F32 F64 Bool Char),
             },
@@ -477,7 +490,7 @@ impl fmt::Debug for Via<'_, '_> {
         match self.v {
             Value::Str(s) => fmt::Debug::fmt(*s, f),
             // Pre-formatted text renders as itself, padded like a `&str` under `{}`.
-            Value::Pre(s) => fmt::Display::fmt(*s, f),
+            Value::Pre(s) | Value::Formatted(s) => fmt::Display::fmt(*s, f),
             Value::None => f.write_str("None"),
             // Not reached (`some_chain` unwraps `Some`), but exact anyway.
             Value::Some(inner) => f

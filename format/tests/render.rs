@@ -108,6 +108,7 @@ impl Owned for Value<'_> {
             Value::Char(v) => Value::Char(v),
             Value::Str(s) => Value::Str(Box::leak(s.to_owned().into_boxed_str())),
             Value::Pre(s) => Value::Pre(Box::leak(s.to_owned().into_boxed_str())),
+            Value::Formatted(s) => Value::Formatted(Box::leak(s.to_owned().into_boxed_str())),
             Value::None => Value::None,
             Value::Some(b) => Value::Some(Box::new((*b).to_owned_value())),
         }
@@ -359,14 +360,21 @@ fn counts_accept_unsigned_ints() {
         Value::U32(5),
         Value::U64(5),
         Value::U128(5),
+        // Records of releases that wrote an integer literal used as a count as an `i32`.
+        Value::I8(5),
+        Value::I16(5),
+        Value::I32(5),
+        Value::I64(5),
+        Value::I128(5),
     ] {
         let mut out = String::new();
         render(&mut out, &pieces, &["", ""], &[Value::I32(1), width]).unwrap();
         assert_eq!(out, format!("[{:1$}]", 1, 5));
     }
     for bad in [
-        Value::I64(5),
-        Value::I8(1),
+        Value::I64(-5),
+        Value::I8(-1),
+        Value::I32(70_000),
         Value::F64(5.0),
         Value::Str("5"),
         Value::Some(Box::new(Value::U64(5))),
@@ -412,6 +420,26 @@ fn pre_formatted() {
         rendered("{:?}", &[""], &v).unwrap(),
         "Some(A {\n    x: 1,\n})"
     );
+}
+
+#[test]
+fn formatted_on_the_call_site_is_written_as_is() {
+    // The spec was applied where the value was formatted: padding, truncation or a trait the
+    // text does not have would change it.
+    let f = |s: &'static str| [Value::Formatted(s)];
+    for (fmt, s) in [
+        ("{}", "a\"b"),
+        ("{:>20}", "short"),
+        ("{:.1}", "1.00"),
+        ("{:#?}", "Some(\n    1,\n)"),
+        ("{:*^9?}", "ab"),
+        ("{:x}", "ff"),
+    ] {
+        assert_eq!(rendered(fmt, &[""], &f(s)).unwrap(), s, "{fmt}");
+    }
+    // Its `.*` count is still taken, so the arguments after it line up.
+    let v = [Value::U64(9), Value::Formatted("x"), Value::U8(7)];
+    assert_eq!(rendered("[{:.*}] {}", &["", "", ""], &v).unwrap(), "[x] 7");
 }
 
 /// A type whose Debug is multi-line text, like `Pre("A {\n    x: 1,\n}")`.

@@ -11,7 +11,7 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit, LitStr, Token};
-use tachylog_format::{ArgRef, Count, ParseError, Piece};
+use tachylog_format::{Align, ArgRef, Count, ParseError, Piece, Ty};
 
 /// Internal: expands one logging call. Use `tachylog::info!` and friends.
 #[doc(hidden)]
@@ -117,6 +117,80 @@ struct Analysis {
     captures: Vec<String>,
     /// Names of the structured fields.
     field_names: Vec<String>,
+    /// Per encoded format argument: whether a placeholder takes it as a width or precision
+    /// (then it is recorded as a `usize`, the only type `format!` takes there).
+    counts: Vec<bool>,
+    /// Per encoded format argument: the distinct specs of the placeholders that format it, in
+    /// order of first use (empty for one only used as a count).
+    specs: Vec<Vec<ArgSpec>>,
+}
+
+/// How a placeholder formats its argument, as a `write!` format string for the value alone:
+/// `{0:...}`, its counts taken from arguments `{1}`, `{2}` given by `counts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ArgSpec {
+    format: String,
+    /// Encoded argument index of each count, in the order `1$`, `2$` name them.
+    counts: Vec<usize>,
+}
+
+impl ArgSpec {
+    /// The spec of `{...:spec}`, with each count that names an argument resolved by `index`.
+    fn new(spec: &tachylog_format::Spec<'_>, mut index: impl FnMut(Count<'_>) -> usize) -> Self {
+        use std::fmt::Write;
+        let mut format = String::from("{0:");
+        let mut counts = Vec::new();
+        if let Some(a) = spec.align {
+            format.push(spec.fill);
+            format.push(match a {
+                Align::Left => '<',
+                Align::Center => '^',
+                Align::Right => '>',
+            });
+        }
+        if spec.sign_plus {
+            format.push('+');
+        }
+        if spec.sign_minus {
+            format.push('-');
+        }
+        if spec.alternate {
+            format.push('#');
+        }
+        if spec.zero {
+            format.push('0');
+        }
+        let mut count = |c: Count<'_>, out: &mut String| match c {
+            Count::Is(n) => {
+                let _ = write!(out, "{n}");
+            }
+            c => {
+                counts.push(index(c));
+                let _ = write!(out, "{}$", counts.len());
+            }
+        };
+        if let Some(w) = spec.width {
+            count(w, &mut format);
+        }
+        if let Some(p) = spec.precision {
+            format.push('.');
+            count(p, &mut format);
+        }
+        format.push_str(match spec.ty {
+            Ty::Display => "",
+            Ty::Debug => "?",
+            Ty::DebugLowerHex => "x?",
+            Ty::DebugUpperHex => "X?",
+            Ty::LowerHex => "x",
+            Ty::UpperHex => "X",
+            Ty::Octal => "o",
+            Ty::Binary => "b",
+            Ty::LowerExp => "e",
+            Ty::UpperExp => "E",
+        });
+        format.push('}');
+        ArgSpec { format, counts }
+    }
 }
 
 /// `ident = ...` ahead (and not `ident == ...` / `ident => ...`).
@@ -155,7 +229,16 @@ fn parse_sep(input: ParseStream) -> syn::Result<bool> {
     Ok(!input.is_empty())
 }
 
-/// A string literal given through a `$x:expr` / `$x:literal` (wrapped in an invisible group).
+/// The argument a width or precision names, if it names one.
+fn count_ref(c: Option<Count<'_>>) -> Option<ArgRef<'_>> {
+    match c {
+        Some(Count::Arg(r)) => Some(r),
+        _ => None,
+    }
+}
+
+/// A string literal given through a `$x:expr` / `$x:literal` (wrapped in an invisible group),
+/// or `concat!` of string and char literals, as `format_args!` takes them.
 fn as_lit_str(expr: Expr) -> Option<LitStr> {
     match expr {
         Expr::Lit(syn::ExprLit {
@@ -163,8 +246,38 @@ fn as_lit_str(expr: Expr) -> Option<LitStr> {
             attrs,
         }) if attrs.is_empty() => Some(s),
         Expr::Group(g) => as_lit_str(*g.expr),
+        Expr::Macro(m) if m.attrs.is_empty() && m.mac.path.is_ident("concat") => concat(&m.mac),
+        Expr::Macro(m)
+            if m.attrs.is_empty()
+                && m.mac.path.leading_colon.is_some()
+                && m.mac.path.segments.len() == 2
+                && ["core", "std"]
+                    .iter()
+                    .any(|c| m.mac.path.segments[0].ident == c)
+                && m.mac.path.segments[1].ident == "concat" =>
+        {
+            concat(&m.mac)
+        }
         _ => None,
     }
+}
+
+/// `concat!("a", 'b', ..)` of string and char literals, as one string literal.
+fn concat(mac: &syn::Macro) -> Option<LitStr> {
+    let parts = mac
+        .parse_body_with(syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated)
+        .ok()?;
+    let mut value = String::new();
+    for part in parts {
+        match part {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Char(c),
+                attrs,
+            }) if attrs.is_empty() => value.push(c.value()),
+            part => value.push_str(&as_lit_str(part)?.value()),
+        }
+    }
+    Some(LitStr::new(&value, mac.span()))
 }
 
 impl LogInput {
@@ -291,54 +404,81 @@ impl LogInput {
         Ok(this)
     }
 
-    /// Resolves the format string's references: captured identifiers, unused named arguments.
+    /// Resolves the format string's references: captured identifiers, unused named arguments,
+    /// which arguments are counts, and the specs each argument is formatted with.
     fn analyze(&self) -> syn::Result<Analysis> {
         let mut arg_names: Vec<String> = vec![String::new(); self.positional.len()];
         arg_names.extend(self.named.iter().map(|p| p.name.clone()));
-        let mut captures = Vec::new();
+        let mut captures: Vec<String> = Vec::new();
+        // Placeholders as (value index, spec), and count indices, resolved; captured names are
+        // numbered after the named arguments.
+        let mut uses: Vec<(usize, ArgSpec)> = Vec::new();
+        let mut count_uses: Vec<usize> = Vec::new();
         if let Some(lit) = &self.fmt {
             let value = lit.value();
             let pieces =
                 parse_format(&value).map_err(|e| syn::Error::new(lit.span(), e.to_string()))?;
             let npos = self.positional.len();
-            let mut used = vec![false; npos + self.named.len()];
+            let nexplicit = npos + self.named.len();
             let mut next = 0usize;
-            let mut refer = |r: ArgRef<'_>| {
-                let index = match r {
+            let mut refer = |r: ArgRef<'_>| -> usize {
+                match r {
                     ArgRef::Next => {
                         next += 1;
-                        Some(next - 1)
+                        next - 1
                     }
-                    ArgRef::Index(i) => Some(i),
+                    ArgRef::Index(i) => i,
                     ArgRef::Name(n) => match self.named.iter().position(|p| p.name == n) {
-                        Some(j) => Some(npos + j),
+                        Some(j) => npos + j,
                         None => {
-                            if !captures.iter().any(|c| c == n) {
-                                captures.push(n.to_string());
-                            }
-                            None
+                            let c = match captures.iter().position(|c| c == n) {
+                                Some(c) => c,
+                                None => {
+                                    captures.push(n.to_string());
+                                    captures.len() - 1
+                                }
+                            };
+                            nexplicit + c
                         }
                     },
-                };
-                if let Some(u) = index.and_then(|i| used.get_mut(i)) {
-                    *u = true;
                 }
             };
             for piece in &pieces {
                 let Piece::Arg(p) = piece else { continue };
-                // `{:.*}` takes the precision first, then the value, as `std` does.
-                if p.spec.precision == Some(Count::Star) {
-                    refer(ArgRef::Next);
+                // Captured identifiers are numbered in textual order: value, width, precision.
+                for r in [
+                    Some(p.arg),
+                    count_ref(p.spec.width),
+                    count_ref(p.spec.precision),
+                ] {
+                    if let Some(ArgRef::Name(n)) = r {
+                        refer(ArgRef::Name(n));
+                    }
                 }
-                refer(p.arg);
-                if let Some(Count::Arg(r)) = p.spec.width {
-                    refer(r);
-                }
-                if let Some(Count::Arg(r)) = p.spec.precision {
-                    refer(r);
-                }
+                // `std`'s order: the width, then the precision (`.*` takes the next implicit
+                // argument), then the value.
+                let mut counts_here = Vec::new();
+                let spec = ArgSpec::new(&p.spec, |c| {
+                    let i = match c {
+                        Count::Star => refer(ArgRef::Next),
+                        Count::Arg(r) => refer(r),
+                        Count::Is(_) => unreachable!("literal counts are written as they are"),
+                    };
+                    counts_here.push(i);
+                    i
+                });
+                let value = refer(p.arg);
+                count_uses.extend(counts_here);
+                uses.push((value, spec));
             }
-            if let Some((pair, _)) = self.named.iter().zip(&used[npos..]).find(|(_, u)| !**u) {
+            let used = |i: usize| uses.iter().any(|u| u.0 == i) || count_uses.contains(&i);
+            if let Some((pair, _)) = self
+                .named
+                .iter()
+                .enumerate()
+                .map(|(j, p)| (p, npos + j))
+                .find(|(_, i)| !used(*i))
+            {
                 return Err(syn::Error::new(
                     pair.ident.span(),
                     format!(
@@ -350,10 +490,28 @@ impl LogInput {
             }
         }
         arg_names.extend(captures.iter().cloned());
+        let n = arg_names.len();
+        let mut specs: Vec<Vec<ArgSpec>> = vec![Vec::new(); n];
+        for (i, spec) in uses {
+            // An index past the arguments is `format_args!`'s error to report.
+            if let Some(s) = specs.get_mut(i)
+                && !s.contains(&spec)
+            {
+                s.push(spec);
+            }
+        }
+        let mut counts = vec![false; n];
+        for i in count_uses {
+            if let Some(c) = counts.get_mut(i) {
+                *c = true;
+            }
+        }
         Ok(Analysis {
             arg_names,
             captures,
             field_names: self.fields.iter().map(|p| p.name.clone()).collect(),
+            counts,
+            specs,
         })
     }
 
@@ -413,7 +571,7 @@ impl LogInput {
             values.push((quote!(#e), e.span()));
         }
         // The bindings carry their value's span (location and hygiene), so that a type error
-        // (`Encode` not implemented) points at the user's expression: rustc moves a span whose
+        // (`Arg` not implemented) points at the user's expression: rustc moves a span whose
         // context differs from its call's up to the macro call. Only our code sees them: the
         // user's expressions are all in the scrutinee, outside the arm.
         let binds: Vec<Ident> = (0..values.len())
@@ -426,17 +584,64 @@ impl LogInput {
                 }
             })
             .collect();
-        let scrutinee = values.iter().map(|(v, _)| quote!(&(#v)));
+        // A count is a `usize`, as `format_args!` requires (it also infers an integer literal
+        // as one there, where `Encode` alone would take an `i32`).
+        let scrutinee = values.iter().enumerate().map(|(i, (v, span))| {
+            if a.counts.get(i).copied().unwrap_or(false) {
+                quote_spanned!(*span=> &::core::convert::identity::<usize>(#v))
+            } else {
+                quote!(&(#v))
+            }
+        });
+        // Each argument as recorded: a raw value as it is, one formatted on the calling thread
+        // (`display()`, `debug()`) as its text, formatted with its placeholder's spec.
+        let prepared: Vec<Ident> = (0..values.len())
+            .map(|i| format_ident!("__p{}", i, span = Span::mixed_site()))
+            .collect();
+        let (x, o) = (
+            Ident::new("__x", Span::mixed_site()),
+            Ident::new("__o", Span::mixed_site()),
+        );
+        let prepares = values.iter().enumerate().map(|(i, (_, span))| {
+            let (b, p) = (&binds[i], &prepared[i]);
+            if i >= nargs {
+                return quote_spanned!(*span=> let #p = #k::__private::Arg::field(#b););
+            }
+            let specs = &a.specs[i];
+            // Only a count (a `usize`), or a count past the arguments (`format_args!` reports
+            // it): recorded as it is.
+            let Some(spec) = specs
+                .first()
+                .filter(|s| s.counts.iter().all(|&c| c < nargs))
+            else {
+                return quote!(let #p = #b;);
+            };
+            // A plain `{}` or `{:?}`: `display()` and `debug()` values write the same text under
+            // both, so they are formatted as fields are, with no closure to compile.
+            if specs.len() == 1 && (spec.format == "{0:}" || spec.format == "{0:?}") {
+                return quote_spanned!(*span=> let #p = #k::__private::Arg::field(#b););
+            }
+            let several = (specs.len() > 1)
+                .then(|| quote_spanned!(*span=> #k::__private::several_specs(#b);));
+            let format = LitStr::new(&spec.format, Span::mixed_site());
+            let counts = spec.counts.iter().map(|&c| &binds[c]);
+            quote_spanned! {*span=>
+                #several
+                let #p = #k::__private::Arg::prepare(#b, |#x, #o| {
+                    ::core::write!(#o, #format, #x #(, *#counts)*)
+                });
+            }
+        });
         let sizes = values
             .iter()
-            .zip(&binds)
-            .map(|((_, span), b)| quote_spanned!(*span=> + #k::__private::Encode::size(#b)));
+            .zip(&prepared)
+            .map(|((_, span), p)| quote_spanned!(*span=> + #k::__private::Encode::size(&#p)));
         let size = Ident::new("__size", Span::mixed_site());
         let w = Ident::new("__w", Span::mixed_site());
         let encodes = values
             .iter()
-            .zip(&binds)
-            .map(|((_, span), b)| quote_spanned!(*span=> #k::__private::Encode::encode(#b, #w);));
+            .zip(&prepared)
+            .map(|((_, span), p)| quote_spanned!(*span=> #k::__private::Encode::encode(&#p, #w);));
 
         Ok(quote! {
             {
@@ -456,6 +661,7 @@ impl LogInput {
                     if #cs.enabled() #sample {
                         match (#(#scrutinee,)*) {
                             (#(#binds,)*) => {
+                                #(#prepares)*
                                 let #size = 0usize #(#sizes)*;
                                 #k::__private::log(&#cs, #size, |#w| {
                                     #(#encodes)*
@@ -617,6 +823,11 @@ mod tests {
             (r#""{""#, "invalid format string"),
             (r#""}""#, "invalid format string"),
             (r#""{:p}", x"#, "invalid format string"),
+            (
+                r#"concat!("{", x)"#,
+                "format string must be a string literal",
+            ),
+            (r#"concat!("{", "")"#, "invalid format string"),
             (r#""a" "b""#, "expected `,`"),
             (r#""a"x"#, "cannot have a suffix"),
             ("a = ", "expected an expression"),
@@ -692,18 +903,74 @@ mod tests {
             r#"arg_names : & ["" , "item" , "qty" , "w"] ,"#,
             r#"field_names : & ["user"] ,"#,
             r#"if false { let _ = :: core :: format_args ! ("{} bought {qty:>w$} of {item}" , n , item = it) ; }"#,
-            "match (& (n) , & (it) , & (qty) , & (w) , & (u) ,) { (__a0 , __a1 , __a2 , __a3 , __f0 ,) => {",
-            "let __size = 0usize + :: tachylog :: __private :: Encode :: size (__a0) + \
-             :: tachylog :: __private :: Encode :: size (__a1)",
+            // The width is a `usize`, whatever the type its expression would have alone.
+            "match (& (n) , & (it) , & (qty) , & :: core :: convert :: identity :: < usize > (w) , & (u) ,) \
+             { (__a0 , __a1 , __a2 , __a3 , __f0 ,) => {",
+            // Each value is prepared with its placeholder's spec; the count as it is; a field
+            // as a field.
+            "let __p0 = :: tachylog :: __private :: Arg :: field (__a0) ;",
+            "let __p2 = :: tachylog :: __private :: Arg :: prepare (__a2 , | __x , __o | \
+             { :: core :: write ! (__o , \"{0: >1$}\" , __x , * __a3) }) ; \
+             let __p3 = __a3 ; \
+             let __p4 = :: tachylog :: __private :: Arg :: field (__f0) ;",
+            "let __size = 0usize + :: tachylog :: __private :: Encode :: size (& __p0) + \
+             :: tachylog :: __private :: Encode :: size (& __p1)",
             ":: tachylog :: __private :: log (& __TACHYLOG_CALLSITE , __size , | __w | {",
-            ":: tachylog :: __private :: Encode :: encode (__a0 , __w) ; \
-             :: tachylog :: __private :: Encode :: encode (__a1 , __w) ; \
-             :: tachylog :: __private :: Encode :: encode (__a2 , __w) ; \
-             :: tachylog :: __private :: Encode :: encode (__a3 , __w) ; \
-             :: tachylog :: __private :: Encode :: encode (__f0 , __w) ; }) ;",
+            ":: tachylog :: __private :: Encode :: encode (& __p0 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (& __p1 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (& __p2 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (& __p3 , __w) ; \
+             :: tachylog :: __private :: Encode :: encode (& __p4 , __w) ; }) ;",
         ] {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }
+    }
+
+    fn spec(format: &str, counts: &[usize]) -> ArgSpec {
+        ArgSpec {
+            format: format.into(),
+            counts: counts.to_vec(),
+        }
+    }
+
+    #[test]
+    fn counts_are_marked_and_specs_resolved() {
+        // `.*` takes the next implicit argument before the value; `1$` and `w$` name theirs.
+        let a = analysis(r#""[{:.*}] [{2:>0$}] [{3:*^w$.p$x}]", 2, 1.5, 9, 10, w = 8"#);
+        assert_eq!(a.arg_names, names(&["", "", "", "", "w", "p"]));
+        assert_eq!(a.counts, vec![true, false, false, false, true, true]);
+        assert_eq!(
+            a.specs,
+            vec![
+                vec![],
+                vec![spec("{0:.1$}", &[0])],
+                vec![spec("{0: >1$}", &[0])],
+                vec![spec("{0:*^1$.2$x}", &[4, 5])],
+                vec![],
+                vec![],
+            ]
+        );
+        // Every flag, written back as `std` reads it; a literal count stays literal.
+        let a = analysis(r#""{:<+#08.3e} {0:-^5?} {x:#X?}", v"#);
+        assert_eq!(
+            a.specs[0],
+            vec![spec("{0: <+#08.3e}", &[]), spec("{0:-^5?}", &[])]
+        );
+        assert_eq!(a.specs[1], vec![spec("{0:#X?}", &[])]);
+        assert_eq!(a.counts, vec![false, false]);
+        // The same spec twice is one spec.
+        let a = analysis(r#""{0:>4} {0:>4} {0}", v"#);
+        assert_eq!(a.specs[0], vec![spec("{0: >4}", &[]), spec("{0:}", &[])]);
+    }
+
+    #[test]
+    fn an_argument_under_several_specs_must_be_raw() {
+        let out = expansion(r#""{0} {0:?}", v"#);
+        assert!(
+            out.contains(":: tachylog :: __private :: several_specs (__a0) ;"),
+            "{out}"
+        );
+        assert!(!expansion(r#""{0} {0}", v"#).contains("several_specs"));
     }
 
     #[test]
@@ -716,6 +983,19 @@ mod tests {
         let out = expansion("");
         assert!(out.contains("match () { () => {"), "{out}");
         assert!(out.contains("let __size = 0usize ;"), "{out}");
+    }
+
+    #[test]
+    fn concat_of_literals_is_a_format_string() {
+        for src in [
+            r#"concat!("{:", '>', "w$", "}"), 1, w = 2"#,
+            r#"::core::concat!("{:", concat!(">w$", "}"),), 1, w = 2"#,
+            r#"::std::concat!("{:>w$}"), 1, w = 2"#,
+        ] {
+            let i = input(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(i.fmt.as_ref().unwrap().value(), "{:>w$}", "{src}");
+            assert_eq!(i.analyze().unwrap().counts, vec![false, true], "{src}");
+        }
     }
 
     #[test]

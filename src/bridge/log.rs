@@ -217,7 +217,7 @@ fn write(cs: &'static Callsite, r: &::log::Record<'_>) {
     match r.args().as_str() {
         Some(s) => producer::log(cs, s.size(), |w| s.encode(w)),
         None => {
-            let text = producer::display(r.args());
+            let text = producer::text_now(*r.args());
             producer::log(cs, text.size(), |w| text.encode(w));
         }
     }
@@ -253,7 +253,7 @@ fn write_dynamic(level: Level, r: &::log::Record<'_>) {
         return;
     }
     let cs = &DYNAMIC[level as usize - 1];
-    let text = producer::display(r.args());
+    let text = producer::text_now(*r.args());
     let size = text.size() + target.size() + module_path.size() + file.size() + line.size();
     producer::log(cs, size, |w| {
         text.encode(w);

@@ -21,14 +21,15 @@
 //!   table's entries it uses, so later events find it without a lock.
 //! - The `message` field becomes the record's message. Every other field of the call site is a
 //!   structured field, in the call site's order, followed by a field `spans`: the names of the
-//!   spans the event is in, outermost first, joined by `:` (`request:db`), or null outside any
-//!   span. Span fields are not recorded.
+//!   spans the event is in, outermost first, joined by `:` (`request:db`), or `None` outside
+//!   any span (null in JSON, left out of text, logfmt and syslog, like every `None` field). Span
+//!   fields are not recorded.
 //! - Values that `tracing` hands over as `i64`, `u64`, `i128`, `u128`, `f64`, `bool` or `str` are
 //!   recorded raw (a `str` is copied into the thread's scratch buffer, because `tracing` lends
 //!   it only for the duration of the call). Everything else, the message included, reaches a
 //!   subscriber only through `Debug` (`record_debug`), so it is **formatted on the calling
-//!   thread** into that buffer, as [`debug`](crate::debug()) does. A field the event leaves
-//!   empty (`field::Empty`) is recorded as null.
+//!   thread** into that buffer. A field the event leaves empty (`field::Empty`) is recorded as
+//!   `None`.
 //! - A call site with more than [`MAX_FIELDS`] fields keeps the first `MAX_FIELDS`; spans
 //!   nested deeper than [`MAX_SPAN_DEPTH`] keep the innermost `MAX_SPAN_DEPTH` names.
 //! - tachylog's filter ([`Builder::filter`](crate::Builder::filter),
@@ -253,7 +254,7 @@ impl Visit for Collect<'_> {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if let Some(s) = self.slot(field) {
-            *s = Slot::Debug(producer::debug(value));
+            *s = Slot::Debug(producer::text_now(format_args!("{value:?}")));
         }
     }
 }

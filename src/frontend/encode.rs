@@ -121,7 +121,7 @@ impl<'a> Writer<'a> {
 /// A value the macros can record without formatting it: a one-byte type tag and raw bytes.
 ///
 /// Implemented for all integer and float types, `bool`, `char`, `str`, `String`, `Option<T>` of
-/// these, references to them, and [`Formatted`] (from [`display`] / [`debug`]).
+/// these, references to them, and [`Formatted`] (the text of `display()` / `debug()`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be logged as a raw value",
     label = "not a tachylog argument type",
@@ -255,23 +255,22 @@ impl<T: Encode + ?Sized> Encode for &mut T {
     }
 }
 
-/// A value formatted eagerly on the calling thread by [`display`] or [`debug`].
+/// Text formatted on the calling thread (by `display()` / `debug()` or a bridge), recorded with
+/// its tag: `PRE` (formatted with a plain `{}` / `{:?}`) or `FORMATTED` (with its placeholder's
+/// whole spec).
 ///
 /// The text lives in a per-thread scratch buffer (reused, so no allocation once it has grown)
-/// until the record that carries it is written. Use it only as an argument of a logging macro.
+/// until the record that carries it is written: only the macros and the bridges make one,
+/// right before they write the record.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct Formatted {
     /// Offset of the text in the thread's arena.
     pub(crate) start: u32,
     /// Its length in bytes.
     pub(crate) len: u32,
-}
-
-impl std::fmt::Display for Formatted {
-    // Only reached by the macros' compile-time check, which never runs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<formatted>")
-    }
+    /// `tag::PRE` or `tag::FORMATTED`.
+    pub(crate) tag: u8,
 }
 
 impl Encode for Formatted {
@@ -283,12 +282,12 @@ impl Encode for Formatted {
     fn encode(&self, w: &mut Writer<'_>) {
         let (s, n) = (self.start as usize, self.len as usize);
         let arena = w.arena;
-        // A handle from another record (used outside a macro) may point past the arena: then
-        // it encodes as empty text padded with spaces rather than reading out of bounds.
+        // Never out of bounds: a handle that points past the arena (none should) encodes as
+        // empty text padded with spaces, keeping the announced size.
         match arena.get(s..s + n) {
-            Some(bytes) => put_bytes(w, tag::PRE, bytes),
+            Some(bytes) => put_bytes(w, self.tag, bytes),
             None => {
-                put_bytes(w, tag::PRE, &[]);
+                put_bytes(w, self.tag, &[]);
                 for _ in 0..n {
                     w.put_u8(b' ');
                 }

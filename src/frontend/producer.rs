@@ -348,35 +348,53 @@ pub(crate) fn os_tid() -> u32 {
     0
 }
 
-fn format_into(args: std::fmt::Arguments<'_>) -> Formatted {
+/// Writes text into this thread's arena now, for the record being built, and returns its
+/// place there, to be recorded with `tag` (`PRE` or `FORMATTED`). Empty text when the arena
+/// cannot be had (thread teardown, or a `Display` impl that logs while it formats).
+pub(crate) fn format_now(
+    tag: u8,
+    write: impl FnOnce(&mut dyn std::fmt::Write) -> std::fmt::Result,
+) -> Formatted {
+    /// `fmt::Write` into the arena's bytes.
+    struct Arena<'v>(&'v mut Vec<u8>);
+    impl std::fmt::Write for Arena<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
     with_arena(|arena| {
         let start = arena.len();
-        let _ = std::io::Write::write_fmt(arena, args);
-        // Keep records well inside a `u32` length.
-        let end = arena.len().min(start + (u32::MAX as usize / 2));
+        let _ = write(&mut Arena(arena));
+        // Keep records well inside a `u32` length, cut at a character boundary.
+        // (Everything written is `str`s, so only this cut can split a character.)
+        let mut end = arena.len().min(start + (u32::MAX as usize / 2));
+        while end < arena.len() && end > start && arena[end] & 0xC0 == 0x80 {
+            end -= 1;
+        }
         arena.truncate(end);
         Formatted {
             start: start as u32,
             len: (end - start) as u32,
+            tag,
         }
     })
-    .unwrap_or(Formatted { start: 0, len: 0 })
+    .unwrap_or(Formatted {
+        start: 0,
+        len: 0,
+        tag,
+    })
 }
 
-/// Formats `x` with `Display` now, on the calling thread, for types that cannot be recorded raw:
-/// `info!("{}", tachylog::display(&addr))`. The decoder shows the text as is.
-pub fn display<T: std::fmt::Display>(x: T) -> Formatted {
-    format_into(format_args!("{x}"))
-}
-
-/// Formats `x` with `Debug` now, on the calling thread: `info!("{}", tachylog::debug(&req))`.
-/// The decoder shows the text as is, under `{}` and `{:?}` alike.
-pub fn debug<T: std::fmt::Debug>(x: T) -> Formatted {
-    format_into(format_args!("{x:?}"))
+/// `Display` text written into this thread's arena now, recorded like the text of
+/// `display()` under a plain `{}` (the bridges).
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn text_now(args: std::fmt::Arguments<'_>) -> Formatted {
+    format_now(crate::wire::tag::PRE, |w| w.write_fmt(args))
 }
 
 /// Text written into this thread's arena now and recorded as a plain string (the bridges).
 #[cfg(feature = "tracing")]
 pub(crate) fn arena_str(args: std::fmt::Arguments<'_>) -> super::encode::ArenaStr {
-    super::encode::ArenaStr(format_into(args))
+    super::encode::ArenaStr(text_now(args))
 }

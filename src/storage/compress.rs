@@ -5,13 +5,21 @@
 //! `<name>-<seq>.tlog.lz4.tmp`, `fsync` it, rename it to `.tlog.lz4` (atomic), then remove the raw
 //! file. A crash therefore leaves the raw file, or the compressed one, or both (readers then use
 //! the raw one), never a half-written `.tlog.lz4`; a leftover `.tmp` is ignored by readers and
-//! removed when the engine next starts in that directory.
+//! removed when the engine next starts in that directory. The compressed file is created with
+//! mode 0640, as raw segments are.
+//!
+//! Retention (on the drain thread) may delete a segment while it is being compressed. The
+//! rename happens under the lock retention deletes under (`storage::renaming`), and only while
+//! the raw file is still there: a segment retention deleted is not brought back as its
+//! compressed copy; one it deletes after the rename goes in both forms. Either way it is
+//! counted once.
 #![forbid(unsafe_code)]
 
 use crate::sync::mpsc::{Receiver, Sender, channel};
 use crate::wire::{COMPRESSED_SUFFIX, Form, SegmentName};
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Suffix of an unfinished compression.
@@ -33,6 +41,7 @@ pub fn compress_segment(path: &Path) -> io::Result<PathBuf> {
         let out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o640)
             .open(&tmp)?;
         let info = lz4_flex::frame::FrameInfo::new().content_checksum(true);
         let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, io::BufWriter::new(out));
@@ -44,12 +53,19 @@ pub fn compress_segment(path: &Path) -> io::Result<PathBuf> {
             .map_err(|e| e.into_error())?;
         out.sync_all()?;
         drop(out);
-        std::fs::rename(&tmp, &dst)?;
+        {
+            let _files = super::renaming();
+            if std::fs::symlink_metadata(path).is_err() {
+                // Retention deleted the segment meanwhile.
+                return Err(io::Error::from(io::ErrorKind::NotFound));
+            }
+            std::fs::rename(&tmp, &dst)?;
+        }
         if let Some(dir) = path.parent() {
             // Make the rename durable before the raw file goes.
             File::open(dir)?.sync_all()?;
         }
-        std::fs::remove_file(path)
+        remove_raw(path, &dst)
     })();
     match result {
         Ok(()) => Ok(dst),
@@ -57,6 +73,19 @@ pub fn compress_segment(path: &Path) -> io::Result<PathBuf> {
             let _ = std::fs::remove_file(&tmp);
             Err(e)
         }
+    }
+}
+
+/// Removes the raw file `path` once its compressed copy `dst` is in place. If the raw file is
+/// gone already, something deleted the segment meanwhile (retention removes both forms at
+/// once): `dst` goes too, and the result is the `NotFound` error.
+fn remove_raw(path: &Path, dst: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let _ = std::fs::remove_file(dst);
+            Err(e)
+        }
+        r => r,
     }
 }
 
@@ -133,6 +162,34 @@ mod tests {
             .unwrap();
         assert_eq!(back, data);
         assert!(std::fs::metadata(&c).unwrap().len() < data.len() as u64 / 2);
+    }
+
+    #[test]
+    fn a_segment_deleted_while_compressing_goes_in_both_forms() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("t-0000000001.tlog");
+        let dst = with_suffix(&raw, COMPRESSED_SUFFIX);
+        // The copy is in place and the raw file still there: the raw file goes.
+        std::fs::write(&raw, b"raw").unwrap();
+        std::fs::write(&dst, b"lz4").unwrap();
+        remove_raw(&raw, &dst).unwrap();
+        assert!(!raw.exists() && dst.exists());
+        // Retention took the raw file first: the copy goes too.
+        let e = remove_raw(&raw, &dst).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(!dst.exists());
+    }
+
+    #[test]
+    fn the_compressed_file_has_the_raw_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("t-0000000001.tlog");
+        std::fs::write(&raw, b"raw bytes").unwrap();
+        let c = compress_segment(&raw).unwrap();
+        let mode = std::fs::metadata(&c).unwrap().permissions().mode() & 0o777;
+        // 0640, less what the test's umask takes away; never readable by others.
+        assert_eq!(mode & !0o640, 0, "{mode:o}");
     }
 
     #[test]

@@ -59,11 +59,11 @@ impl MappedFile {
         }
     }
 
-    /// Creates `dir` if needed and returns one past the highest sequence number of a segment
+    /// Creates `dir` if needed (mode 0750, [`super::create_dir`]) and returns one past the highest sequence number of a segment
     /// named `name` in it, in any form (`.tlog`, `.tlog.lz4`, `.tlog.lz4.tmp`): a compressed
     /// segment keeps its number taken.
     pub(crate) fn first_free_seq(dir: &Path, name: &str) -> Result<u64, Error> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        super::create_dir(dir).map_err(|source| Error::Io {
             what: "cannot create log directory",
             path: dir.to_owned(),
             source,

@@ -16,8 +16,12 @@
 //! - `max_age`: a sealed segment whose file was last modified longer ago than this goes.
 //!
 //! Both forms of one sequence number are one segment: counted once, their sizes added, deleted
-//! together. Retention runs on the drain thread each time a segment is created, and, when
-//! `max_age` is set, at most once a second in between.
+//! together. The compressor thread may turn a raw file into its compressed form between the
+//! listing and the deletion: deleting a segment removes its raw file and its compressed name,
+//! whether listed or not, under the lock the compressor renames under (`storage::renaming`),
+//! which renames only while the raw file is there. So nothing of a deleted segment comes back,
+//! and a segment counts as removed once, when a file of it was removed and none failed to be. Retention runs on the drain thread each time a segment
+//! is created, and, when `max_age` is set, at most once a second in between.
 use crate::runtime::RetentionLimits as Limits;
 use crate::wire::{Form, SegmentName};
 use std::path::{Path, PathBuf};
@@ -123,20 +127,39 @@ pub(crate) fn apply(
     let segs = sealed_segments(dir, name, live_seq)?;
     let mut removed = 0;
     for i in to_delete(&segs, live_bytes, limits, SystemTime::now()) {
-        let mut all = true;
-        for f in &segs[i].files {
-            match std::fs::remove_file(f) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(_) => all = false,
-            }
-        }
-        if all {
+        debug_assert!(segs[i].seq < live_seq);
+        if delete(&segs[i].files) {
             removed += 1;
         }
-        debug_assert!(segs[i].seq < live_seq);
     }
     Ok(removed)
+}
+
+/// Deletes one segment's files, listed in either form, and the compressed name of a listed
+/// raw file (the compressor may have renamed it since). True when some file was removed and
+/// none failed to be: the segment was there and is gone. A file already gone is no failure.
+fn delete(files: &[PathBuf]) -> bool {
+    let mut paths: Vec<PathBuf> = files.to_vec();
+    for f in files {
+        if f.to_string_lossy().ends_with(Form::Raw.suffix()) {
+            let mut lz4 = f.as_os_str().to_owned();
+            lz4.push(crate::wire::COMPRESSED_SUFFIX);
+            let lz4 = PathBuf::from(lz4);
+            if !paths.contains(&lz4) {
+                paths.push(lz4);
+            }
+        }
+    }
+    let (mut any, mut failed) = (false, false);
+    let _files = super::renaming();
+    for p in &paths {
+        match std::fs::remove_file(p) {
+            Ok(()) => any = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => failed = true,
+        }
+    }
+    any && !failed
 }
 
 #[cfg(test)]
@@ -196,6 +219,25 @@ mod tests {
             ..Default::default()
         };
         assert!(to_delete(&segs, 100, &none, now).is_empty());
+    }
+
+    #[test]
+    fn a_segment_compressed_after_the_listing_is_deleted_once_in_its_new_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let raw = d.join("c-0000000001.tlog");
+        let lz4 = d.join("c-0000000001.tlog.lz4");
+        // Listed raw, then compressed (renamed) before the deletion.
+        std::fs::write(&lz4, b"z").unwrap();
+        assert!(delete(std::slice::from_ref(&raw)), "the segment was there");
+        assert!(!lz4.exists(), "and is gone in its new form");
+        // Listed, but gone by the deletion: not counted.
+        assert!(!delete(&[raw.clone(), lz4.clone()]));
+        // Both forms listed: one segment.
+        std::fs::write(&raw, b"r").unwrap();
+        std::fs::write(&lz4, b"z").unwrap();
+        assert!(delete(&[lz4.clone(), raw.clone()]));
+        assert!(!raw.exists() && !lz4.exists());
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl SegmentDir {
                 // The directory vanished (removed by a clean-up job): make it again, once.
                 Err(e) if e.kind() == io::ErrorKind::NotFound && !recreated => {
                     recreated = true;
-                    let _ = std::fs::create_dir_all(&self.dir);
+                    let _ = super::create_dir(&self.dir);
                 }
                 Err(source) => {
                     return Err(Error::Io {

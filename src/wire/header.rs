@@ -5,8 +5,14 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// First eight bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"TACHYLOG";
-/// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
+/// The format version this crate writes. It reads every version from [`MIN_VERSION`] up to it.
+///
+/// - 1: the first.
+/// - 2: adds the value tag [`FORMATTED`](super::tag::FORMATTED), text formatted on the call
+///   site with its placeholder's whole spec. A version 1 reader would not know the tag.
+pub const VERSION: u16 = 2;
+/// The oldest format version this crate reads.
+pub const MIN_VERSION: u16 = 1;
 /// Header flag: the segment was sealed (truncated to its used length, END frame written).
 pub const FLAG_SEALED: u32 = 1;
 /// Header flag: the segment was left unsealed by a writer that died and was sealed afterwards
@@ -20,7 +26,7 @@ pub const FLAG_RECOVERED: u32 = 2;
 pub struct SegmentHeader {
     /// `b"TACHYLOG"`.
     pub magic: [u8; 8],
-    /// Format version ([`VERSION`]).
+    /// Format version ([`VERSION`] when written by this crate).
     pub version: u16,
     /// Size of this header in bytes (128); frames start here.
     pub header_len: u16,
@@ -145,7 +151,7 @@ impl SegmentHeader {
         if header.magic != MAGIC {
             return Err(super::FormatError::WrongMagic);
         }
-        if header.version != VERSION {
+        if !(MIN_VERSION..=VERSION).contains(&header.version) {
             return Err(super::FormatError::UnsupportedVersion(header.version));
         }
         let crc = crc32c::crc32c(&bytes[..HEADER_CRC_SPAN]);
@@ -197,5 +203,29 @@ mod tests {
             SegmentHeader::parse(&bytes[..100]).unwrap_err(),
             super::super::FormatError::TooShort { len: 100 }
         );
+    }
+
+    #[test]
+    fn reads_every_version_from_the_first_and_refuses_others() {
+        let new = NewHeader {
+            seq: 1,
+            created_unix_ns: 1,
+            anchor_ticks: 2,
+            anchor_unix_ns: 3,
+            ticks_per_sec: 1e9,
+            segment_size: 65536,
+            pid: 42,
+        };
+        let bytes = SegmentHeader::encode(&new);
+        assert_eq!(SegmentHeader::parse(&bytes).unwrap().header.version, 2);
+        for v in [0u16, 1, 2, 3] {
+            let mut b = bytes;
+            b[8..10].copy_from_slice(&v.to_le_bytes());
+            let got = SegmentHeader::parse(&b).map(|p| p.header.version);
+            match v {
+                1 | 2 => assert_eq!(got, Ok(v)),
+                _ => assert_eq!(got, Err(super::super::FormatError::UnsupportedVersion(v))),
+            }
+        }
     }
 }

@@ -99,7 +99,12 @@ pub fn order_key(file: &str) -> (&str, u64) {
     }
 }
 
-/// The file name of raw segment `seq` of the writer named `name`.
+/// The file name of raw segment `seq` of the writer named `name`: `<name>-<seq>.tlog`, the
+/// sequence zero-padded to ten digits (`tachylog::segment_file_name` at the crate root).
+///
+/// ```
+/// assert_eq!(tachylog::segment_file_name("app", 7), "app-0000000007.tlog");
+/// ```
 pub fn file_name(name: &str, seq: u64) -> String {
     SegmentName {
         prefix: name,
@@ -109,7 +114,14 @@ pub fn file_name(name: &str, seq: u64) -> String {
     .file_name()
 }
 
-/// The sequence number in a raw segment file name made by [`file_name`] with this `name`.
+/// The sequence number in a raw segment file name of the writer named `name`, as
+/// [`segment_file_name`](crate::segment_file_name) makes it (`tachylog::segment_seq` at the
+/// crate root); `None` for any other file, a compressed one included.
+///
+/// ```
+/// assert_eq!(tachylog::segment_seq("app", "app-0000000007.tlog"), Some(7));
+/// assert_eq!(tachylog::segment_seq("app", "other-0000000007.tlog"), None);
+/// ```
 pub fn parse_seq(name: &str, file: &str) -> Option<u64> {
     SegmentName::of(name, file)
         .filter(|n| n.form == Form::Raw)

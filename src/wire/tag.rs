@@ -35,3 +35,6 @@ pub const CHAR: u8 = 15;
 pub const STR: u8 = 16;
 /// text preformatted on the call site: u32 length, UTF-8 bytes
 pub const PRE: u8 = 17;
+/// text formatted on the call site with its placeholder's whole spec, written as it is whatever
+/// the spec: u32 length, UTF-8 bytes (format version 2)
+pub const FORMATTED: u8 = 18;

@@ -44,6 +44,7 @@ pub enum Command {
     ///   tachylog decode -f text --level warn --since 10m logs/
     ///   tachylog decode --target app::db --grep 'timeout|refused' logs/ | less
     ///   tachylog decode --follow -f text logs/
+    #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
     /// Check every frame of segments and print a summary per segment.
     ///
@@ -153,14 +154,16 @@ pub struct DecodeArgs {
     /// Keep records of this level and more severe (error, warn, info, debug, trace).
     #[arg(long, value_parser = parse_level)]
     level: Option<tachylog::Level>,
-    /// Keep records whose target starts with PREFIX (repeat for several).
-    #[arg(long, value_name = "PREFIX")]
+    /// Keep records of TARGET and the targets below it: app::db keeps app::db and
+    /// app::db::pool, not app::dbx; app:: keeps the targets below app (repeat for several).
+    #[arg(long, value_name = "TARGET")]
     target: Vec<String>,
     /// Keep records of the thread with this name or OS thread id (repeat for several).
     #[arg(long, value_name = "NAME|TID")]
     thread: Vec<String>,
-    /// Keep records at or after TIME: RFC 3339 in UTC (2026-01-31T09:00:00Z) or a
-    /// duration before now (90s, 10m, 2h, 1day).
+    /// Keep records at or after TIME: RFC 3339 with any offset (2026-01-31T09:00:00Z,
+    /// 2026-01-31T10:00:00+01:00; UTC without one) or a duration before now (90s, 10m, 2h,
+    /// 1day).
     #[arg(long, value_name = "TIME")]
     since: Option<String>,
     /// Keep records before TIME (same forms as --since).

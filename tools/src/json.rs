@@ -149,7 +149,7 @@ pub fn value(out: &mut Vec<u8>, v: &Value<'_>) {
         Value::F64(x) => string(out, &x.to_string()),
         Value::Bool(x) => out.extend_from_slice(if *x { b"true" } else { b"false" }),
         Value::Char(c) => string(out, c.encode_utf8(&mut [0; 4])),
-        Value::Str(s) | Value::Pre(s) => string(out, s),
+        Value::Str(s) | Value::Pre(s) | Value::Formatted(s) => string(out, s),
         Value::None => out.extend_from_slice(b"null"),
         Value::Some(inner) => value(out, inner),
     }

@@ -124,11 +124,13 @@ impl Renderer {
             json::neutralise(out, msg.text);
         }
         for (name, v) in msg.fields {
+            self.scratch.clear();
+            if !text_value(&mut self.scratch, v) {
+                continue;
+            }
             out.push(b' ');
             json::neutralise(out, name);
             out.push(b'=');
-            self.scratch.clear();
-            text_value(&mut self.scratch, v);
             json::neutralise(out, &self.scratch);
         }
         out.push(b'\n');
@@ -165,11 +167,13 @@ impl Renderer {
             logfmt_value(out, text);
         }
         for (name, v) in msg.fields {
+            self.scratch.clear();
+            if !text_value(&mut self.scratch, v) {
+                continue;
+            }
             out.push(b' ');
             logfmt_key(out, name);
             out.push(b'=');
-            self.scratch.clear();
-            text_value(&mut self.scratch, v);
             logfmt_value(out, &self.scratch);
         }
         if late {
@@ -223,21 +227,48 @@ fn logfmt_key(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// A field value as text: strings as themselves, everything else as `{:?}` shows it.
-pub fn text_value(out: &mut String, v: &Value<'_>) {
+/// A field's value as text, the one rendering every text output shares (text, logfmt,
+/// syslog; JSON writes the same values as JSON, `docs/JSON.md`): strings as themselves, `Some(v)`
+/// as `v`, everything else as `{:?}` shows it. Returns false, writing nothing, for `None` (at any
+/// depth of `Some`): such a field has no value, and the caller leaves it out (JSON writes null).
+pub fn text_value(out: &mut String, v: &Value<'_>) -> bool {
+    let mut v = v;
+    while let Value::Some(inner) = v {
+        v = inner;
+    }
+    let ty = match v {
+        Value::None => return false,
+        Value::Str(_) | Value::Pre(_) | Value::Formatted(_) => Ty::Display,
+        _ => Ty::Debug,
+    };
     let pieces = [Piece::Arg(Placeholder {
         arg: ArgRef::Next,
-        spec: Spec::bare(match v {
-            Value::Str(_) | Value::Pre(_) => Ty::Display,
-            _ => Ty::Debug,
-        }),
+        spec: Spec::bare(ty),
     })];
     let _ = tachylog_format::render(out, &pieces, &[""], std::slice::from_ref(v));
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_are_their_value_or_nothing() {
+        let some = |v| Value::Some(Box::new(v));
+        for (v, want) in [
+            (some(Value::Str("XNAS")), Some("XNAS")),
+            (some(some(Value::I16(-2))), Some("-2")),
+            (some(Value::Char('c')), Some("'c'")),
+            (Value::U32(7), Some("7")),
+            (Value::None, None),
+            (some(Value::None), None),
+        ] {
+            let mut out = String::new();
+            let wrote = text_value(&mut out, &v);
+            assert_eq!(wrote.then_some(out.as_str()), want, "{v:?}");
+        }
+    }
 
     #[test]
     fn logfmt_quotes_only_what_needs_it() {

@@ -304,8 +304,10 @@ impl Formatter {
         let (fields, value) = (&mut self.fields, &mut self.value);
         let _ = r.visit_fields(|name, v| {
             value.clear();
-            text_value(value, v);
-            Self::param(fields, FIELDS_SD_ID, name, value);
+            // A field without a value (`None`) is left out, as in text and logfmt.
+            if text_value(value, v) {
+                Self::param(fields, FIELDS_SD_ID, name, value);
+            }
         });
         self.meta("level", r.level.as_str());
         self.thread_meta(r.thread.name.as_deref(), r.thread.tid);

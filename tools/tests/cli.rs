@@ -242,3 +242,60 @@ fn help_lists_the_subcommand_and_formats() {
         "{help}"
     );
 }
+
+#[test]
+fn decode_help_shows_each_example_on_its_own_line() {
+    let out = bin().args(["decode", "--help"]).assert().success();
+    let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for example in [
+        "  tachylog decode logs/\n",
+        "  tachylog decode -f text --level warn --since 10m logs/\n",
+        "  tachylog decode --target app::db --grep 'timeout|refused' logs/ | less\n",
+        "  tachylog decode --follow -f text logs/\n",
+    ] {
+        assert!(
+            help.contains(&format!("\n{example}")),
+            "{example:?} is not a line of its own in:\n{help}"
+        );
+    }
+}
+
+/// `--target` keeps a target and those below it on a `::` boundary, not every target that
+/// starts with the same letters; `--since` takes an RFC 3339 time with an offset.
+#[test]
+fn target_matches_path_boundaries_and_since_takes_any_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = {
+        let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let g = Builder::new().dir(dir.path()).init().unwrap();
+        tachylog::info!(target: "fmt", "a");
+        tachylog::info!(target: "fmt::x", "b");
+        tachylog::info!(target: "fmtx", "c");
+        drop(g);
+        std::time::SystemTime::now()
+    };
+    let messages = |args: &[&str]| -> Vec<String> {
+        let out = bin()
+            .arg("decode")
+            .args(args)
+            .arg(dir.path())
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["msg"].to_string())
+            .collect()
+    };
+    assert_eq!(messages(&["--target", "fmt"]), ["\"a\"", "\"b\""]);
+    assert_eq!(messages(&["--target", "fmtx"]), ["\"c\""]);
+    // An hour east of UTC, a minute before and after the records were written.
+    let at = |t: std::time::SystemTime| {
+        let utc = humantime::format_rfc3339_seconds(t + std::time::Duration::from_secs(3600));
+        utc.to_string().replace('Z', "+01:00")
+    };
+    let minute = std::time::Duration::from_secs(60);
+    assert_eq!(messages(&["--since", &at(start - minute)]).len(), 3);
+    assert!(messages(&["--since", &at(start + minute)]).is_empty());
+    assert_eq!(messages(&["--until", &at(start + minute)]).len(), 3);
+}

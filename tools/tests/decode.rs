@@ -336,3 +336,48 @@ fn help_is_complete_for_the_command_and_each_subcommand() {
         assert!(stats.contains(s), "{s} missing from\n{stats}");
     }
 }
+
+/// `Some(v)` is `v` and `None` has no value, in every output: JSON (`"XNAS"`, `null`), text,
+/// logfmt and syslog (the value, and the field left out).
+#[test]
+fn options_render_as_their_value_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _s = serial();
+        let g = tachylog::Builder::new().dir(dir.path()).init().unwrap();
+        tachylog::info!(
+            venue = Some("XNAS"),
+            fill = None::<u32>,
+            qty = Some(Some(5u32)),
+            px = Some(None::<f64>),
+            "order"
+        );
+        drop(g);
+    }
+    let json = json_lines(&run(&["decode"], dir.path(), 0));
+    assert_eq!(
+        json[0]["fields"],
+        serde_json::json!({"venue": "XNAS", "fill": null, "qty": 5, "px": null})
+    );
+    let text = run(&["decode", "-f", "text", "--color", "never"], dir.path(), 0);
+    assert!(text.ends_with(": order venue=XNAS qty=5\n"), "{text}");
+    let logfmt = run(&["decode", "-f", "logfmt"], dir.path(), 0);
+    assert!(
+        logfmt.ends_with(" msg=order venue=XNAS qty=5\n"),
+        "{logfmt}"
+    );
+    let mut syslog = tachylog_cli::syslog::Formatter::new(1, "host", None);
+    let record = tachylog::reader::Reader::open([dir.path()])
+        .unwrap()
+        .find_map(|e| match e {
+            Ok(tachylog::reader::Event::Record(r)) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    let (msg, _) = syslog.record(&record, "app", "s/0");
+    let msg = String::from_utf8_lossy(msg);
+    assert!(
+        msg.contains("[fields@32473 venue=\"XNAS\" qty=\"5\"]"),
+        "{msg}"
+    );
+}

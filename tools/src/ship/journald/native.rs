@@ -114,9 +114,12 @@ impl Entry {
         self.time(out, r.ts_unix_ns);
         field(out, "TACHYLOG_ID", o.id.as_bytes());
         for (n, v) in &fields {
-            field_name(&mut self.name, n);
             self.value.clear();
-            text_value(&mut self.value, v);
+            // `None` has no value: the field is left out, as in every text output.
+            if !text_value(&mut self.value, v) {
+                continue;
+            }
+            field_name(&mut self.name, n);
             field(out, &self.name, self.value.as_bytes());
         }
     }

@@ -90,7 +90,9 @@ pub(super) fn any_value(v: &Value<'_>) -> AnyValue {
         Value::F64(x) => Some(A::DoubleValue(*x)),
         Value::Bool(b) => Some(A::BoolValue(*b)),
         Value::Char(c) => Some(A::StringValue(c.to_string())),
-        Value::Str(s) | Value::Pre(s) => Some(A::StringValue((*s).to_owned())),
+        Value::Str(s) | Value::Pre(s) | Value::Formatted(s) => {
+            Some(A::StringValue((*s).to_owned()))
+        }
         Value::None => None,
         Value::Some(inner) => return any_value(inner),
     };
