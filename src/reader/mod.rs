@@ -1,0 +1,206 @@
+//! Reading segments back: an iterator of decoded records over directories and files.
+//!
+//! The reader trusts nothing it reads: every length is checked against the bytes that are
+//! there before anything is allocated, every frame's checksum is verified before its payload is
+//! used, and corruption is reported (with file and byte offset) as an `Err` item, after which
+//! reading goes on at the next frame that verifies.
+//!
+//! ```no_run
+//! for item in tachylog::reader::Reader::open(["logs"])? {
+//!     match item {
+//!         Ok(tachylog::reader::Event::Record(r)) => println!("{} {}", r.level, r.message()),
+//!         Ok(other) => println!("{other:?}"),
+//!         Err(e) => eprintln!("{e}"),
+//!     }
+//! }
+//! # Ok::<(), tachylog::reader::ReadError>(())
+//! ```
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+mod error;
+mod event;
+mod files;
+pub mod follow;
+mod intern;
+mod load;
+pub mod merge;
+mod render;
+mod value;
+pub mod verify;
+mod walk;
+
+pub use error::{ReadError, Tail};
+pub use event::{CallsiteInfo, DropNotice, Event, Record, SampledNotice, ThreadInfo};
+pub use files::segment_files;
+pub use load::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
+pub use value::{FieldValue, ValueError};
+use walk::SegmentState;
+
+/// Iterates over the records of segment files, in file order and, within a file, in the
+/// order they were written (per thread, in logging order).
+pub struct Reader {
+    files: VecDeque<PathBuf>,
+    /// Segments handed over as bytes ([`Reader::from_memory`]), read before `files`.
+    memory: VecDeque<(PathBuf, Vec<u8>)>,
+    current: Option<SegmentState>,
+    queue: VecDeque<Result<Event, ReadError>>,
+    thread_seq: HashMap<(u32, u32), u64>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// A reader over directories (their `*.tlog` files) and segment files. Fails only if a
+    /// path does not exist or cannot be listed.
+    pub fn open<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Reader, ReadError> {
+        let mut files = VecDeque::new();
+        for p in paths {
+            files.extend(segment_files(p.as_ref())?);
+        }
+        Ok(Reader {
+            files,
+            memory: VecDeque::new(),
+            current: None,
+            queue: VecDeque::new(),
+            thread_seq: HashMap::new(),
+        })
+    }
+
+    /// A reader over segments already in memory, each as `(name, bytes)`; the name only
+    /// appears in messages. It reads them exactly as it would read files with those bytes.
+    pub fn from_memory(segments: impl IntoIterator<Item = (PathBuf, Vec<u8>)>) -> Reader {
+        Reader {
+            files: VecDeque::new(),
+            memory: segments.into_iter().collect(),
+            current: None,
+            queue: VecDeque::new(),
+            thread_seq: HashMap::new(),
+        }
+    }
+
+    /// The files still to be read.
+    pub fn pending_files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(PathBuf::as_path)
+    }
+
+    fn open_next(&mut self) -> Option<()> {
+        let (path, data) = match self.memory.pop_front() {
+            Some((path, data)) => (path, Ok(data.into())),
+            None => {
+                let path = self.files.pop_front()?;
+                let data = load::load_for_reading(&path);
+                (path, data)
+            }
+        };
+        match data {
+            Err(e) => self.queue.push_back(Err(e)),
+            // A segment the writer created but stopped before giving a header (killed between
+            // creating the file and writing its first bytes).
+            Ok(data) if data.iter().all(|&b| b == 0) => {
+                self.queue.push_back(Ok(Event::SegmentEnd {
+                    path,
+                    tail: Tail::Empty,
+                }))
+            }
+            Ok(data) => match SegmentState::new(path, Arc::new(data)) {
+                Ok((st, warn)) => {
+                    if let Some(w) = warn {
+                        self.queue.push_back(Err(w));
+                    }
+                    self.current = Some(st);
+                }
+                Err(e) => self.queue.push_back(Err(e)),
+            },
+        }
+        Some(())
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<Event, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            match self.current.as_mut() {
+                Some(st) => {
+                    // Records come straight from the frame; anything else through the queue.
+                    if let Some(item) = st.next_record(&mut self.thread_seq) {
+                        return Some(item);
+                    }
+                    if st.done {
+                        self.current = None;
+                    } else {
+                        st.advance(&mut self.queue, &mut self.thread_seq);
+                    }
+                }
+                None => {
+                    self.open_next()?;
+                }
+            }
+        }
+    }
+}
+
+/// The (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian calendar
+/// (H. Hinnant's civil-from-days algorithm). Shared by [`rfc3339`] and the CLI's cached
+/// formatter.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Formats Unix nanoseconds as RFC 3339 in UTC with nine fractional digits
+/// (`2026-11-23T06:22:20.123456789Z`).
+pub fn rfc3339(unix_ns: i64) -> String {
+    let secs = unix_ns.div_euclid(1_000_000_000);
+    let nanos = unix_ns.rem_euclid(1_000_000_000);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(951_782_400_000_000_001),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            rfc3339(1_795_418_540_123_456_789),
+            "2026-11-23T07:22:20.123456789Z"
+        );
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            rfc3339(4_102_444_800_000_000_000),
+            "2100-01-01T00:00:00.000000000Z"
+        );
+    }
+}
