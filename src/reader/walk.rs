@@ -299,7 +299,7 @@ impl SegmentState {
     }
 
     fn ts(&self, ticks: u64) -> i64 {
-        crate::clock::to_unix_ns(ticks, self.anchor.0, self.anchor.1, self.anchor.2)
+        wire::to_unix_ns(ticks, self.anchor.0, self.anchor.1, self.anchor.2)
     }
 
     /// Starts handing out the records of the records frame at `off` (payload `range`): they
@@ -384,12 +384,7 @@ impl SegmentState {
             },
         };
         let record = Record {
-            ts_unix_ns: crate::clock::to_unix_ns(
-                rh.ticks,
-                self.anchor.0,
-                self.anchor.1,
-                self.anchor.2,
-            ),
+            ts_unix_ns: wire::to_unix_ns(rh.ticks, self.anchor.0, self.anchor.1, self.anchor.2),
             ticks: rh.ticks,
             level: cs.level,
             callsite: cs,
