@@ -55,8 +55,8 @@ fn records_keep_level_target_location_and_message() {
     assert_eq!(r[1].callsite.line, warn_line);
     assert_eq!(r[2].callsite.line, warn_line + 1);
     // The loop's three records share one call site.
-    assert!(std::ptr::eq(r[3].callsite, r[5].callsite));
-    assert!(!std::ptr::eq(r[0].callsite, r[3].callsite));
+    assert!(std::sync::Arc::ptr_eq(&r[3].callsite, &r[5].callsite));
+    assert!(!std::sync::Arc::ptr_eq(&r[0].callsite, &r[3].callsite));
 }
 
 /// The same `log` call sites used under each filter.

@@ -72,7 +72,10 @@ fn events_keep_fields_raw_and_span_names() {
         );
     }
     // One tachylog call site per tracing call site.
-    assert!(std::ptr::eq(d.records[0].callsite, d.records[1].callsite));
+    assert!(std::sync::Arc::ptr_eq(
+        &d.records[0].callsite,
+        &d.records[1].callsite
+    ));
     let r = &d.records[2];
     assert_eq!(
         (r.level, &*r.callsite.target),

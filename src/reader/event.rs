@@ -1,11 +1,11 @@
 //! What a reader yields: records, notices and segment ends, and what they refer to.
 use super::error::Tail;
 use super::load;
+use super::parsed::Parsed;
 use crate::Level;
 use crate::wire::RECORD_HEAD_LEN;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tachylog_format::{Piece, Plain};
 
 /// One thing read from a segment.
 #[derive(Debug, Clone)]
@@ -27,11 +27,10 @@ pub enum Event {
     },
 }
 
-/// Static description of a call site, as read from a segment. Descriptions are interned for
-/// the life of the process (one per distinct call site, however many segments describe it), so
-/// records refer to theirs without reference counting. Two are equal when everything the
-/// segment said about them is.
-#[derive(Debug)]
+/// Static description of a call site, as read from a segment. A reader keeps one description
+/// per distinct call site for as long as something refers to it (the segment that describes it,
+/// a record), however many segments describe it again; records share theirs. Two are equal
+/// when everything the segment said about them is.
 pub struct CallsiteInfo {
     /// Level.
     pub level: Level,
@@ -44,17 +43,39 @@ pub struct CallsiteInfo {
     /// Source line.
     pub line: u32,
     /// Format string.
-    pub format: &'static str,
-    pub(super) pieces: Result<Vec<Piece<'static>>, tachylog_format::ParseError>,
-    /// The format string's plain form, if it has one (the message is then written as the
-    /// values are decoded).
-    pub(super) plain: Option<Plain<'static>>,
-    pub(super) arg_names: Vec<&'static str>,
+    pub format: Arc<str>,
     /// Names of the structured fields.
     pub field_names: Vec<Arc<str>>,
+    /// The format string parsed, and the argument names.
+    pub(super) parsed: Parsed,
 }
 
 impl CallsiteInfo {
+    /// A description of what a call-site frame said.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        level: Level,
+        target: &str,
+        module_path: &str,
+        file: &str,
+        line: u32,
+        format: &str,
+        arg_names: &[&str],
+        field_names: Vec<Arc<str>>,
+    ) -> CallsiteInfo {
+        let parsed = Parsed::new(Arc::from(format), arg_names);
+        CallsiteInfo {
+            level,
+            target: target.into(),
+            module_path: module_path.into(),
+            file: file.into(),
+            line,
+            format: parsed.format().clone(),
+            field_names,
+            parsed,
+        }
+    }
+
     /// What the segment said (everything else is derived from it).
     #[allow(clippy::type_complexity)]
     fn said(&self) -> (Level, &str, &str, &str, u32, &str, &[&str], &[Arc<str>]) {
@@ -64,10 +85,44 @@ impl CallsiteInfo {
             &self.module_path,
             &self.file,
             self.line,
-            self.format,
-            &self.arg_names,
+            &self.format,
+            self.parsed.arg_names(),
             &self.field_names,
         )
+    }
+
+    /// Bytes this description takes, itself and what it owns on the heap (an estimate that
+    /// counts everything that grows with what the segment said).
+    pub(super) fn footprint(&self) -> usize {
+        // An `Arc`'s allocation holds its two counts before the value.
+        const ARC: usize = 2 * size_of::<usize>();
+        let strings = [&self.target, &self.module_path, &self.file]
+            .into_iter()
+            .chain(&self.field_names)
+            .map(|s| ARC + s.len())
+            .sum::<usize>();
+        ARC + size_of::<CallsiteInfo>()
+            + strings
+            + self.field_names.capacity() * size_of::<Arc<str>>()
+            + ARC
+            + self.parsed.heap_bytes()
+    }
+}
+
+impl std::fmt::Debug for CallsiteInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallsiteInfo")
+            .field("level", &self.level)
+            .field("target", &self.target)
+            .field("module_path", &self.module_path)
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .field("format", &self.format)
+            .field("pieces", &self.parsed.pieces())
+            .field("plain", &self.parsed.plain())
+            .field("arg_names", &self.parsed.arg_names())
+            .field("field_names", &self.field_names)
+            .finish()
     }
 }
 
@@ -107,7 +162,7 @@ pub struct Record {
     /// Level.
     pub level: Level,
     /// The call site.
-    pub callsite: &'static CallsiteInfo,
+    pub callsite: Arc<CallsiteInfo>,
     /// The thread.
     pub thread: Arc<ThreadInfo>,
     /// Position of this record among its thread's records in this reader's input (0-based).
@@ -140,7 +195,7 @@ pub struct DropNotice {
 #[derive(Debug, Clone)]
 pub struct SampledNotice {
     /// The call site.
-    pub callsite: &'static CallsiteInfo,
+    pub callsite: Arc<CallsiteInfo>,
     /// Records kept since the previous notice.
     pub kept: u64,
     /// Records skipped since the previous notice.

@@ -4,9 +4,9 @@
 //! A live segment is read with `pread`, never mapped (another process may truncate it when it
 //! seals), and only up to the `committed` length in its header: everything below it is complete
 //! frames. Bytes already decoded are let go; records keep only the chunk they live in.
-use super::{Event, ReadError, SegmentState, Tail, load_segment, segment_files};
+use super::{Context, Event, ReadError, SegmentState, Tail, load_segment, segment_files};
 use crate::wire::{self, COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,8 @@ pub struct Follower {
     finished: HashSet<PathBuf>,
     current: Option<Live>,
     queue: VecDeque<Result<Event, ReadError>>,
-    thread_seq: HashMap<(u32, u32), u64>,
+    /// What is kept from one segment to the next.
+    cx: Context,
 }
 
 impl std::fmt::Debug for Follower {
@@ -56,7 +57,7 @@ impl Follower {
             finished: HashSet::new(),
             current: None,
             queue: VecDeque::new(),
-            thread_seq: HashMap::new(),
+            cx: Context::default(),
         })
     }
 
@@ -186,10 +187,11 @@ impl Follower {
             let path = live.state.path.clone();
             self.finished.insert(raw_name(&path));
             self.current = None;
+            self.cx.callsites.sweep();
             return true;
         }
         if !live.state.starved {
-            live.state.step(&mut self.queue, &mut self.thread_seq);
+            live.state.step(&mut self.queue, &mut self.cx);
             return true;
         }
         match Self::refill(live) {

@@ -1,39 +1,48 @@
-//! Interning: one description per distinct call site, however many segments describe it.
+//! Interning: one description per distinct call site, however many segments describe it, kept
+//! by one reader for as long as something refers to it.
 use super::event::CallsiteInfo;
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::Arc;
 
-/// The interned description equal to `info` (see [`CallsiteInfo`]). Bounded by the distinct
-/// call sites in the input, as [`intern`] is by the distinct strings.
-pub(super) fn intern_callsite(info: CallsiteInfo) -> &'static CallsiteInfo {
-    static SET: Interned<CallsiteInfo> = Mutex::new(None);
-    intern_in(&SET, info)
+/// The call-site descriptions a reader holds: those that the segment being read, or a record or
+/// notice not yet dropped, refers to, plus those let go since the last [`Interner::sweep`].
+#[derive(Debug, Default)]
+pub(super) struct Interner {
+    set: HashSet<Arc<CallsiteInfo>>,
+    /// [`CallsiteInfo::footprint`] of everything in `set`.
+    bytes: usize,
 }
 
-/// A set of values kept for the life of the process.
-type Interned<T> = Mutex<Option<HashSet<&'static T>>>;
-
-/// The value in `set` equal to `v`, added if there is none.
-fn intern_in<T, B>(set: &Interned<T>, v: B) -> &'static T
-where
-    T: ?Sized + Eq + std::hash::Hash + 'static,
-    B: std::borrow::Borrow<T> + Into<Box<T>>,
-{
-    let mut g = set.lock().unwrap_or_else(|e| e.into_inner());
-    let set = g.get_or_insert_with(HashSet::new);
-    if let Some(&found) = set.get(v.borrow()) {
-        return found;
+impl Interner {
+    /// The description equal to `info`: one already held, or `info`, added.
+    pub(super) fn callsite(&mut self, info: CallsiteInfo) -> Arc<CallsiteInfo> {
+        if let Some(found) = self.set.get(&info) {
+            return found.clone();
+        }
+        self.bytes += info.footprint();
+        let new = Arc::new(info);
+        self.set.insert(new.clone());
+        new
     }
-    let new: &'static T = Box::leak(v.into());
-    set.insert(new);
-    new
-}
 
-/// Interns strings for the life of the process, so parsed format strings can be shared by
-/// every record of a call site. Bounded by the distinct strings in the input.
-pub(super) fn intern(s: &str) -> &'static str {
-    static SET: Interned<str> = Mutex::new(None);
-    intern_in(&SET, s)
+    /// Lets go of the descriptions nothing but this interner refers to.
+    pub(super) fn sweep(&mut self) {
+        let bytes = &mut self.bytes;
+        // A count of one is this set's own reference: no other can appear without it.
+        self.set.retain(|cs| {
+            let keep = Arc::strong_count(cs) > 1;
+            if !keep {
+                *bytes -= cs.footprint();
+            }
+            keep
+        });
+    }
+
+    /// Descriptions held, and their bytes.
+    #[cfg(test)]
+    pub(super) fn held(&self) -> (usize, usize) {
+        (self.set.len(), self.bytes)
+    }
 }
 
 #[cfg(test)]
@@ -43,31 +52,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn call_sites_and_format_strings_are_interned_by_what_the_segment_says() {
-        let cs = |fmt: &str, names: &[&str], fields: usize| {
-            intern_callsite(
-                parse_callsite(&build_callsite(fmt, names, fields))
-                    .unwrap()
-                    .1,
-            )
+    fn call_sites_are_interned_by_what_the_segment_says() {
+        let mut i = Interner::default();
+        let mut cs = |fmt: &str, names: &[&str], fields: usize| {
+            let info = parse_callsite(&build_callsite(fmt, names, fields))
+                .unwrap()
+                .1;
+            i.callsite(info)
         };
         // Described again (as each segment does): the same description.
-        assert!(std::ptr::eq(cs("x {}", &[""], 1), cs("x {}", &[""], 1)));
+        assert!(Arc::ptr_eq(&cs("x {}", &[""], 1), &cs("x {}", &[""], 1)));
         // Anything said differently: another one.
-        assert!(!std::ptr::eq(cs("x {}", &[""], 1), cs("x {}", &[""], 0)));
-        assert!(!std::ptr::eq(cs("x {}", &[""], 1), cs("y {}", &[""], 1)));
-        assert!(!std::ptr::eq(
-            cs("x {a}", &["a"], 1),
-            cs("x {b}", &["b"], 1)
+        assert!(!Arc::ptr_eq(&cs("x {}", &[""], 1), &cs("x {}", &[""], 0)));
+        assert!(!Arc::ptr_eq(&cs("x {}", &[""], 1), &cs("y {}", &[""], 1)));
+        assert!(!Arc::ptr_eq(
+            &cs("x {a}", &["a"], 1),
+            &cs("x {b}", &["b"], 1)
         ));
         let mut p = build_callsite("x {}", &[""], 1);
         p[4] = 9; // the line
-        let other_line = intern_callsite(parse_callsite(&p).unwrap().1);
+        let other_line = i.callsite(parse_callsite(&p).unwrap().1);
         assert_eq!(other_line.line, 9);
-        assert!(!std::ptr::eq(cs("x {}", &[""], 1), other_line));
-        assert!(std::ptr::eq(
-            intern("fmt {}"),
-            intern(&String::from("fmt {}"))
-        ));
+        let same_line = i.callsite(parse_callsite(&p).unwrap().1);
+        assert!(Arc::ptr_eq(&other_line, &same_line));
+        let first = parse_callsite(&build_callsite("x {}", &[""], 1)).unwrap().1;
+        assert!(!Arc::ptr_eq(&i.callsite(first), &other_line));
+    }
+
+    #[test]
+    fn what_nothing_refers_to_goes_at_the_next_sweep() {
+        let info = |n: usize| {
+            let fmt = format!("call site {n} {{}}");
+            parse_callsite(&build_callsite(&fmt, &[""], 0)).unwrap().1
+        };
+        let mut i = Interner::default();
+        let kept = i.callsite(info(0));
+        for n in 1..3 {
+            i.callsite(info(n));
+        }
+        assert_eq!(i.held().0, 3);
+        i.sweep();
+        assert_eq!(i.held(), (1, kept.footprint()));
+        assert!(Arc::ptr_eq(&i.callsite(info(0)), &kept));
+        drop(kept);
+        i.sweep();
+        assert_eq!(i.held(), (0, 0));
     }
 }

@@ -15,7 +15,7 @@
 //! }
 //! # Ok::<(), tachylog::reader::ReadError>(())
 //! ```
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,6 +26,7 @@ pub mod follow;
 mod intern;
 mod load;
 pub mod merge;
+mod parsed;
 mod render;
 mod value;
 pub mod verify;
@@ -36,7 +37,7 @@ pub use event::{CallsiteInfo, DropNotice, Event, Record, SampledNotice, ThreadIn
 pub use files::segment_files;
 pub use load::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
 pub use value::{FieldValue, ValueError};
-use walk::SegmentState;
+use walk::{Context, SegmentState};
 
 /// Iterates over the records of segment files, in file order and, within a file, in the
 /// order they were written (per thread, in logging order).
@@ -46,7 +47,8 @@ pub struct Reader {
     memory: VecDeque<(PathBuf, Vec<u8>)>,
     current: Option<SegmentState>,
     queue: VecDeque<Result<Event, ReadError>>,
-    thread_seq: HashMap<(u32, u32), u64>,
+    /// What is kept from one segment to the next.
+    cx: Context,
 }
 
 impl std::fmt::Debug for Reader {
@@ -70,7 +72,7 @@ impl Reader {
             memory: VecDeque::new(),
             current: None,
             queue: VecDeque::new(),
-            thread_seq: HashMap::new(),
+            cx: Context::default(),
         })
     }
 
@@ -82,7 +84,7 @@ impl Reader {
             memory: segments.into_iter().collect(),
             current: None,
             queue: VecDeque::new(),
-            thread_seq: HashMap::new(),
+            cx: Context::default(),
         }
     }
 
@@ -135,13 +137,17 @@ impl Iterator for Reader {
             match self.current.as_mut() {
                 Some(st) => {
                     // Records come straight from the frame; anything else through the queue.
-                    if let Some(item) = st.next_record(&mut self.thread_seq) {
+                    if let Some(item) = st.next_record(&mut self.cx) {
                         return Some(item);
                     }
                     if st.done {
+                        // Its call-site table goes with it: let go of the descriptions that
+                        // nothing refers to now (those of earlier segments whose records are
+                        // gone, and of this one if none of its records is still held).
                         self.current = None;
+                        self.cx.callsites.sweep();
                     } else {
-                        st.advance(&mut self.queue, &mut self.thread_seq);
+                        st.advance(&mut self.queue, &mut self.cx);
                     }
                 }
                 None => {

@@ -17,14 +17,15 @@ impl Record {
     /// `false` means only that it was not shown.
     #[inline]
     pub fn write_message_ascii(&self, out: &mut String) -> Result<bool, ValueError> {
-        let cs = self.callsite;
-        if let Some(plain) = &cs.plain
+        let cs = &*self.callsite;
+        if let Some(plain) = cs.parsed.plain()
             && let Some(ascii) = self.write_plain(out, plain, None)
         {
             return Ok(ascii);
         }
-        let pieces = cs.pieces.as_ref().map_err(|e| ValueError(e.to_string()))?;
-        self.with_values(|args, _| tachylog_format::render(out, pieces, &cs.arg_names, args))?
+        let pieces = cs.parsed.pieces().map_err(|e| ValueError(e.to_string()))?;
+        let names = cs.parsed.arg_names();
+        self.with_values(|args, _| tachylog_format::render(out, pieces, names, args))?
             .map_err(|e| ValueError(e.to_string()))?;
         Ok(false)
     }
@@ -38,10 +39,10 @@ impl Record {
         out: &mut String,
         mut field: impl FnMut(&'a str, Value<'a>),
     ) -> Result<bool, ValueError> {
-        let cs = self.callsite;
+        let cs = &*self.callsite;
         // Most call sites have no fields: then there is no buffer to make and drop.
         let mut fields = (!cs.field_names.is_empty()).then(Values::new);
-        let message = if let Some(plain) = &cs.plain
+        let message = if let Some(plain) = cs.parsed.plain()
             && let Some(ascii) = self.write_plain(out, plain, fields.as_mut())
         {
             Ok(ascii)
@@ -52,12 +53,14 @@ impl Record {
                 fields.clear();
             }
             // A format string that does not parse is the first thing to report, as before.
-            match (&cs.pieces, decoded) {
+            match (cs.parsed.pieces(), decoded) {
                 (Err(e), _) => Err(ValueError(e.to_string())),
                 (Ok(_), Err(e)) => Err(e),
-                (Ok(pieces), Ok(())) => tachylog_format::render(out, pieces, &cs.arg_names, &args)
-                    .map(|()| false)
-                    .map_err(|e| ValueError(e.to_string())),
+                (Ok(pieces), Ok(())) => {
+                    tachylog_format::render(out, pieces, cs.parsed.arg_names(), &args)
+                        .map(|()| false)
+                        .map_err(|e| ValueError(e.to_string()))
+                }
             }
         };
         if let Some(fields) = &mut fields {
@@ -137,7 +140,7 @@ impl Record {
     /// Appends the stand-in for a message that cannot be rendered because of `e` (what
     /// [`Record::message`] gives then): the format string followed by a bracketed explanation.
     pub fn write_undecodable(&self, out: &mut String, e: &ValueError) {
-        out.push_str(self.callsite.format);
+        out.push_str(&self.callsite.format);
         out.push_str(" [undecodable arguments: ");
         out.push_str(&e.0);
         out.push(']');
@@ -226,18 +229,18 @@ mod tests {
         assert!(
             record("{x}={}", &["x", ""], 0, &[])
                 .callsite
-                .plain
+                .parsed
+                .plain()
                 .is_none()
         );
         for (fmt, names, fields, bytes) in cases {
             let r = record(fmt, &names, fields, &bytes);
-            assert!(r.callsite.plain.is_some(), "{fmt}");
+            assert!(r.callsite.parsed.plain().is_some(), "{fmt}");
             let mut general = record(fmt, &names, fields, &bytes);
-            // The same call site without its plain form (not interned: it would be found
-            // equal to the plain one).
+            // The same call site without its plain form.
             let (_, mut cs) = parse_callsite(&build_callsite(fmt, &names, fields)).unwrap();
-            cs.plain = None;
-            general.callsite = Box::leak(Box::new(cs));
+            cs.parsed.forget_plain();
+            general.callsite = std::sync::Arc::new(cs);
             let (mut a, mut b) = ("prefix ".to_string(), "prefix ".to_string());
             let (ra, rb) = (r.write_message_ascii(&mut a), general.write_message(&mut b));
             assert_eq!(ra.is_ok(), rb.is_ok(), "{fmt} {bytes:?}");

@@ -53,7 +53,7 @@ impl Record {
             buf: self.args(),
             pos: 0,
         };
-        for _ in 0..cs.arg_names.len() {
+        for _ in 0..cs.parsed.arg_names().len() {
             args.push(cur.value(0)?);
         }
         for _ in 0..cs.field_names.len() {

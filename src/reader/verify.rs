@@ -1,6 +1,6 @@
 //! Checking segments frame by frame: what `tachylog verify` prints.
-use super::{Event, ReadError, SegmentState, Tail};
-use std::collections::{HashMap, VecDeque};
+use super::{Context, Event, ReadError, SegmentState, Tail};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 /// What checking one segment found.
@@ -55,9 +55,9 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
             .push((0, crate::wire::HEADER_LEN as u64, reason));
     }
     let mut queue = VecDeque::new();
-    let mut seqs = HashMap::new();
+    let mut cx = Context::default();
     while !st.done {
-        st.step(&mut queue, &mut seqs);
+        st.step(&mut queue, &mut cx);
         for item in queue.drain(..) {
             match item {
                 Ok(Event::Record(_)) => report.records += 1,

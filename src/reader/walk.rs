@@ -3,7 +3,7 @@ use super::error::{ReadError, Tail};
 use super::event::{
     CallsiteInfo, DropNotice, Event, Record, SampledNotice, SegmentBytes, ThreadInfo,
 };
-use super::intern::{intern, intern_callsite};
+use super::intern::Interner;
 use crate::Level;
 use crate::wire::{
     self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FormatError,
@@ -13,8 +13,15 @@ use crate::wire::{
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tachylog_format::Plain;
 use zerocopy::FromBytes;
+
+/// What a reader keeps from one segment to the next: the call-site descriptions, and each
+/// thread's count of records so far (by writer pid and producer).
+#[derive(Debug, Default)]
+pub(super) struct Context {
+    pub(super) callsites: Interner,
+    pub(super) seqs: HashMap<(u32, u32), u64>,
+}
 
 /// One segment being read: its bytes, where the walker is, and what its frames have described
 /// so far (call sites, threads, the clock anchor).
@@ -38,7 +45,7 @@ pub(super) struct SegmentState {
     pub(super) committed: usize,
     sealed: bool,
     anchor: (u64, u64, f64),
-    callsites: HashMap<u32, &'static CallsiteInfo>,
+    callsites: HashMap<u32, Arc<CallsiteInfo>>,
     threads: HashMap<u32, Arc<ThreadInfo>>,
     pub(super) done: bool,
     /// The records frame being read, if any.
@@ -149,10 +156,10 @@ impl SegmentState {
     pub(super) fn step(
         &mut self,
         queue: &mut VecDeque<Result<Event, ReadError>>,
-        seqs: &mut HashMap<(u32, u32), u64>,
+        cx: &mut Context,
     ) {
-        self.advance(queue, seqs);
-        while let Some(item) = self.next_record(seqs) {
+        self.advance(queue, cx);
+        while let Some(item) = self.next_record(cx) {
             queue.push_back(item);
         }
     }
@@ -163,7 +170,7 @@ impl SegmentState {
     pub(super) fn advance(
         &mut self,
         queue: &mut VecDeque<Result<Event, ReadError>>,
-        seqs: &mut HashMap<(u32, u32), u64>,
+        cx: &mut Context,
     ) {
         debug_assert!(self.cursor.is_none());
         let off = self.off;
@@ -218,7 +225,7 @@ impl SegmentState {
         match Kind::from_u16(fh.kind) {
             Some(Kind::Callsite) => match parse_callsite(payload) {
                 Ok((id, info)) => {
-                    self.callsites.insert(id, intern_callsite(info));
+                    self.callsites.insert(id, cx.callsites.callsite(info));
                 }
                 Err(r) => queue.push_back(Err(self.corrupt(off, r))),
             },
@@ -252,7 +259,7 @@ impl SegmentState {
                 }
                 self.finish(Tail::Sealed, queue);
             }
-            Some(Kind::Records) => self.records(off, start..end, queue, seqs),
+            Some(Kind::Records) => self.records(off, start..end, queue, &cx.seqs),
             Some(Kind::Sampled) => self.sampled(off, payload, queue),
             None => {}
         }
@@ -285,7 +292,7 @@ impl SegmentState {
         for e in entries {
             match self.callsites.get(&e.callsite) {
                 Some(cs) => queue.push_back(Ok(Event::Sampled(SampledNotice {
-                    callsite: cs,
+                    callsite: cs.clone(),
                     kept: e.kept,
                     skipped: e.skipped,
                     segment: self.seq,
@@ -339,17 +346,14 @@ impl SegmentState {
     }
 
     /// The next record of the records frame being read (or what is wrong with it); `None`
-    /// when there is none, after storing the thread's sequence number in `seqs`.
+    /// when there is none, after storing the thread's sequence number in `cx`.
     #[inline]
-    pub(super) fn next_record(
-        &mut self,
-        seqs: &mut HashMap<(u32, u32), u64>,
-    ) -> Option<Result<Event, ReadError>> {
+    pub(super) fn next_record(&mut self, cx: &mut Context) -> Option<Result<Event, ReadError>> {
         let c = self.cursor.as_mut()?;
         let rest = &self.data[c.pos..c.end];
         if rest.is_empty() {
             let (n, count, off) = (c.n, c.count, c.off);
-            self.end_records(seqs);
+            self.end_records(&mut cx.seqs);
             return (n != count).then(|| {
                 Err(self.corrupt(
                     off,
@@ -359,22 +363,22 @@ impl SegmentState {
         }
         let at = c.pos;
         let Ok((rh, _)) = RecordHead::read_from_prefix(rest) else {
-            self.end_records(seqs);
+            self.end_records(&mut cx.seqs);
             return Some(Err(self.corrupt(at, "record header cut short")));
         };
         let len = rh.len as usize;
         if len < RECORD_HEAD_LEN || len > rest.len() {
-            self.end_records(seqs);
+            self.end_records(&mut cx.seqs);
             return Some(Err(
                 self.corrupt(at, format!("record length {len} out of range"))
             ));
         }
         c.pos += len;
         // Runs of records from one call site are common: look it up once per run.
-        let cs = match c.last_cs {
-            Some((id, cs)) if id == rh.callsite => cs,
+        let cs = match &c.last_cs {
+            Some((id, cs)) if *id == rh.callsite => cs,
             _ => match self.callsites.get(&rh.callsite) {
-                Some(&cs) => c.last_cs.insert((rh.callsite, cs)).1,
+                Some(cs) => &c.last_cs.insert((rh.callsite, cs.clone())).1,
                 None => {
                     return Some(Err(self.corrupt(
                         at,
@@ -387,7 +391,7 @@ impl SegmentState {
             ts_unix_ns: wire::to_unix_ns(rh.ticks, self.anchor.0, self.anchor.1, self.anchor.2),
             ticks: rh.ticks,
             level: cs.level,
-            callsite: cs,
+            callsite: cs.clone(),
             thread: c.thread.clone(),
             thread_seq: c.seq,
             segment: self.seq,
@@ -423,7 +427,7 @@ struct Records {
     n: u32,
     count: u32,
     /// The call site of the previous record.
-    last_cs: Option<(u32, &'static CallsiteInfo)>,
+    last_cs: Option<(u32, Arc<CallsiteInfo>)>,
 }
 
 /// Fuzzing only (`cfg(fuzzing)`, set by `cargo fuzz`): lets a fuzz target switch frame
@@ -464,7 +468,7 @@ pub(super) fn parse_callsite(payload: &[u8]) -> Result<(u32, CallsiteInfo), Stri
     let target = take_str(&mut rest)?;
     let module_path = take_str(&mut rest)?;
     let file = take_str(&mut rest)?;
-    let format = intern(take_str(&mut rest)?);
+    let format = take_str(&mut rest)?;
     // Each name takes at least 4 bytes, so the counts are bounded by the payload before any
     // allocation sized by them.
     if (h.n_args as usize + h.n_fields as usize) * 4 > rest.len() {
@@ -472,27 +476,24 @@ pub(super) fn parse_callsite(payload: &[u8]) -> Result<(u32, CallsiteInfo), Stri
     }
     let mut arg_names = Vec::with_capacity(h.n_args as usize);
     for _ in 0..h.n_args {
-        arg_names.push(intern(take_str(&mut rest)?));
+        arg_names.push(take_str(&mut rest)?);
     }
     let mut field_names = Vec::with_capacity(h.n_fields as usize);
     for _ in 0..h.n_fields {
         field_names.push(Arc::from(take_str(&mut rest)?));
     }
-    let pieces = tachylog_format::parse(format);
     Ok((
         h.id,
-        CallsiteInfo {
+        CallsiteInfo::new(
             level,
-            target: target.into(),
-            module_path: module_path.into(),
-            file: file.into(),
-            line: h.line,
+            target,
+            module_path,
+            file,
+            h.line,
             format,
-            plain: pieces.as_ref().ok().and_then(|p| Plain::new(p, &arg_names)),
-            pieces,
-            arg_names,
+            &arg_names,
             field_names,
-        },
+        ),
     ))
 }
 
@@ -516,7 +517,6 @@ fn parse_thread(payload: &[u8]) -> Result<ThreadInfo, String> {
 
 #[cfg(test)]
 pub(super) mod testing {
-    use super::super::intern::intern_callsite;
     use super::*;
 
     /// A record of a call site with format `fmt`, arguments `names` and `fields` fields, whose
@@ -533,7 +533,7 @@ pub(super) mod testing {
             ts_unix_ns: 0,
             ticks: 0,
             level: cs.level,
-            callsite: intern_callsite(cs),
+            callsite: Arc::new(cs),
             thread: Arc::new(ThreadInfo {
                 producer: 1,
                 tid: 1,

@@ -219,7 +219,7 @@ pub struct Cache {
 
 #[derive(Debug)]
 struct Middle {
-    callsite: &'static CallsiteInfo,
+    callsite: Arc<CallsiteInfo>,
     thread: Arc<ThreadInfo>,
     /// `Record::level` is its own field (always the call site's, as the reader makes them).
     level: Level,
@@ -228,7 +228,7 @@ struct Middle {
 
 impl Middle {
     fn is_for(&self, r: &Record) -> bool {
-        std::ptr::eq(self.callsite, r.callsite)
+        Arc::ptr_eq(&self.callsite, &r.callsite)
             && Arc::ptr_eq(&self.thread, &r.thread)
             && self.level == r.level
     }
@@ -263,7 +263,7 @@ impl Cache {
             return &self.entries[i].bytes;
         }
         let key = (
-            std::ptr::from_ref(r.callsite) as usize,
+            Arc::as_ptr(&r.callsite) as usize,
             Arc::as_ptr(&r.thread) as usize,
         );
         let i = match self.index.get(&key) {
@@ -288,7 +288,7 @@ impl Cache {
                 int(&mut bytes, r.callsite.line);
                 bytes.extend_from_slice(b",\"msg\":");
                 self.entries.push(Middle {
-                    callsite: r.callsite,
+                    callsite: r.callsite.clone(),
                     thread: r.thread.clone(),
                     level: r.level,
                     bytes,

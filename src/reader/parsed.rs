@@ -1,0 +1,135 @@
+//! A call site's format string and argument names, parsed once and owned with their text.
+//!
+//! The parsed pieces borrow from the format string, so [`Parsed`] holds both: the text in an
+//! `Arc<str>` (whose bytes never move or change while it lives) and the pieces with their
+//! borrow stretched to `'static`. That lifetime never leaves this module: every accessor hands
+//! the borrowed parts out for no longer than `&self`.
+use std::sync::Arc;
+use tachylog_format::{ParseError, Piece, Plain};
+
+/// A format string, its parsed form, and the names of its arguments.
+pub(super) struct Parsed {
+    // These three borrow from `format` and `names`, and are declared first so that they are
+    // dropped before them.
+    pieces: Result<Vec<Piece<'static>>, ParseError>,
+    /// The plain form, if the format string has one (the message is then written as the values
+    /// are decoded).
+    plain: Option<Plain<'static>>,
+    arg_names: Vec<&'static str>,
+    format: Arc<str>,
+    /// The argument names, one after the other.
+    names: Arc<str>,
+}
+
+impl Parsed {
+    /// Parses `format`, whose arguments are named `arg_names` (`""` for positional ones).
+    pub(super) fn new(format: Arc<str>, arg_names: &[&str]) -> Parsed {
+        let names: Arc<str> = Arc::from(arg_names.concat());
+        // SAFETY: both strings are kept in `self` beside what borrows from them, as `Arc`s,
+        // whose bytes stay where they are and unchanged until the last `Arc` goes, which is no
+        // sooner than `self` (the borrowing fields are dropped first). The `'static` borrows
+        // are private and come out of the accessors below shortened to the borrow of `self`.
+        let (text, all_names): (&'static str, &'static str) =
+            unsafe { (&*Arc::as_ptr(&format), &*Arc::as_ptr(&names)) };
+        let mut at = 0;
+        let mut split: Vec<&'static str> = Vec::with_capacity(arg_names.len());
+        for n in arg_names {
+            split.push(&all_names[at..at + n.len()]);
+            at += n.len();
+        }
+        let mut pieces = tachylog_format::parse(text);
+        let mut plain = pieces.as_ref().ok().and_then(|p| Plain::new(p, &split));
+        // Kept as long as the call site: no spare capacity.
+        if let Ok(p) = &mut pieces {
+            p.shrink_to_fit();
+        }
+        if let Some(p) = &mut plain {
+            p.steps.shrink_to_fit();
+        }
+        Parsed {
+            pieces,
+            plain,
+            arg_names: split,
+            format,
+            names,
+        }
+    }
+
+    /// The format string.
+    pub(super) fn format(&self) -> &Arc<str> {
+        &self.format
+    }
+
+    /// The parsed pieces, or why the format string does not parse.
+    #[inline(always)]
+    pub(super) fn pieces(&self) -> Result<&[Piece<'_>], &ParseError> {
+        self.pieces.as_deref()
+    }
+
+    /// The plain form, if there is one.
+    #[inline(always)]
+    pub(super) fn plain(&self) -> Option<&Plain<'_>> {
+        self.plain.as_ref()
+    }
+
+    /// The argument names, in order.
+    #[inline(always)]
+    pub(super) fn arg_names(&self) -> &[&str] {
+        &self.arg_names
+    }
+
+    /// Drops the plain form, so that messages take the general path (to compare the two).
+    #[cfg(test)]
+    pub(super) fn forget_plain(&mut self) {
+        self.plain = None;
+    }
+
+    /// Bytes this takes on the heap (an estimate that counts what grows with the input).
+    pub(super) fn heap_bytes(&self) -> usize {
+        let pieces = self
+            .pieces
+            .as_ref()
+            .map_or(0, |p| p.capacity() * size_of::<Piece<'_>>());
+        let steps = self
+            .plain
+            .as_ref()
+            .map_or(0, |p| p.steps.capacity() * size_of::<Option<&str>>());
+        pieces
+            + steps
+            + self.arg_names.capacity() * size_of::<&str>()
+            + self.format.len()
+            + self.names.len()
+    }
+}
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parsed")
+            .field("format", &self.format)
+            .field("pieces", &self.pieces())
+            .field("plain", &self.plain())
+            .field("arg_names", &self.arg_names())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_and_names_borrow_from_what_it_owns() {
+        let mut format = String::from("a {} b {x}");
+        let p = Parsed::new(Arc::from(format.as_str()), &["", "x"]);
+        // The caller's strings may go: nothing borrows from them.
+        format.clear();
+        drop(format);
+        assert_eq!(p.arg_names(), ["", "x"]);
+        assert_eq!(p.pieces().map(<[_]>::len), Ok(4));
+        assert!(p.plain().is_some());
+        assert_eq!(&**p.format(), "a {} b {x}");
+        let moved = Box::new(p);
+        assert_eq!(moved.plain().map(|p| p.steps.len()), Some(4));
+        assert!(Parsed::new(Arc::from("{"), &[]).pieces().is_err());
+    }
+}
