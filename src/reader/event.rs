@@ -5,7 +5,8 @@ use super::parsed::Parsed;
 use crate::Level;
 use crate::wire::RECORD_HEAD_LEN;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
 
 /// One thing read from a segment.
 #[derive(Debug, Clone)]
@@ -153,7 +154,7 @@ pub struct ThreadInfo {
 
 /// A decoded record. Its message is formatted on demand ([`Record::message`]), so filters
 /// that look only at level, target or thread never pay for formatting.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Record {
     /// Wall-clock time, nanoseconds since the Unix epoch.
     pub ts_unix_ns: i64,
@@ -161,8 +162,8 @@ pub struct Record {
     pub ticks: u64,
     /// Level.
     pub level: Level,
-    /// The call site.
-    pub callsite: Arc<CallsiteInfo>,
+    /// The call site ([`Record::callsite`]).
+    pub(super) callsite: CallsitePtr,
     /// The thread.
     pub thread: Arc<ThreadInfo>,
     /// Position of this record among its thread's records in this reader's input (0-based).
@@ -172,7 +173,7 @@ pub struct Record {
     /// Process id of the writer (with `thread.producer`, identifies the thread across runs).
     pub pid: u32,
     /// The segment's bytes; the record's values are `data[at..at + len]`. Shared, so reading a
-    /// record allocates nothing.
+    /// record allocates nothing. They also keep the record's call site described.
     pub(super) data: SegmentBytes,
     pub(super) at: u32,
     pub(super) len: u32,
@@ -204,10 +205,87 @@ pub struct SampledNotice {
     pub segment: u64,
 }
 
-/// A segment's bytes, shared by the records read from it (moved in, not copied).
-pub(super) type SegmentBytes = Arc<load::Loaded>;
+/// Call-site descriptions kept for the records of one segment: each one the segment has given
+/// so far (see [`Chunk`]). Only ever added to, while the segment is read.
+pub(super) type Keep = Mutex<Vec<Arc<CallsiteInfo>>>;
+
+/// A segment's bytes (in follow mode, the part read last), shared by the records read from
+/// them (moved in, not copied), and the segment's [`Keep`] list. A record points at its call
+/// site's description without holding it (that would cost two atomic operations a record):
+/// the bytes it holds keep the description alive.
+#[derive(Debug)]
+pub(super) struct Chunk {
+    bytes: load::Loaded,
+    callsites: Arc<Keep>,
+}
+
+impl Chunk {
+    /// `bytes` of a segment whose call-site descriptions `callsites` keeps.
+    pub(super) fn new(bytes: load::Loaded, callsites: Arc<Keep>) -> Chunk {
+        Chunk { bytes, callsites }
+    }
+
+    /// The segment's call-site descriptions.
+    pub(super) fn callsites(&self) -> &Arc<Keep> {
+        &self.callsites
+    }
+}
+
+impl std::ops::Deref for Chunk {
+    type Target = [u8];
+    #[inline(always)]
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// A segment's bytes, shared by the records read from it.
+pub(super) type SegmentBytes = Arc<Chunk>;
+
+/// Where a record's call-site description is: in the [`Keep`] list of the chunk the record
+/// holds. Read only through [`Record::callsite`].
+#[derive(Clone, Copy)]
+pub(super) struct CallsitePtr(NonNull<CallsiteInfo>);
+
+impl CallsitePtr {
+    /// Points at `cs`, which the caller has put in the keep list of the chunk the record
+    /// holding this will hold.
+    #[inline(always)]
+    pub(super) fn new(cs: &Arc<CallsiteInfo>) -> CallsitePtr {
+        CallsitePtr(NonNull::from(&**cs))
+    }
+}
+
+// SAFETY: a `CallsitePtr` is only dereferenced by `Record::callsite`, into a shared reference
+// to a `CallsiteInfo`, which is `Send` and `Sync`; what it points at is kept alive by the chunk
+// that the same record holds, from whichever thread the record is used.
+unsafe impl Send for CallsitePtr {}
+// SAFETY: as above.
+unsafe impl Sync for CallsitePtr {}
 
 impl Record {
+    /// The call site's description.
+    #[inline(always)]
+    pub fn callsite(&self) -> &CallsiteInfo {
+        // SAFETY: the walker made `self.callsite` from an `Arc` it had put in the keep list of
+        // `self.data`'s chunk (or of an earlier chunk of the same segment, which shares the
+        // list), and that list only grows: the description lives, unchanged, at least as long
+        // as `self.data`, which `self` holds for as long as the returned borrow lasts.
+        unsafe { self.callsite.0.as_ref() }
+    }
+
+    /// The call site's description, shared: to keep it after the record is gone.
+    pub fn callsite_arc(&self) -> Arc<CallsiteInfo> {
+        let ptr = self.callsite.0.as_ptr().cast_const();
+        // SAFETY: `ptr` is what `Arc::as_ptr` (the same pointer `Arc::into_raw` gives) returned
+        // for an `Arc` that lives as long as `self.data` does (see `callsite`), so its strong
+        // count is at least one; raising it by one accounts for the `Arc` made here.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+
     /// The encoded values (arguments, then fields).
     pub(super) fn args(&self) -> &[u8] {
         let at = self.at as usize;
@@ -219,5 +297,21 @@ impl Record {
     /// Bytes this record takes in its segment: the 16-byte record header plus its values.
     pub fn encoded_len(&self) -> usize {
         RECORD_HEAD_LEN + self.len as usize
+    }
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("ts_unix_ns", &self.ts_unix_ns)
+            .field("ticks", &self.ticks)
+            .field("level", &self.level)
+            .field("callsite", self.callsite())
+            .field("thread", &self.thread)
+            .field("thread_seq", &self.thread_seq)
+            .field("segment", &self.segment)
+            .field("pid", &self.pid)
+            .field("values", &self.args())
+            .finish()
     }
 }

@@ -10,7 +10,6 @@ use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Reads a directory's segments as they grow. As an iterator it yields what is there now and
 /// returns `None` when it has caught up; call it again later for more.
@@ -110,7 +109,7 @@ impl Follower {
             Ok((_, d)) if d.len() < HEADER_LEN => false,
             Ok((file, data)) => {
                 let live = file.is_some();
-                match SegmentState::new(path.clone(), Arc::new(data.into())) {
+                match SegmentState::new(path.clone(), data.into()) {
                     Ok((mut state, warn)) => {
                         if let Some(w) = warn {
                             self.queue.push_back(Err(w));
@@ -119,7 +118,7 @@ impl Follower {
                             state.live = true;
                             // Frames start after the header: let the header bytes go.
                             state.base = HEADER_LEN;
-                            state.data = Arc::new(Vec::new().into());
+                            state.set_bytes(Vec::new().into());
                             state.off = 0;
                             state.committed = 0;
                         }
@@ -173,7 +172,7 @@ impl Follower {
         st.base += st.off.min(st.data.len());
         st.off = 0;
         st.committed = buf.len();
-        st.data = Arc::new(buf.into());
+        st.set_bytes(buf.into());
         st.starved = false;
         Ok((true, sealed))
     }

@@ -17,7 +17,6 @@
 //! ```
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 mod error;
 mod event;
@@ -112,7 +111,7 @@ impl Reader {
                     tail: Tail::Empty,
                 }))
             }
-            Ok(data) => match SegmentState::new(path, Arc::new(data)) {
+            Ok(data) => match SegmentState::new(path, data) {
                 Ok((st, warn)) => {
                     if let Some(w) = warn {
                         self.queue.push_back(Err(w));
@@ -155,5 +154,46 @@ impl Iterator for Reader {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::walk::testing::{build_callsite, records, segment};
+    use super::*;
+    use crate::wire::{Kind, tag};
+
+    /// Every record in `segments`, read by one reader.
+    fn read(segments: &[&[u8]]) -> Vec<Record> {
+        let input = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (PathBuf::from(format!("s{i}")), s.to_vec()));
+        Reader::from_memory(input)
+            .filter_map(|e| match e.expect("no damage") {
+                Event::Record(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_keep_their_call_site_after_the_reader_is_gone() {
+        let one = [tag::U8, 7];
+        let seg = segment(&[
+            (Kind::Callsite, build_callsite("x {}", &[""], 0)),
+            records(1, &[&one, &one]),
+        ]);
+        let all = read(&[&seg, &seg]);
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[3].message(), "x 7");
+        // Described by both segments, the same description while records of both are held.
+        assert!(std::ptr::eq(all[0].callsite(), all[3].callsite()));
+        let kept = all[2].callsite_arc();
+        assert!(std::ptr::eq(&*kept, all[0].callsite()));
+        drop(all);
+        // The last holder now.
+        assert_eq!(std::sync::Arc::strong_count(&kept), 1);
+        assert_eq!(&*kept.format, "x {}");
     }
 }

@@ -17,7 +17,7 @@ impl Record {
     /// `false` means only that it was not shown.
     #[inline]
     pub fn write_message_ascii(&self, out: &mut String) -> Result<bool, ValueError> {
-        let cs = &*self.callsite;
+        let cs = self.callsite();
         if let Some(plain) = cs.parsed.plain()
             && let Some(ascii) = self.write_plain(out, plain, None)
         {
@@ -39,7 +39,7 @@ impl Record {
         out: &mut String,
         mut field: impl FnMut(&'a str, Value<'a>),
     ) -> Result<bool, ValueError> {
-        let cs = &*self.callsite;
+        let cs = self.callsite();
         // Most call sites have no fields: then there is no buffer to make and drop.
         let mut fields = (!cs.field_names.is_empty()).then(Values::new);
         let message = if let Some(plain) = cs.parsed.plain()
@@ -105,7 +105,7 @@ impl Record {
             }
         }
         if ok {
-            for _ in 0..self.callsite.field_names.len() {
+            for _ in 0..self.callsite().field_names.len() {
                 match (cur.value(0), fields.as_mut()) {
                     (Ok(v), Some(fields)) => fields.push(v),
                     (Ok(_), None) => {}
@@ -140,7 +140,7 @@ impl Record {
     /// Appends the stand-in for a message that cannot be rendered because of `e` (what
     /// [`Record::message`] gives then): the format string followed by a bracketed explanation.
     pub fn write_undecodable(&self, out: &mut String, e: &ValueError) {
-        out.push_str(&self.callsite.format);
+        out.push_str(&self.callsite().format);
         out.push_str(" [undecodable arguments: ");
         out.push_str(&e.0);
         out.push(']');
@@ -148,11 +148,11 @@ impl Record {
 
     /// Calls `f` with each structured field's name and value, in order, without allocating.
     pub fn visit_fields(&self, mut f: impl FnMut(&str, &Value<'_>)) -> Result<(), ValueError> {
-        if self.callsite.field_names.is_empty() {
+        if self.callsite().field_names.is_empty() {
             return Ok(());
         }
         self.with_values(|_, fields| {
-            for (name, v) in self.callsite.field_names.iter().zip(fields) {
+            for (name, v) in self.callsite().field_names.iter().zip(fields) {
                 f(name, v);
             }
         })
@@ -162,7 +162,7 @@ impl Record {
     pub fn fields(&self) -> Result<Vec<(&str, Value<'_>)>, ValueError> {
         let (_, fields) = self.values()?;
         Ok(self
-            .callsite
+            .callsite()
             .field_names
             .iter()
             .map(|n| &**n)
@@ -174,7 +174,7 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::super::walk::parse_callsite;
-    use super::super::walk::testing::{build_callsite, record};
+    use super::super::walk::testing::{build_callsite, record, with_callsite};
     use super::*;
     use crate::wire::tag;
 
@@ -228,19 +228,18 @@ mod tests {
         // Not plain: `{}` after `{x}` takes argument 0 again (only `{}` advances).
         assert!(
             record("{x}={}", &["x", ""], 0, &[])
-                .callsite
+                .callsite()
                 .parsed
                 .plain()
                 .is_none()
         );
         for (fmt, names, fields, bytes) in cases {
             let r = record(fmt, &names, fields, &bytes);
-            assert!(r.callsite.parsed.plain().is_some(), "{fmt}");
-            let mut general = record(fmt, &names, fields, &bytes);
+            assert!(r.callsite().parsed.plain().is_some(), "{fmt}");
             // The same call site without its plain form.
             let (_, mut cs) = parse_callsite(&build_callsite(fmt, &names, fields)).unwrap();
             cs.parsed.forget_plain();
-            general.callsite = std::sync::Arc::new(cs);
+            let general = with_callsite(std::sync::Arc::new(cs), &bytes);
             let (mut a, mut b) = ("prefix ".to_string(), "prefix ".to_string());
             let (ra, rb) = (r.write_message_ascii(&mut a), general.write_message(&mut b));
             assert_eq!(ra.is_ok(), rb.is_ok(), "{fmt} {bytes:?}");

@@ -48,7 +48,7 @@ impl Record {
         args: &mut Values<'a>,
         fields: &mut Values<'a>,
     ) -> Result<(), ValueError> {
-        let cs = &self.callsite;
+        let cs = self.callsite();
         let mut cur = Cursor {
             buf: self.args(),
             pos: 0,

@@ -38,7 +38,7 @@ impl SegmentReport {
 pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
     let data = super::load::load_for_reading(path)?;
     let bytes = data.len() as u64;
-    let (mut st, warn) = SegmentState::new(path.to_owned(), std::sync::Arc::new(data))?;
+    let (mut st, warn) = SegmentState::new(path.to_owned(), data)?;
     let mut report = SegmentReport {
         path: path.to_owned(),
         seq: st.seq,

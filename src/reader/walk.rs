@@ -1,9 +1,11 @@
 //! The frame walker: one segment's frames, checked and turned into events.
 use super::error::{ReadError, Tail};
 use super::event::{
-    CallsiteInfo, DropNotice, Event, Record, SampledNotice, SegmentBytes, ThreadInfo,
+    CallsiteInfo, CallsitePtr, Chunk, DropNotice, Event, Record, SampledNotice, SegmentBytes,
+    ThreadInfo,
 };
 use super::intern::Interner;
+use super::load::Loaded;
 use crate::Level;
 use crate::wire::{
     self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FormatError,
@@ -55,7 +57,7 @@ pub(super) struct SegmentState {
 impl SegmentState {
     pub(super) fn new(
         path: PathBuf,
-        data: SegmentBytes,
+        data: Loaded,
     ) -> Result<(SegmentState, Option<ReadError>), ReadError> {
         let parsed = match SegmentHeader::parse(&data) {
             Ok(p) => p,
@@ -91,13 +93,19 @@ impl SegmentState {
             threads: HashMap::new(),
             done: false,
             cursor: None,
-            data,
+            data: Arc::new(Chunk::new(data, Arc::default())),
             base: 0,
             frames: 0,
             live: false,
             starved: false,
         };
         Ok((st, warn))
+    }
+
+    /// Puts `bytes` in the place of the segment's bytes held so far (follow mode: the bytes
+    /// from `base` on, as read last); call-site descriptions stay.
+    pub(super) fn set_bytes(&mut self, bytes: Loaded) {
+        self.data = Arc::new(Chunk::new(bytes, self.data.callsites().clone()));
     }
 
     fn corrupt(&self, offset: usize, reason: impl Into<String>) -> ReadError {
@@ -225,7 +233,13 @@ impl SegmentState {
         match Kind::from_u16(fh.kind) {
             Some(Kind::Callsite) => match parse_callsite(payload) {
                 Ok((id, info)) => {
-                    self.callsites.insert(id, cx.callsites.callsite(info));
+                    let cs = cx.callsites.callsite(info);
+                    // Kept with the segment's bytes, for the records that will point at it.
+                    let keep = self.data.callsites();
+                    keep.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(cs.clone());
+                    self.callsites.insert(id, cs);
                 }
                 Err(r) => queue.push_back(Err(self.corrupt(off, r))),
             },
@@ -375,10 +389,14 @@ impl SegmentState {
         }
         c.pos += len;
         // Runs of records from one call site are common: look it up once per run.
-        let cs = match &c.last_cs {
-            Some((id, cs)) if *id == rh.callsite => cs,
+        let (callsite, level) = match c.last_cs {
+            Some((id, cs, level)) if id == rh.callsite => (cs, level),
             _ => match self.callsites.get(&rh.callsite) {
-                Some(cs) => &c.last_cs.insert((rh.callsite, cs.clone())).1,
+                Some(cs) => {
+                    let last = (rh.callsite, CallsitePtr::new(cs), cs.level);
+                    c.last_cs = Some(last);
+                    (last.1, last.2)
+                }
                 None => {
                     return Some(Err(self.corrupt(
                         at,
@@ -390,8 +408,8 @@ impl SegmentState {
         let record = Record {
             ts_unix_ns: wire::to_unix_ns(rh.ticks, self.anchor.0, self.anchor.1, self.anchor.2),
             ticks: rh.ticks,
-            level: cs.level,
-            callsite: cs.clone(),
+            level,
+            callsite,
             thread: c.thread.clone(),
             thread_seq: c.seq,
             segment: self.seq,
@@ -426,8 +444,8 @@ struct Records {
     /// Records read, and the count the frame's head gives.
     n: u32,
     count: u32,
-    /// The call site of the previous record.
-    last_cs: Option<(u32, Arc<CallsiteInfo>)>,
+    /// The call site of the previous record: its id, where it is, and its level.
+    last_cs: Option<(u32, CallsitePtr, Level)>,
 }
 
 /// Fuzzing only (`cfg(fuzzing)`, set by `cargo fuzz`): lets a fuzz target switch frame
@@ -529,11 +547,17 @@ pub(super) mod testing {
     ) -> Record {
         let payload = build_callsite(fmt, names, fields);
         let (_, cs) = parse_callsite(&payload).unwrap();
+        with_callsite(Arc::new(cs), bytes)
+    }
+
+    /// A record of call site `cs`, whose values are `bytes`.
+    pub(crate) fn with_callsite(cs: Arc<CallsiteInfo>, bytes: &[u8]) -> Record {
+        let keep = Arc::new(std::sync::Mutex::new(vec![cs.clone()]));
         Record {
             ts_unix_ns: 0,
             ticks: 0,
             level: cs.level,
-            callsite: Arc::new(cs),
+            callsite: CallsitePtr::new(&cs),
             thread: Arc::new(ThreadInfo {
                 producer: 1,
                 tid: 1,
@@ -542,7 +566,7 @@ pub(super) mod testing {
             thread_seq: 0,
             segment: 1,
             pid: 1,
-            data: Arc::new(bytes.to_vec().into()),
+            data: Arc::new(Chunk::new(bytes.to_vec().into(), keep)),
             at: 0,
             len: bytes.len() as u32,
         }
@@ -567,5 +591,53 @@ pub(super) mod testing {
             p.extend_from_slice(s.as_bytes());
         }
         p
+    }
+
+    /// A sealed segment holding `frames` (kind and payload each), checksums and all.
+    pub(crate) fn segment(frames: &[(Kind, Vec<u8>)]) -> Vec<u8> {
+        let mut seg = SegmentHeader::encode(&wire::NewHeader {
+            seq: 1,
+            created_unix_ns: 0,
+            anchor_ticks: 0,
+            anchor_unix_ns: 0,
+            ticks_per_sec: 1e9,
+            segment_size: 0,
+            pid: 1,
+        })
+        .to_vec();
+        for (kind, payload) in frames {
+            let mut head = [0u8; FRAME_HEADER_LEN];
+            head[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+            head[4..6].copy_from_slice(&(*kind as u16).to_le_bytes());
+            let crc = wire::frame_crc(&head[..8], payload);
+            head[8..12].copy_from_slice(&crc.to_le_bytes());
+            seg.extend_from_slice(&head);
+            seg.extend_from_slice(payload);
+            seg.resize(wire::align_up(seg.len()), 0);
+        }
+        let len = seg.len() as u64;
+        seg[wire::COMMITTED_OFFSET..wire::COMMITTED_OFFSET + 8].copy_from_slice(&len.to_le_bytes());
+        seg[wire::FLAGS_OFFSET..wire::FLAGS_OFFSET + 4]
+            .copy_from_slice(&wire::FLAG_SEALED.to_le_bytes());
+        seg
+    }
+
+    /// A records frame of producer 1: one record of call site `id` per item of `values`.
+    pub(crate) fn records(id: u32, values: &[&[u8]]) -> (Kind, Vec<u8>) {
+        let mut p = zerocopy::IntoBytes::as_bytes(&RecordsHead {
+            producer: 1,
+            count: values.len() as u32,
+        })
+        .to_vec();
+        for (i, v) in values.iter().enumerate() {
+            let head = RecordHead {
+                len: (RECORD_HEAD_LEN + v.len()) as u32,
+                callsite: id,
+                ticks: i as u64,
+            };
+            p.extend_from_slice(zerocopy::IntoBytes::as_bytes(&head));
+            p.extend_from_slice(v);
+        }
+        (Kind::Records, p)
     }
 }

@@ -54,7 +54,7 @@ impl Filter {
                 || self
                     .targets
                     .iter()
-                    .any(|p| r.callsite.target.starts_with(p.as_str())))
+                    .any(|p| r.callsite().target.starts_with(p.as_str())))
             && self.time_matches(r.ts_unix_ns)
             && self.thread_matches(Some(&r.thread))
     }

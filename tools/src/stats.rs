@@ -71,12 +71,12 @@ impl Stats {
                     Some((a, b)) => (a.min(ts), b.max(ts)),
                 });
                 self.levels[(r.level as usize).clamp(1, 5) - 1] += 1;
-                *self.targets.entry(r.callsite.target.clone()).or_insert(0) += 1;
+                *self.targets.entry(r.callsite().target.clone()).or_insert(0) += 1;
                 self.threads
                     .entry((r.pid, r.thread.producer))
                     .or_insert_with(|| (label(r.thread.name.as_deref(), r.thread.tid), 0, 0))
                     .1 += 1;
-                let cs = &r.callsite;
+                let cs = r.callsite();
                 let site = self
                     .sites
                     .entry((cs.file.clone(), cs.line, cs.format.clone()))
