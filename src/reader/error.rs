@@ -41,6 +41,20 @@ pub enum ReadError {
         /// What is wrong.
         reason: String,
     },
+    /// The segment describes more call sites than a reader holds at once (see
+    /// [`MAX_CALLSITES`](super::MAX_CALLSITES)); only a forged segment does. The call-site
+    /// frame at `offset` and the rest of the segment are not read.
+    #[error("{}: call-site frame at byte offset {offset}: more call-site descriptions than a reader holds at once (at most {callsites} of {bytes} bytes in all); the rest of the segment is not read", path.display())]
+    TooManyCallsites {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the call-site frame.
+        offset: u64,
+        /// The limit on descriptions.
+        callsites: usize,
+        /// The limit on their bytes.
+        bytes: usize,
+    },
 }
 
 /// How a segment ends.

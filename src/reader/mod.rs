@@ -34,6 +34,7 @@ mod walk;
 pub use error::{ReadError, Tail};
 pub use event::{CallsiteInfo, DropNotice, Event, Record, SampledNotice, ThreadInfo};
 pub use files::segment_files;
+pub use intern::{MAX_CALLSITE_BYTES, MAX_CALLSITES};
 pub use load::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
 pub use value::{FieldValue, ValueError};
 use walk::{Context, SegmentState};
@@ -195,5 +196,47 @@ mod tests {
         // The last holder now.
         assert_eq!(std::sync::Arc::strong_count(&kept), 1);
         assert_eq!(&*kept.format, "x {}");
+    }
+
+    #[test]
+    fn too_many_call_sites_stop_the_segment_with_an_error_and_the_next_one_is_read() {
+        let callsite = |n: u32| {
+            let mut p = build_callsite(&format!("call site {n} {{}}"), &[""], 0);
+            p[..4].copy_from_slice(&n.to_le_bytes());
+            (Kind::Callsite, p)
+        };
+        let one = [tag::U8, 7];
+        let forged = segment(&[
+            callsite(1),
+            callsite(2),
+            records(1, &[&one]),
+            callsite(3),
+            records(3, &[&one]),
+        ]);
+        let fine = segment(&[callsite(1), records(1, &[&one])]);
+        let mut r = Reader::from_memory([
+            (PathBuf::from("forged"), forged),
+            (PathBuf::from("fine"), fine),
+        ]);
+        r.cx.callsites = intern::Interner::with_limits(2, usize::MAX);
+        let got: Vec<String> = r
+            .map(|e| match e {
+                Ok(Event::Record(r)) => r.message(),
+                Ok(Event::SegmentEnd { path, .. }) => format!("end of {}", path.display()),
+                Ok(other) => format!("{other:?}"),
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "call site 1 7",
+                "forged: call-site frame at byte offset 320: more call-site descriptions than a \
+                 reader holds at once (at most 2 of 18446744073709551615 bytes in all); the rest \
+                 of the segment is not read",
+                "call site 1 7",
+                "end of fine",
+            ]
+        );
     }
 }

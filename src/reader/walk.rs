@@ -4,7 +4,7 @@ use super::event::{
     CallsiteInfo, CallsitePtr, Chunk, DropNotice, Event, Record, SampledNotice, SegmentBytes,
     ThreadInfo,
 };
-use super::intern::Interner;
+use super::intern::{Full, Interner};
 use super::load::Loaded;
 use crate::Level;
 use crate::wire::{
@@ -232,15 +232,27 @@ impl SegmentState {
         let payload = &data[start..end];
         match Kind::from_u16(fh.kind) {
             Some(Kind::Callsite) => match parse_callsite(payload) {
-                Ok((id, info)) => {
-                    let cs = cx.callsites.callsite(info);
-                    // Kept with the segment's bytes, for the records that will point at it.
-                    let keep = self.data.callsites();
-                    keep.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(cs.clone());
-                    self.callsites.insert(id, cs);
-                }
+                Ok((id, info)) => match cx.callsites.callsite(info) {
+                    Ok(cs) => {
+                        // Kept with the segment's bytes, for the records that will point at it.
+                        let keep = self.data.callsites();
+                        keep.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(cs.clone());
+                        self.callsites.insert(id, cs);
+                    }
+                    Err(Full) => {
+                        let (callsites, bytes) = cx.callsites.limits();
+                        queue.push_back(Err(ReadError::TooManyCallsites {
+                            path: self.path.clone(),
+                            offset: (self.base + off) as u64,
+                            callsites,
+                            bytes,
+                        }));
+                        // Not read to its end: no segment end to report.
+                        self.done = true;
+                    }
+                },
                 Err(r) => queue.push_back(Err(self.corrupt(off, r))),
             },
             Some(Kind::Thread) => match parse_thread(payload) {
