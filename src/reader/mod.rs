@@ -49,6 +49,8 @@ pub struct Reader {
     queue: VecDeque<Result<Event, ReadError>>,
     /// What is kept from one segment to the next.
     cx: Context,
+    /// Fuzzing only: frame checksums are not checked.
+    skip_crc: bool,
 }
 
 impl std::fmt::Debug for Reader {
@@ -73,6 +75,7 @@ impl Reader {
             current: None,
             queue: VecDeque::new(),
             cx: Context::default(),
+            skip_crc: false,
         })
     }
 
@@ -85,7 +88,17 @@ impl Reader {
             current: None,
             queue: VecDeque::new(),
             cx: Context::default(),
+            skip_crc: false,
         }
+    }
+
+    /// For fuzzing only: this reader does not check frame checksums, so that random input
+    /// reaches the frame and value parsers. Never use it on real data: damage then goes
+    /// undetected, and garbage is decoded as if it were frames.
+    #[doc(hidden)]
+    pub fn skip_frame_checksums(mut self) -> Self {
+        self.skip_crc = true;
+        self
     }
 
     /// The files still to be read.
@@ -113,7 +126,8 @@ impl Reader {
                 }))
             }
             Ok(data) => match SegmentState::new(path, data) {
-                Ok((st, warn)) => {
+                Ok((mut st, warn)) => {
+                    st.check_crc = !self.skip_crc;
                     if let Some(w) = warn {
                         self.queue.push_back(Err(w));
                     }
@@ -237,6 +251,38 @@ mod tests {
                 "call site 1 7",
                 "end of fine",
             ]
+        );
+    }
+
+    #[test]
+    fn frame_checksums_are_skipped_only_when_asked() {
+        let one = [tag::U8, 7];
+        let mut seg = segment(&[
+            (Kind::Callsite, build_callsite("x {}", &[""], 0)),
+            records(1, &[&one]),
+        ]);
+        // The records frame's checksum, wrong.
+        let at = seg.len() - 48 + 8;
+        seg[at] ^= 1;
+        let outcomes = |r: Reader| {
+            r.map(|e| match e {
+                Ok(Event::Record(r)) => r.message(),
+                Ok(_) => "other".to_string(),
+                Err(e) => e.to_string(),
+            })
+            .collect::<Vec<_>>()
+        };
+        let input = || [(PathBuf::from("s"), seg.clone())];
+        assert_eq!(
+            outcomes(Reader::from_memory(input())),
+            [
+                "s: corrupt data at byte offset 192: frame checksum mismatch",
+                "other"
+            ]
+        );
+        assert_eq!(
+            outcomes(Reader::from_memory(input()).skip_frame_checksums()),
+            ["x 7", "other"]
         );
     }
 }

@@ -50,6 +50,9 @@ pub(super) struct SegmentState {
     callsites: HashMap<u32, Arc<CallsiteInfo>>,
     threads: HashMap<u32, Arc<ThreadInfo>>,
     pub(super) done: bool,
+    /// Whether frame checksums are checked (always, except for fuzzing:
+    /// [`Reader::skip_frame_checksums`](super::Reader::skip_frame_checksums)).
+    pub(super) check_crc: bool,
     /// The records frame being read, if any.
     cursor: Option<Records>,
 }
@@ -92,6 +95,7 @@ impl SegmentState {
             callsites: HashMap::new(),
             threads: HashMap::new(),
             done: false,
+            check_crc: true,
             cursor: None,
             data: Arc::new(Chunk::new(data, Arc::default())),
             base: 0,
@@ -132,7 +136,7 @@ impl SegmentState {
             ));
         };
         let hb = &self.data[off..off + 8];
-        if wire::frame_crc(hb, &self.data[start..end]) != fh.crc && !crc_checks_off() {
+        if self.check_crc && wire::frame_crc(hb, &self.data[start..end]) != fh.crc {
             return Err("frame checksum mismatch".into());
         }
         // A kind this reader does not know, in a frame that verifies, is skipped in `step`: a
@@ -458,23 +462,6 @@ struct Records {
     count: u32,
     /// The call site of the previous record: its id, where it is, and its level.
     last_cs: Option<(u32, CallsitePtr, Level)>,
-}
-
-/// Fuzzing only (`cfg(fuzzing)`, set by `cargo fuzz`): lets a fuzz target switch frame
-/// checksum checks off so that random input reaches the frame parsers. Absent otherwise.
-#[cfg(fuzzing)]
-#[doc(hidden)]
-// sync-lint: allow (fuzzing switch, set once before decoding; not engine state)
-pub static FUZZ_SKIP_FRAME_CRC: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false); // sync-lint: allow (as above)
-
-#[inline(always)]
-fn crc_checks_off() -> bool {
-    #[cfg(fuzzing)]
-    // sync-lint: allow (fuzzing switch)
-    return FUZZ_SKIP_FRAME_CRC.load(std::sync::atomic::Ordering::Relaxed);
-    #[cfg(not(fuzzing))]
-    false
 }
 
 /// Splits `u32`-length-prefixed strings off the front of `buf`.
