@@ -252,7 +252,9 @@ impl CallsitePtr {
     /// holding this will hold.
     #[inline(always)]
     pub(super) fn new(cs: &Arc<CallsiteInfo>) -> CallsitePtr {
-        CallsitePtr(NonNull::from(&**cs))
+        // From `Arc::as_ptr`, not from a reference: the pointer may then reach the counts
+        // before the value, as `Record::callsite_arc` needs.
+        CallsitePtr(NonNull::new(Arc::as_ptr(cs).cast_mut()).expect("an Arc is never null"))
     }
 }
 
