@@ -4,31 +4,51 @@
 //! `Arc<str>` (whose bytes never move or change while it lives) and the pieces with their
 //! borrow stretched to `'static`. That lifetime never leaves this module: every accessor hands
 //! the borrowed parts out for no longer than `&self`.
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tachylog_format::{ParseError, Piece, Plain};
 
 /// A format string, its parsed form, and the names of its arguments.
 pub(super) struct Parsed {
     // These three borrow from `format` and `names`, and are declared first so that they are
-    // dropped before them.
-    pieces: Result<Vec<Piece<'static>>, ParseError>,
+    // dropped before them. (No borrow of them is kept outside a heap allocation: a reference
+    // held in a field of this struct would be one that the struct passed by value asserts is
+    // live, even while dropping the string it points into.)
+    /// The parsed pieces, kept from the start when the format string has no plain form (the
+    /// general path renders every message from them). A plain one keeps only its plain form
+    /// and parses its pieces again the first time they are asked for, which only a record
+    /// that does not fit the plain form (forged input) does: a plain `{}` costs a sixth of the
+    /// memory it would with its pieces kept, which matters for forged segments made of them.
+    pieces: OnceLock<Result<Vec<Piece<'static>>, ParseError>>,
     /// The plain form, if the format string has one (the message is then written as the values
     /// are decoded).
     plain: Option<Plain<'static>>,
     arg_names: Vec<&'static str>,
     format: Arc<str>,
-    /// The argument names, one after the other.
-    names: Arc<str>,
+    /// The argument names, one after the other (kept for `arg_names`, which borrow from it).
+    _names: Arc<str>,
+    /// What [`Parsed::heap_bytes`] says, fixed when made (the pieces counted either way).
+    heap: usize,
+}
+
+/// `format` parsed, with no spare capacity (it is kept as long as its call site).
+fn parse(format: &str) -> Result<Vec<Piece<'_>>, ParseError> {
+    let mut pieces = tachylog_format::parse(format);
+    if let Ok(p) = &mut pieces {
+        p.shrink_to_fit();
+    }
+    pieces
 }
 
 impl Parsed {
     /// Parses `format`, whose arguments are named `arg_names` (`""` for positional ones).
     pub(super) fn new(format: Arc<str>, arg_names: &[&str]) -> Parsed {
         let names: Arc<str> = Arc::from(arg_names.concat());
-        // SAFETY: both strings are kept in `self` beside what borrows from them, as `Arc`s,
-        // whose bytes stay where they are and unchanged until the last `Arc` goes, which is no
-        // sooner than `self` (the borrowing fields are dropped first). The `'static` borrows
-        // are private and come out of the accessors below shortened to the borrow of `self`.
+        // SAFETY: both strings are kept in `self` beside what borrows from them (the argument
+        // names, and the pieces and plain form parsed from them, now or later), as
+        // `Arc`s, whose bytes stay where they are and unchanged until the last `Arc` goes,
+        // which is no sooner than `self` (the borrowing fields are dropped first). The
+        // `'static` borrows are private and come out of the accessors below shortened to the
+        // borrow of `self`.
         let (text, all_names): (&'static str, &'static str) =
             unsafe { (&*Arc::as_ptr(&format), &*Arc::as_ptr(&names)) };
         let mut at = 0;
@@ -37,21 +57,34 @@ impl Parsed {
             split.push(&all_names[at..at + n.len()]);
             at += n.len();
         }
-        let mut pieces = tachylog_format::parse(text);
+        let pieces = parse(text);
         let mut plain = pieces.as_ref().ok().and_then(|p| Plain::new(p, &split));
-        // Kept as long as the call site: no spare capacity.
-        if let Ok(p) = &mut pieces {
-            p.shrink_to_fit();
-        }
         if let Some(p) = &mut plain {
             p.steps.shrink_to_fit();
         }
+        // A plain form has one step per piece.
+        let n_pieces = match (&pieces, &plain) {
+            (_, Some(p)) => p.steps.len(),
+            (Ok(p), None) => p.len(),
+            (Err(_), None) => 0,
+        };
+        let heap = n_pieces * size_of::<Piece<'_>>()
+            + plain
+                .as_ref()
+                .map_or(0, |p| p.steps.capacity() * size_of::<Option<&str>>())
+            + split.capacity() * size_of::<&str>()
+            + format.len()
+            + names.len();
         Parsed {
-            pieces,
+            pieces: match plain {
+                Some(_) => OnceLock::new(),
+                None => OnceLock::from(pieces),
+            },
             plain,
             arg_names: split,
             format,
-            names,
+            _names: names,
+            heap,
         }
     }
 
@@ -63,7 +96,13 @@ impl Parsed {
     /// The parsed pieces, or why the format string does not parse.
     #[inline(always)]
     pub(super) fn pieces(&self) -> Result<&[Piece<'_>], &ParseError> {
-        self.pieces.as_deref()
+        self.pieces
+            .get_or_init(|| {
+                // SAFETY: as in `new`: the pieces are kept in `self`, beside `format`.
+                let text: &'static str = unsafe { &*Arc::as_ptr(&self.format) };
+                parse(text)
+            })
+            .as_deref()
     }
 
     /// The plain form, if there is one.
@@ -84,21 +123,10 @@ impl Parsed {
         self.plain = None;
     }
 
-    /// Bytes this takes on the heap (an estimate that counts what grows with the input).
+    /// Bytes this takes on the heap: an estimate that counts what grows with the input, the
+    /// parsed pieces included whether they are kept yet or not.
     pub(super) fn heap_bytes(&self) -> usize {
-        let pieces = self
-            .pieces
-            .as_ref()
-            .map_or(0, |p| p.capacity() * size_of::<Piece<'_>>());
-        let steps = self
-            .plain
-            .as_ref()
-            .map_or(0, |p| p.steps.capacity() * size_of::<Option<&str>>());
-        pieces
-            + steps
-            + self.arg_names.capacity() * size_of::<&str>()
-            + self.format.len()
-            + self.names.len()
+        self.heap
     }
 }
 
@@ -131,5 +159,16 @@ mod tests {
         let moved = Box::new(p);
         assert_eq!(moved.plain().map(|p| p.steps.len()), Some(4));
         assert!(Parsed::new(Arc::from("{"), &[]).pieces().is_err());
+        // Not plain: its pieces are kept from the start; plain: parsed again when asked for.
+        let aligned = Parsed::new(Arc::from("<{:>5}>"), &[""]);
+        assert!(aligned.plain().is_none() && aligned.pieces.get().is_some());
+        let plain = Parsed::new(Arc::from("a {} b"), &[""]);
+        assert!(plain.pieces.get().is_none());
+        assert_eq!(plain.pieces(), tachylog_format::parse("a {} b").as_deref());
+        // Counted the same either way.
+        assert_eq!(
+            plain.heap_bytes(),
+            Parsed::new(Arc::from("a {} b"), &[""]).heap_bytes()
+        );
     }
 }
