@@ -9,7 +9,7 @@ use std::sync::Arc;
 pub const MAX_CALLSITES: usize = 1_000_000;
 
 /// Most bytes of call-site descriptions (strings, parsed format strings and the descriptions
-/// themselves) one reader holds at once.
+/// themselves, as made) one reader holds at once.
 pub const MAX_CALLSITE_BYTES: usize = 256 << 20;
 
 /// The call-site descriptions a reader holds: those that the segment being read, or a record or
