@@ -15,6 +15,17 @@
 //! }
 //! # Ok::<(), tachylog::reader::ReadError>(())
 //! ```
+//!
+//! Memory: a reader keeps one description per distinct call site while a segment being read
+//! or a record refers to it, and lets the others go as it leaves each segment; at most
+//! [`MAX_CALLSITES`] of [`MAX_CALLSITE_BYTES`] in all.
+//!
+//! The parts, each in a file of its own: what goes wrong ([`ReadError`], `error.rs`), what is
+//! read ([`Event`], [`Record`], `event.rs`), decoding values (`value.rs`) and rendering
+//! messages (`render.rs`), which files a path stands for (`files.rs`), loading a segment
+//! (`load.rs`), walking its frames (`walk.rs`), the call-site descriptions (`intern.rs`,
+//! `parsed.rs`), and on top of them [`merge`], [`follow`] and [`verify`]. Only the file
+//! format (`crate::wire`) and [`Level`](crate::Level) come from the rest of the crate.
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
