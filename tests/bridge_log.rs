@@ -29,7 +29,7 @@ fn records_keep_level_target_location_and_message() {
     let got: Vec<_> = d
         .records
         .iter()
-        .map(|r| (r.level, r.callsite.target.to_string(), r.message()))
+        .map(|r| (r.level, r.callsite().target.to_string(), r.message()))
         .collect();
     use tachylog::Level::*;
     let want = [
@@ -47,16 +47,16 @@ fn records_keep_level_target_location_and_message() {
     assert_eq!(got, want);
     let r = &d.records;
     for r in r {
-        assert_eq!(&*r.callsite.file, file!());
-        assert_eq!(&*r.callsite.module_path, module_path!());
+        assert_eq!(&*r.callsite().file, file!());
+        assert_eq!(&*r.callsite().module_path, module_path!());
         assert!(r.fields().unwrap().is_empty());
     }
-    assert_eq!(r[0].callsite.line, info_line);
-    assert_eq!(r[1].callsite.line, warn_line);
-    assert_eq!(r[2].callsite.line, warn_line + 1);
+    assert_eq!(r[0].callsite().line, info_line);
+    assert_eq!(r[1].callsite().line, warn_line);
+    assert_eq!(r[2].callsite().line, warn_line + 1);
     // The loop's three records share one call site.
-    assert!(std::ptr::eq(r[3].callsite, r[5].callsite));
-    assert!(!std::ptr::eq(r[0].callsite, r[3].callsite));
+    assert!(std::ptr::eq(r[3].callsite(), r[5].callsite()));
+    assert!(!std::ptr::eq(r[0].callsite(), r[3].callsite()));
 }
 
 /// The same `log` call sites used under each filter.
@@ -178,13 +178,13 @@ fn locations_past_the_bound_share_one_call_site_per_level() {
     // The filter applies on the shared path too: `t{MAX_CALLSITES + 1}` is off.
     assert_eq!(d.records.len(), n - 1);
     for (i, r) in d.records.iter().take(MAX_CALLSITES).enumerate() {
-        assert_eq!(*r.callsite.target, format!("t{i}"));
+        assert_eq!(*r.callsite().target, format!("t{i}"));
         assert_eq!(r.message(), format!("from {i}"));
     }
     let rest: Vec<_> = d.records[MAX_CALLSITES..]
         .iter()
         .map(|r| {
-            assert_eq!(&*r.callsite.target, "log");
+            assert_eq!(&*r.callsite().target, "log");
             (r.message(), r.fields().unwrap())
         })
         .collect();

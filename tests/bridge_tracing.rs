@@ -50,10 +50,10 @@ fn events_keep_fields_raw_and_span_names() {
     assert_eq!(d.records.len(), 3);
     for (i, r) in d.records[..2].iter().enumerate() {
         assert_eq!(r.level, tachylog::Level::Warn);
-        assert_eq!(&*r.callsite.target, module_path!());
-        assert_eq!(&*r.callsite.module_path, module_path!());
-        assert_eq!(&*r.callsite.file, file!());
-        assert_eq!(r.callsite.line, line);
+        assert_eq!(&*r.callsite().target, module_path!());
+        assert_eq!(&*r.callsite().module_path, module_path!());
+        assert_eq!(&*r.callsite().file, file!());
+        assert_eq!(r.callsite().line, line);
         assert_eq!(r.message(), format!("order {i} of ana"));
         assert_eq!(
             r.fields().unwrap(),
@@ -72,10 +72,13 @@ fn events_keep_fields_raw_and_span_names() {
         );
     }
     // One tachylog call site per tracing call site.
-    assert!(std::ptr::eq(d.records[0].callsite, d.records[1].callsite));
+    assert!(std::ptr::eq(
+        d.records[0].callsite(),
+        d.records[1].callsite()
+    ));
     let r = &d.records[2];
     assert_eq!(
-        (r.level, &*r.callsite.target),
+        (r.level, &*r.callsite().target),
         (tachylog::Level::Error, "risk")
     );
     assert_eq!(r.message(), "");
@@ -118,7 +121,7 @@ fn the_filter_applies_per_target_and_follows_set_filter() {
                 (_, Value::U64(n)) => n,
                 ref f => panic!("{f:?}"),
             };
-            (r.callsite.target.to_string(), r.message(), n)
+            (r.callsite().target.to_string(), r.message(), n)
         })
         .collect();
     let want = [

@@ -166,7 +166,7 @@ fn rotation_loses_nothing_and_each_segment_decodes_alone() {
         for r in &alone.records {
             // Metadata is repeated per segment: names and format resolve in every file.
             assert_eq!(r.message(), format!("payload {:>20}", "x"));
-            assert_eq!(&*r.callsite.target, "rotation");
+            assert_eq!(&*r.callsite().target, "rotation");
             assert!(r.thread.name.as_deref().unwrap().starts_with("rot-"));
         }
         total += alone.records.len() as u64;

@@ -237,7 +237,7 @@ fn structured_fields_keep_names_types_and_values() {
     let d = common::decode([dir.path()]);
     let r = &d.records[0];
     assert_eq!(r.level, tachylog::Level::Warn);
-    assert_eq!(&*r.callsite.target, "orders");
+    assert_eq!(&*r.callsite().target, "orders");
     assert_eq!(r.message(), "order 17 placed");
     assert_eq!(
         r.fields().unwrap(),
@@ -249,8 +249,8 @@ fn structured_fields_keep_names_types_and_values() {
             ("note", Value::None),
         ]
     );
-    assert_eq!(&*r.callsite.file, "tests/roundtrip.rs");
-    assert!(r.callsite.line > 0);
+    assert_eq!(&*r.callsite().file, "tests/roundtrip.rs");
+    assert!(r.callsite().line > 0);
 }
 
 /// Calls `$cb!($args concat!(..))` once for each combination of one option from each list, in

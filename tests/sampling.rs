@@ -149,7 +149,7 @@ fn sample_and_limit_as_ordinary_fields() {
     let d = decode([dir.path()]);
     assert_eq!(d.records.len(), 8);
     let names: Vec<&str> = d.records[1]
-        .callsite
+        .callsite()
         .field_names
         .iter()
         .map(|s| &**s)

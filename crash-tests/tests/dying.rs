@@ -37,7 +37,7 @@ fn decode(dir: &Path) -> Decoded {
                         ref v => panic!("seq is {v:?}"),
                     }
                 } else {
-                    d.others.push((r.callsite.target.to_string(), msg));
+                    d.others.push((r.callsite().target.to_string(), msg));
                 }
             }
             Ok(_) => {}

@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     seg.extend_from_slice(rest);
     let committed = seg.len() as u64;
     seg[72..80].copy_from_slice(&committed.to_le_bytes());
-    common::read(&seg);
+    common::read(&seg, false);
 });
 
 /// CRC-32C (Castagnoli), bitwise: the header checksum the reader expects.

@@ -8,6 +8,5 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    tachylog::reader::FUZZ_SKIP_FRAME_CRC.store(true, std::sync::atomic::Ordering::Relaxed);
-    common::read(data);
+    common::read(data, true);
 });

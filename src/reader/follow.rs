@@ -4,13 +4,12 @@
 //! A live segment is read with `pread`, never mapped (another process may truncate it when it
 //! seals), and only up to the `committed` length in its header: everything below it is complete
 //! frames. Bytes already decoded are let go; records keep only the chunk they live in.
-use super::{Event, ReadError, SegmentState, Tail, load_segment, segment_files};
+use super::{Context, Event, ReadError, SegmentState, Tail, load_segment, segment_files};
 use crate::wire::{self, COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Reads a directory's segments as they grow. As an iterator it yields what is there now and
 /// returns `None` when it has caught up; call it again later for more.
@@ -20,7 +19,8 @@ pub struct Follower {
     finished: HashSet<PathBuf>,
     current: Option<Live>,
     queue: VecDeque<Result<Event, ReadError>>,
-    thread_seq: HashMap<(u32, u32), u64>,
+    /// What is kept from one segment to the next.
+    cx: Context,
 }
 
 impl std::fmt::Debug for Follower {
@@ -56,7 +56,7 @@ impl Follower {
             finished: HashSet::new(),
             current: None,
             queue: VecDeque::new(),
-            thread_seq: HashMap::new(),
+            cx: Context::default(),
         })
     }
 
@@ -109,7 +109,7 @@ impl Follower {
             Ok((_, d)) if d.len() < HEADER_LEN => false,
             Ok((file, data)) => {
                 let live = file.is_some();
-                match SegmentState::new(path.clone(), Arc::new(data.into())) {
+                match SegmentState::new(path.clone(), data.into()) {
                     Ok((mut state, warn)) => {
                         if let Some(w) = warn {
                             self.queue.push_back(Err(w));
@@ -118,7 +118,7 @@ impl Follower {
                             state.live = true;
                             // Frames start after the header: let the header bytes go.
                             state.base = HEADER_LEN;
-                            state.data = Arc::new(Vec::new().into());
+                            state.set_bytes(Vec::new().into());
                             state.off = 0;
                             state.committed = 0;
                         }
@@ -172,7 +172,7 @@ impl Follower {
         st.base += st.off.min(st.data.len());
         st.off = 0;
         st.committed = buf.len();
-        st.data = Arc::new(buf.into());
+        st.set_bytes(buf.into());
         st.starved = false;
         Ok((true, sealed))
     }
@@ -186,10 +186,11 @@ impl Follower {
             let path = live.state.path.clone();
             self.finished.insert(raw_name(&path));
             self.current = None;
+            self.cx.callsites.sweep();
             return true;
         }
         if !live.state.starved {
-            live.state.step(&mut self.queue, &mut self.thread_seq);
+            live.state.step(&mut self.queue, &mut self.cx);
             return true;
         }
         match Self::refill(live) {

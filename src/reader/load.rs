@@ -5,16 +5,15 @@
 //! most the `segment_size` that header declares (itself capped at [`MAX_SEGMENT_BYTES`]), so a
 //! hostile file cannot make the reader allocate more than the writer could have produced.
 use super::ReadError;
-use crate::wire::{self, HEADER_LEN, SegmentHeader};
+use crate::wire::{FormatError, HEADER_LEN, SegmentHeader};
 use std::io::Read;
 use std::path::Path;
-use zerocopy::FromBytes;
 
 /// What a compressed segment's file name ends with (after the raw name's `.tlog`).
 pub use crate::wire::COMPRESSED_SUFFIX;
 
 /// Largest segment the reader accepts (record offsets are kept as `u32`).
-pub const MAX_SEGMENT_BYTES: u64 = u32::MAX as u64;
+pub use crate::wire::limits::MAX_SEGMENT_BYTES;
 
 /// Reads the segment at `path`, decompressing it if its name ends with `.lz4`.
 pub fn load_segment(path: &Path) -> Result<Vec<u8>, ReadError> {
@@ -55,9 +54,16 @@ pub fn load_segment(path: &Path) -> Result<Vec<u8>, ReadError> {
         .take(HEADER_LEN as u64)
         .read_to_end(&mut data)
         .map_err(|e| corrupt(format!("lz4 data: {e}")))?;
-    let declared = match SegmentHeader::read_from_prefix(&data) {
-        Ok((h, _)) if h.magic == wire::MAGIC => h.segment_size,
-        _ => {
+    let declared = match SegmentHeader::parse(&data) {
+        Ok(p) => p.header.segment_size,
+        // Not worth decompressing: the reader could not read it.
+        Err(FormatError::UnsupportedVersion(version)) => {
+            return Err(ReadError::UnsupportedVersion {
+                path: path.to_owned(),
+                version,
+            });
+        }
+        Err(_) => {
             return Err(ReadError::NotASegment {
                 path: path.to_owned(),
                 reason: "the decompressed data does not start with a segment header".into(),
@@ -133,11 +139,8 @@ fn map_if_final(path: &Path) -> Option<memmap2::Mmap> {
     let len = file.metadata().ok()?.len();
     let mut head = [0u8; HEADER_LEN];
     file.read_exact_at(&mut head, 0).ok()?;
-    let (h, _) = SegmentHeader::read_from_prefix(&head).ok()?;
-    let last = h.magic == wire::MAGIC
-        && h.flags & wire::FLAG_SEALED != 0
-        && h.committed == len
-        && len <= MAX_SEGMENT_BYTES;
+    let h = SegmentHeader::parse(&head).ok()?.header;
+    let last = h.is_sealed() && h.committed == len && len <= MAX_SEGMENT_BYTES;
     if !last {
         return None;
     }
@@ -153,7 +156,8 @@ fn map_if_final(path: &Path) -> Option<memmap2::Mmap> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zerocopy::IntoBytes;
+    use crate::wire;
+    use zerocopy::{FromBytes, IntoBytes};
 
     /// Writes a header-only segment file with the given flags, committed length and file size.
     fn file(dir: &Path, name: &str, flags: u32, committed: u64, size: usize) -> std::path::PathBuf {
@@ -196,5 +200,37 @@ mod tests {
         std::io::Write::write_all(&mut enc, &std::fs::read(&sealed).expect("read")).expect("lz4");
         enc.finish().expect("finish");
         assert!(!mapped_as(&lz4, &sealed));
+    }
+
+    #[test]
+    fn compressed_segments_are_refused_by_their_header() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let lz4 = |name: &str, bytes: &[u8]| {
+            let p = d.join(name);
+            let mut enc =
+                lz4_flex::frame::FrameEncoder::new(std::fs::File::create(&p).expect("create"));
+            std::io::Write::write_all(&mut enc, bytes).expect("lz4");
+            enc.finish().expect("finish");
+            p
+        };
+        let sealed = file(
+            d,
+            "a.tlog",
+            wire::FLAG_SEALED,
+            HEADER_LEN as u64,
+            HEADER_LEN,
+        );
+        let mut newer = std::fs::read(&sealed).expect("read");
+        newer[8] = 99;
+        let err = load_segment(&lz4("newer.tlog.lz4", &newer)).unwrap_err();
+        assert!(
+            matches!(err, ReadError::UnsupportedVersion { version: 99, .. }),
+            "{err}"
+        );
+        for bytes in [&b"not a segment"[..], &[0u8; HEADER_LEN]] {
+            let err = load_segment(&lz4("other.tlog.lz4", bytes)).unwrap_err();
+            assert!(matches!(err, ReadError::NotASegment { .. }), "{err}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Checking segments frame by frame: what `tachylog verify` prints.
-use super::{Event, ReadError, SegmentState, Tail};
-use std::collections::{HashMap, VecDeque};
+use super::{Context, Event, ReadError, SegmentState, Tail};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 /// What checking one segment found.
@@ -38,7 +38,7 @@ impl SegmentReport {
 pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
     let data = super::load::load_for_reading(path)?;
     let bytes = data.len() as u64;
-    let (mut st, warn) = SegmentState::new(path.to_owned(), std::sync::Arc::new(data))?;
+    let (mut st, warn) = SegmentState::new(path.to_owned(), data)?;
     let mut report = SegmentReport {
         path: path.to_owned(),
         seq: st.seq,
@@ -55,9 +55,9 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
             .push((0, crate::wire::HEADER_LEN as u64, reason));
     }
     let mut queue = VecDeque::new();
-    let mut seqs = HashMap::new();
+    let mut cx = Context::default();
     while !st.done {
-        st.step(&mut queue, &mut seqs);
+        st.step(&mut queue, &mut cx);
         for item in queue.drain(..) {
             match item {
                 Ok(Event::Record(_)) => report.records += 1,

@@ -1,5 +1,5 @@
-//! The file format, pure: the segment header, frames and their bodies, value tags, file names
-//! and limits. No files, no threads: the writer (`storage`, `backend`), the producer
+//! The file format, pure: the segment header, frames and their bodies, value tags, file names,
+//! limits and time stamps. No files, no threads: the writer (`storage`, `backend`), the producer
 //! (`frontend`) and the reader all build on this module, and it on nothing of theirs.
 //!
 //! Every structure is `#[repr(C)]` plain old data with explicit padding. The writer serialises
@@ -16,10 +16,12 @@ mod header;
 pub mod limits;
 mod name;
 pub mod tag;
+mod time;
 
 pub use frame::*;
 pub use header::*;
 pub use name::{COMPRESSED_SUFFIX, Form, SegmentName, file_name, order_key, parse_seq};
+pub use time::to_unix_ns;
 
 /// Why bytes are not a segment this crate can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -51,7 +51,7 @@ pub fn logged(dir: &Path) -> Vec<(String, String)> {
     decode([dir])
         .records
         .iter()
-        .map(|r| (r.callsite.target.to_string(), r.message()))
+        .map(|r| (r.callsite().target.to_string(), r.message()))
         .collect()
 }
 

@@ -55,7 +55,7 @@ impl Filter {
                 || self
                     .targets
                     .iter()
-                    .any(|t| target_matches(t, &r.callsite.target)))
+                    .any(|t| target_matches(t, &r.callsite().target)))
             && self.time_matches(r.ts_unix_ns)
             && self.thread_matches(Some(&r.thread))
     }

@@ -169,15 +169,15 @@ pub fn record(out: &mut Vec<u8>, ts: &mut Rfc3339, r: &Record, msg: &str, late: 
     out.extend_from_slice(b"\",\"level\":\"");
     out.extend_from_slice(r.level.as_str().as_bytes());
     out.extend_from_slice(b"\",\"target\":");
-    string(out, &r.callsite.target);
+    string(out, &r.callsite().target);
     out.extend_from_slice(b",\"thread\":");
     thread(out, r.thread.name.as_deref());
     out.extend_from_slice(b",\"tid\":");
     int(out, r.thread.tid);
     out.extend_from_slice(b",\"file\":");
-    string(out, &r.callsite.file);
+    string(out, &r.callsite().file);
     out.extend_from_slice(b",\"line\":");
-    int(out, r.callsite.line);
+    int(out, r.callsite().line);
     out.extend_from_slice(b",\"msg\":");
     string(out, msg);
     fields_and_end(out, &r.fields().unwrap_or_default(), late);
@@ -219,7 +219,7 @@ pub struct Cache {
 
 #[derive(Debug)]
 struct Middle {
-    callsite: &'static CallsiteInfo,
+    callsite: Arc<CallsiteInfo>,
     thread: Arc<ThreadInfo>,
     /// `Record::level` is its own field (always the call site's, as the reader makes them).
     level: Level,
@@ -228,7 +228,7 @@ struct Middle {
 
 impl Middle {
     fn is_for(&self, r: &Record) -> bool {
-        std::ptr::eq(self.callsite, r.callsite)
+        std::ptr::eq(Arc::as_ptr(&self.callsite), r.callsite())
             && Arc::ptr_eq(&self.thread, &r.thread)
             && self.level == r.level
     }
@@ -263,7 +263,7 @@ impl Cache {
             return &self.entries[i].bytes;
         }
         let key = (
-            std::ptr::from_ref(r.callsite) as usize,
+            std::ptr::from_ref(r.callsite()) as usize,
             Arc::as_ptr(&r.thread) as usize,
         );
         let i = match self.index.get(&key) {
@@ -277,18 +277,18 @@ impl Cache {
                 bytes.extend_from_slice(b"\",\"level\":\"");
                 bytes.extend_from_slice(r.level.as_str().as_bytes());
                 bytes.extend_from_slice(b"\",\"target\":");
-                string(&mut bytes, &r.callsite.target);
+                string(&mut bytes, &r.callsite().target);
                 bytes.extend_from_slice(b",\"thread\":");
                 thread(&mut bytes, r.thread.name.as_deref());
                 bytes.extend_from_slice(b",\"tid\":");
                 int(&mut bytes, r.thread.tid);
                 bytes.extend_from_slice(b",\"file\":");
-                string(&mut bytes, &r.callsite.file);
+                string(&mut bytes, &r.callsite().file);
                 bytes.extend_from_slice(b",\"line\":");
-                int(&mut bytes, r.callsite.line);
+                int(&mut bytes, r.callsite().line);
                 bytes.extend_from_slice(b",\"msg\":");
                 self.entries.push(Middle {
-                    callsite: r.callsite,
+                    callsite: r.callsite_arc(),
                     thread: r.thread.clone(),
                     level: r.level,
                     bytes,

@@ -115,7 +115,7 @@ impl Renderer {
     }
 
     fn text(&mut self, out: &mut Vec<u8>, r: &Record, msg: &Message<'_>, late: bool) {
-        self.text_head(out, r.ts_unix_ns, late, r.level, &r.callsite.target);
+        self.text_head(out, r.ts_unix_ns, late, r.level, &r.callsite().target);
         thread_label(out, r.thread.name.as_deref(), r.thread.tid);
         out.extend_from_slice(b": ");
         if msg.ascii {
@@ -142,15 +142,15 @@ impl Renderer {
         out.extend_from_slice(b" level=");
         out.extend_from_slice(lower(r.level).as_bytes());
         out.extend_from_slice(b" target=");
-        logfmt_value(out, &r.callsite.target);
+        logfmt_value(out, &r.callsite().target);
         if let Some(n) = r.thread.name.as_deref() {
             out.extend_from_slice(b" thread=");
             logfmt_value(out, n);
         }
         let _ = write!(out, " tid={}", r.thread.tid);
         out.extend_from_slice(b" file=");
-        logfmt_value(out, &r.callsite.file);
-        let _ = write!(out, " line={}", r.callsite.line);
+        logfmt_value(out, &r.callsite().file);
+        let _ = write!(out, " line={}", r.callsite().line);
         out.extend_from_slice(b" msg=");
         let text = msg.text;
         if msg.ascii {

@@ -18,7 +18,7 @@ pub struct Site {
     /// Source line.
     pub line: u32,
     /// Format string.
-    pub format: &'static str,
+    pub format: Arc<str>,
     /// Level.
     pub level: Level,
     /// Records.
@@ -47,7 +47,7 @@ pub struct Stats {
     /// Records and drops per thread, by (writer pid, producer): (label, records, dropped).
     pub threads: HashMap<(u32, u32), (String, u64, u64)>,
     /// Per call site, by (file, line, format).
-    pub sites: HashMap<(Arc<str>, u32, &'static str), Site>,
+    pub sites: HashMap<(Arc<str>, u32, Arc<str>), Site>,
     /// Damaged regions skipped.
     pub damaged: u64,
 }
@@ -73,19 +73,19 @@ impl Stats {
                     Some((a, b)) => (a.min(ts), b.max(ts)),
                 });
                 self.levels[(r.level as usize).clamp(1, 5) - 1] += 1;
-                *self.targets.entry(r.callsite.target.clone()).or_insert(0) += 1;
+                *self.targets.entry(r.callsite().target.clone()).or_insert(0) += 1;
                 self.threads
                     .entry((r.pid, r.thread.producer))
                     .or_insert_with(|| (label(r.thread.name.as_deref(), r.thread.tid), 0, 0))
                     .1 += 1;
-                let cs = &r.callsite;
+                let cs = r.callsite();
                 let site = self
                     .sites
-                    .entry((cs.file.clone(), cs.line, cs.format))
+                    .entry((cs.file.clone(), cs.line, cs.format.clone()))
                     .or_insert_with(|| Site {
                         file: cs.file.clone(),
                         line: cs.line,
-                        format: cs.format,
+                        format: cs.format.clone(),
                         level: cs.level,
                         count: 0,
                         bytes: 0,
@@ -158,7 +158,7 @@ impl Stats {
             kb.cmp(&ka)
                 .then_with(|| a.file.cmp(&b.file))
                 .then(a.line.cmp(&b.line))
-                .then(a.format.cmp(b.format))
+                .then(a.format.cmp(&b.format))
         });
         v.truncate(n);
         v
@@ -212,7 +212,7 @@ impl Stats {
             writeln!(out, "\ntop call sites by {title} (records, bytes)")?;
             for s in self.top(top, by_bytes) {
                 let mut f = Vec::new();
-                json::string(&mut f, s.format);
+                json::string(&mut f, &s.format);
                 writeln!(
                     out,
                     "  {:>12}  {:>12}  {:<5} {}:{} {}",
@@ -300,7 +300,7 @@ impl Stats {
                     s.line,
                     s.level.as_str()
                 );
-                json::string(&mut o, s.format);
+                json::string(&mut o, &s.format);
                 let _ = write!(o, ",\"records\":{},\"bytes\":{}}}", s.count, s.bytes);
             }
         }

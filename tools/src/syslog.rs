@@ -299,7 +299,7 @@ impl Formatter {
             r.ts_unix_ns,
             app,
             Some(r.pid),
-            &r.callsite.target,
+            &r.callsite().target,
         );
         let (fields, value) = (&mut self.fields, &mut self.value);
         let _ = r.visit_fields(|name, v| {
@@ -311,8 +311,8 @@ impl Formatter {
         });
         self.meta("level", r.level.as_str());
         self.thread_meta(r.thread.name.as_deref(), r.thread.tid);
-        self.meta("file", &r.callsite.file);
-        self.meta("line", itoa::Buffer::new().format(r.callsite.line));
+        self.meta("file", &r.callsite().file);
+        self.meta("line", itoa::Buffer::new().format(r.callsite().line));
         self.meta("id", id);
         let mut text = std::mem::take(&mut self.text);
         text.clear();

@@ -1,7 +1,6 @@
 //! RFC 3339 timestamps, fast: the date part is computed once per day and the time of day once
 //! per second, and reused; the fraction is written two digits at a time straight into the
 //! output.
-use tachylog::reader::rfc3339;
 
 /// Writes `2026-11-23T06:22:20.123456789Z` (UTC, nine fractional digits), caching the date
 /// and, for the records of one second, everything up to the fraction.
@@ -73,7 +72,7 @@ impl Rfc3339 {
         let day = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         if day != self.day {
-            let (y, m, d) = tachylog::reader::civil_from_days(day);
+            let (y, m, d) = civil_from_days(day);
             if !(0..=9999).contains(&y) {
                 return false;
             }
@@ -100,9 +99,56 @@ impl Rfc3339 {
     }
 }
 
+/// The (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian calendar
+/// (H. Hinnant's civil-from-days algorithm). Shared by [`rfc3339`] and [`Rfc3339`].
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Formats Unix nanoseconds as RFC 3339 in UTC with nine fractional digits
+/// (`2026-11-23T06:22:20.123456789Z`).
+pub fn rfc3339(unix_ns: i64) -> String {
+    let secs = unix_ns.div_euclid(1_000_000_000);
+    let nanos = unix_ns.rem_euclid(1_000_000_000);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(951_782_400_000_000_001),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            rfc3339(1_795_418_540_123_456_789),
+            "2026-11-23T07:22:20.123456789Z"
+        );
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            rfc3339(4_102_444_800_000_000_000),
+            "2100-01-01T00:00:00.000000000Z"
+        );
+    }
 
     #[test]
     fn equals_the_reference_formatter_across_days_and_eras() {

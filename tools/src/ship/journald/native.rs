@@ -95,11 +95,11 @@ impl Entry {
         field(out, "MESSAGE", self.text.as_bytes());
         field(out, "PRIORITY", priority(r.level));
         self.origin(out, o, Some(r.pid));
-        field(out, "CODE_FILE", r.callsite.file.as_bytes());
+        field(out, "CODE_FILE", r.callsite().file.as_bytes());
         field(
             out,
             "CODE_LINE",
-            itoa::Buffer::new().format(r.callsite.line).as_bytes(),
+            itoa::Buffer::new().format(r.callsite().line).as_bytes(),
         );
         field(
             out,
@@ -109,7 +109,7 @@ impl Entry {
         if let Some(n) = &r.thread.name {
             field(out, "TACHYLOG_THREAD", n.as_bytes());
         }
-        field(out, "TACHYLOG_TARGET", r.callsite.target.as_bytes());
+        field(out, "TACHYLOG_TARGET", r.callsite().target.as_bytes());
         field(out, "TACHYLOG_LEVEL", r.level.as_str().as_bytes());
         self.time(out, r.ts_unix_ns);
         field(out, "TACHYLOG_ID", o.id.as_bytes());

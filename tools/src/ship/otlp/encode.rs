@@ -145,7 +145,7 @@ fn thread_attributes(attrs: &mut Vec<KeyValue>, t: &ThreadInfo) {
 
 /// A record as a `LogRecord`; `observed` is now, in ns since the epoch.
 pub(super) fn record(r: &Record, meta: &Meta<'_>, service: &str, observed: u64) -> Pending {
-    let mut attributes = Vec::with_capacity(r.callsite.field_names.len() + 5);
+    let mut attributes = Vec::with_capacity(r.callsite().field_names.len() + 5);
     let mut body = String::new();
     let rendered = r.write_message_and_fields(&mut body, |name, v| {
         attributes.push(KeyValue {
@@ -158,14 +158,14 @@ pub(super) fn record(r: &Record, meta: &Meta<'_>, service: &str, observed: u64) 
         body.clear();
         r.write_undecodable(&mut body, &e);
     }
-    attributes.push(string("code.filepath", &r.callsite.file));
-    attributes.push(int("code.lineno", i64::from(r.callsite.line)));
+    attributes.push(string("code.filepath", &r.callsite().file));
+    attributes.push(int("code.lineno", i64::from(r.callsite().line)));
     thread_attributes(&mut attributes, &r.thread);
     attributes.push(string("log.record.uid", &meta.id()));
     Pending {
         service: service.to_owned(),
         pid: Some(r.pid),
-        scope: r.callsite.target.to_string(),
+        scope: r.callsite().target.to_string(),
         rec: log_record(r.level, time(r.ts_unix_ns), observed, body, attributes),
     }
 }

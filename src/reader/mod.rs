@@ -1,0 +1,299 @@
+//! Reading segments back: an iterator of decoded records over directories and files.
+//!
+//! The reader trusts nothing it reads: every length is checked against the bytes that are
+//! there before anything is allocated, every frame's checksum is verified before its payload is
+//! used, and corruption is reported (with file and byte offset) as an `Err` item, after which
+//! reading goes on at the next frame that verifies.
+//!
+//! ```no_run
+//! for item in tachylog::reader::Reader::open(["logs"])? {
+//!     match item {
+//!         Ok(tachylog::reader::Event::Record(r)) => println!("{} {}", r.level, r.message()),
+//!         Ok(other) => println!("{other:?}"),
+//!         Err(e) => eprintln!("{e}"),
+//!     }
+//! }
+//! # Ok::<(), tachylog::reader::ReadError>(())
+//! ```
+//!
+//! Memory: a reader keeps one description per distinct call site while a segment being read
+//! or a record refers to it, and lets the others go as it leaves each segment; at most
+//! [`MAX_CALLSITES`] of [`MAX_CALLSITE_BYTES`] in all.
+//!
+//! The parts, each in a file of its own: what goes wrong ([`ReadError`], `error.rs`), what is
+//! read ([`Event`], [`Record`], `event.rs`), decoding values (`value.rs`) and rendering
+//! messages (`render.rs`), which files a path stands for (`files.rs`), loading a segment
+//! (`load.rs`), walking its frames (`walk.rs`), the call-site descriptions (`intern.rs`,
+//! `parsed.rs`), and on top of them [`merge`], [`follow`] and [`verify`]. Only the file
+//! format (`crate::wire`) and [`Level`](crate::Level) come from the rest of the crate.
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+mod error;
+mod event;
+mod files;
+pub mod follow;
+mod intern;
+mod load;
+pub mod merge;
+mod parsed;
+mod render;
+mod value;
+pub mod verify;
+mod walk;
+
+pub use error::{ReadError, Tail};
+pub use event::{CallsiteInfo, DropNotice, Event, Record, SampledNotice, ThreadInfo};
+pub use files::segment_files;
+pub use intern::{MAX_CALLSITE_BYTES, MAX_CALLSITES};
+pub use load::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
+pub use value::{FieldValue, ValueError};
+use walk::{Context, SegmentState};
+
+/// Iterates over the records of segment files, in file order and, within a file, in the
+/// order they were written (per thread, in logging order).
+pub struct Reader {
+    files: VecDeque<PathBuf>,
+    /// Segments handed over as bytes ([`Reader::from_memory`]), read before `files`.
+    memory: VecDeque<(PathBuf, Vec<u8>)>,
+    current: Option<SegmentState>,
+    queue: VecDeque<Result<Event, ReadError>>,
+    /// What is kept from one segment to the next.
+    cx: Context,
+    /// Fuzzing only: frame checksums are not checked.
+    skip_crc: bool,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// A reader over directories (their `*.tlog` files) and segment files. Fails only if a
+    /// path does not exist or cannot be listed.
+    pub fn open<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Reader, ReadError> {
+        let mut files = VecDeque::new();
+        for p in paths {
+            files.extend(segment_files(p.as_ref())?);
+        }
+        Ok(Reader {
+            files,
+            memory: VecDeque::new(),
+            current: None,
+            queue: VecDeque::new(),
+            cx: Context::default(),
+            skip_crc: false,
+        })
+    }
+
+    /// A reader over segments already in memory, each as `(name, bytes)`; the name only
+    /// appears in messages. It reads them exactly as it would read files with those bytes.
+    pub fn from_memory(segments: impl IntoIterator<Item = (PathBuf, Vec<u8>)>) -> Reader {
+        Reader {
+            files: VecDeque::new(),
+            memory: segments.into_iter().collect(),
+            current: None,
+            queue: VecDeque::new(),
+            cx: Context::default(),
+            skip_crc: false,
+        }
+    }
+
+    /// For fuzzing only: this reader does not check frame checksums, so that random input
+    /// reaches the frame and value parsers. Never use it on real data: damage then goes
+    /// undetected, and garbage is decoded as if it were frames.
+    #[doc(hidden)]
+    pub fn skip_frame_checksums(mut self) -> Self {
+        self.skip_crc = true;
+        self
+    }
+
+    /// The files still to be read.
+    pub fn pending_files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(PathBuf::as_path)
+    }
+
+    fn open_next(&mut self) -> Option<()> {
+        let (path, data) = match self.memory.pop_front() {
+            Some((path, data)) => (path, Ok(data.into())),
+            None => {
+                let path = self.files.pop_front()?;
+                let data = load::load_for_reading(&path);
+                (path, data)
+            }
+        };
+        match data {
+            Err(e) => self.queue.push_back(Err(e)),
+            // A segment the writer created but stopped before giving a header (killed between
+            // creating the file and writing its first bytes).
+            Ok(data) if data.iter().all(|&b| b == 0) => {
+                self.queue.push_back(Ok(Event::SegmentEnd {
+                    path,
+                    tail: Tail::Empty,
+                }))
+            }
+            Ok(data) => match SegmentState::new(path, data) {
+                Ok((mut st, warn)) => {
+                    st.check_crc = !self.skip_crc;
+                    if let Some(w) = warn {
+                        self.queue.push_back(Err(w));
+                    }
+                    self.current = Some(st);
+                }
+                Err(e) => self.queue.push_back(Err(e)),
+            },
+        }
+        Some(())
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<Event, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            match self.current.as_mut() {
+                Some(st) => {
+                    // Records come straight from the frame; anything else through the queue.
+                    if let Some(item) = st.next_record(&mut self.cx) {
+                        return Some(item);
+                    }
+                    if st.done {
+                        // Its call-site table goes with it: let go of the descriptions that
+                        // nothing refers to now (those of earlier segments whose records are
+                        // gone, and of this one if none of its records is still held).
+                        self.current = None;
+                        self.cx.callsites.sweep();
+                    } else {
+                        st.advance(&mut self.queue, &mut self.cx);
+                    }
+                }
+                None => {
+                    self.open_next()?;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::walk::testing::{build_callsite, records, segment};
+    use super::*;
+    use crate::wire::{Kind, tag};
+
+    /// Every record in `segments`, read by one reader.
+    fn read(segments: &[&[u8]]) -> Vec<Record> {
+        let input = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (PathBuf::from(format!("s{i}")), s.to_vec()));
+        Reader::from_memory(input)
+            .filter_map(|e| match e.expect("no damage") {
+                Event::Record(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_keep_their_call_site_after_the_reader_is_gone() {
+        let one = [tag::U8, 7];
+        let seg = segment(&[
+            (Kind::Callsite, build_callsite("x {}", &[""], 0)),
+            records(1, &[&one, &one]),
+        ]);
+        let all = read(&[&seg, &seg]);
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[3].message(), "x 7");
+        // Described by both segments, the same description while records of both are held.
+        assert!(std::ptr::eq(all[0].callsite(), all[3].callsite()));
+        let kept = all[2].callsite_arc();
+        assert!(std::ptr::eq(&*kept, all[0].callsite()));
+        drop(all);
+        // The last holder now.
+        assert_eq!(std::sync::Arc::strong_count(&kept), 1);
+        assert_eq!(&*kept.format, "x {}");
+    }
+
+    #[test]
+    fn too_many_call_sites_stop_the_segment_with_an_error_and_the_next_one_is_read() {
+        let callsite = |n: u32| {
+            let mut p = build_callsite(&format!("call site {n} {{}}"), &[""], 0);
+            p[..4].copy_from_slice(&n.to_le_bytes());
+            (Kind::Callsite, p)
+        };
+        let one = [tag::U8, 7];
+        let forged = segment(&[
+            callsite(1),
+            callsite(2),
+            records(1, &[&one]),
+            callsite(3),
+            records(3, &[&one]),
+        ]);
+        let fine = segment(&[callsite(1), records(1, &[&one])]);
+        let mut r = Reader::from_memory([
+            (PathBuf::from("forged"), forged),
+            (PathBuf::from("fine"), fine),
+        ]);
+        r.cx.callsites = intern::Interner::with_limits(2, usize::MAX);
+        let got: Vec<String> = r
+            .map(|e| match e {
+                Ok(Event::Record(r)) => r.message(),
+                Ok(Event::SegmentEnd { path, .. }) => format!("end of {}", path.display()),
+                Ok(other) => format!("{other:?}"),
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "call site 1 7",
+                "forged: call-site frame at byte offset 320: more call-site descriptions than a \
+                 reader holds at once (at most 2 of 18446744073709551615 bytes in all); the rest \
+                 of the segment is not read",
+                "call site 1 7",
+                "end of fine",
+            ]
+        );
+    }
+
+    #[test]
+    fn frame_checksums_are_skipped_only_when_asked() {
+        let one = [tag::U8, 7];
+        let mut seg = segment(&[
+            (Kind::Callsite, build_callsite("x {}", &[""], 0)),
+            records(1, &[&one]),
+        ]);
+        // The records frame's checksum, wrong.
+        let at = seg.len() - 48 + 8;
+        seg[at] ^= 1;
+        let outcomes = |r: Reader| {
+            r.map(|e| match e {
+                Ok(Event::Record(r)) => r.message(),
+                Ok(_) => "other".to_string(),
+                Err(e) => e.to_string(),
+            })
+            .collect::<Vec<_>>()
+        };
+        let input = || [(PathBuf::from("s"), seg.clone())];
+        assert_eq!(
+            outcomes(Reader::from_memory(input())),
+            [
+                "s: corrupt data at byte offset 192: frame checksum mismatch",
+                "other"
+            ]
+        );
+        assert_eq!(
+            outcomes(Reader::from_memory(input()).skip_frame_checksums()),
+            ["x 7", "other"]
+        );
+    }
+}
