@@ -214,7 +214,9 @@ impl SegmentWriter {
         }
     }
 
-    /// Moves as much of `ring` as possible into the segment. Returns records moved.
+    /// Moves as much of `ring` as possible into the segment. Returns records moved. (Not
+    /// inlined: called once per ring and pass, and a function of its own in profiles.)
+    #[inline(never)]
     pub(crate) fn drain_ring(&mut self, ring: &mut Ring) -> u64 {
         let mut moved = 0;
         loop {
