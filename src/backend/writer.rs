@@ -13,6 +13,10 @@ use crate::wire::{
 };
 use std::time::Duration;
 
+/// What [`SegmentWriter::scan`] found: bytes and records that fit, and whether it stopped at a
+/// malformed record.
+type Scanned = (usize, u32, bool);
+
 /// A producer's ring as the drain sees it.
 pub(crate) struct Ring {
     pub(crate) id: u32,
@@ -119,6 +123,24 @@ fn head_at(a: &[u8], b: &[u8], pos: usize) -> Option<RecordHead> {
     Some(bytemuck::pod_read_unaligned(&buf))
 }
 
+/// The length and call-site id of the record at `pos` of the two ring slices: read in place
+/// from the slice that holds them, or through [`head_at`] where they straddle the two.
+#[inline(always)]
+fn len_and_id(a: &[u8], b: &[u8], pos: usize) -> Option<(u32, u32)> {
+    let in_place = match a.get(pos..) {
+        Some(rest) if !rest.is_empty() => rest.first_chunk::<8>(),
+        _ => b
+            .get(pos - a.len()..)
+            .and_then(|rest| rest.first_chunk::<8>()),
+    };
+    let Some(h) = in_place else {
+        return head_at(a, b, pos).map(|h| (h.len, h.callsite));
+    };
+    // `len` is the record's first four bytes, the call-site id the next four (little-endian).
+    let v = u64::from_le_bytes(*h);
+    Some((v as u32, (v >> 32) as u32))
+}
+
 /// The sub-slices of `a ++ b` covering `0..n`.
 fn prefix<'a>(a: &'a [u8], b: &'a [u8], n: usize) -> (&'a [u8], &'a [u8]) {
     if n <= a.len() {
@@ -214,6 +236,55 @@ impl SegmentWriter {
         }
     }
 
+    /// Walks the records at the start of `a ++ b` (`avail` bytes, whole records) that fit in
+    /// `budget` bytes together with a CALLSITE frame for each call site segment `seq` has not
+    /// described yet; those are listed in `to_describe` and marked described. Returns the
+    /// bytes and the number of records that fit, and whether the walk met a malformed record.
+    ///
+    /// Per record: the length and call-site id (8 bytes, read in place unless they straddle
+    /// the ring's end), one load and compare against the segment's number for the call site,
+    /// and the bounds.
+    fn scan(&mut self, a: &[u8], b: &[u8], avail: usize, budget: usize, seq: u64) -> Scanned {
+        self.to_describe.clear();
+        // Records end at or before `limit`: the budget less the CALLSITE frames to write.
+        let mut limit = budget;
+        let (mut pos, mut n) = (0usize, 0u32);
+        while pos < avail {
+            let Some((len, id)) = len_and_id(a, b, pos) else {
+                return (pos, n, true);
+            };
+            let len = len as usize;
+            if len < RECORD_HEAD_LEN || len > avail - pos {
+                // Cannot happen with the engine's own producers (each commit ends on a record
+                // boundary); skip the rest rather than write garbage.
+                return (pos, n, true);
+            }
+            if self.described.get(id as usize) != Some(&seq) && !self.is_described(id, seq) {
+                let extra = self.callsite(id).map_or(0, callsite_frame_len);
+                if pos + len + extra > limit {
+                    break;
+                }
+                limit -= extra;
+                self.to_describe.push(id);
+                self.mark_described(id, seq);
+            }
+            if pos + len > limit {
+                break;
+            }
+            pos += len;
+            n += 1;
+        }
+        (pos, n, false)
+    }
+
+    /// Notes that call site `id` is described in segment `seq`.
+    fn mark_described(&mut self, id: u32, seq: u64) {
+        if self.described.len() <= id as usize {
+            self.described.resize(id as usize + 1, 0);
+        }
+        self.described[id as usize] = seq;
+    }
+
     /// Moves as much of `ring` as possible into the segment. Returns records moved. (Not
     /// inlined: called once per ring and pass, and a function of its own in profiles.)
     #[inline(never)]
@@ -250,33 +321,7 @@ impl SegmentWriter {
                 )
             };
             budget = budget.saturating_sub(thread_size);
-            self.to_describe.clear();
-            let (mut pos, mut n) = (0usize, 0u32);
-            let mut corrupt = false;
-            while pos < avail {
-                let Some(h) = head_at(a, b, pos) else { break };
-                let len = h.len as usize;
-                if len < RECORD_HEAD_LEN || pos + len > avail {
-                    // Cannot happen with the engine's own producers (each commit ends on a record
-                    // boundary); skip the rest rather than write garbage.
-                    corrupt = true;
-                    break;
-                }
-                let mut need = len;
-                if !self.is_described(h.callsite, seq) && !self.to_describe.contains(&h.callsite) {
-                    let extra = self.callsite(h.callsite).map_or(0, callsite_frame_len);
-                    need += extra;
-                    if need <= budget {
-                        self.to_describe.push(h.callsite);
-                    }
-                }
-                if need > budget {
-                    break;
-                }
-                budget -= need;
-                pos += len;
-                n += 1;
-            }
+            let (pos, n, corrupt) = self.scan(a, b, avail, budget, seq);
             if corrupt && n == 0 {
                 self.lose(&mut ring.lost_here, 1);
                 chunk.commit_all();
@@ -305,10 +350,6 @@ impl SegmentWriter {
                 if let Some(cs) = self.callsite(id) {
                     write_callsite(self.seg.as_mut().expect("open"), id, cs);
                 }
-                if self.described.len() <= id as usize {
-                    self.described.resize(id as usize + 1, 0);
-                }
-                self.described[id as usize] = seq;
             }
             let (pa, pb) = prefix(a, b, pos);
             let head = RecordsHead {
@@ -536,10 +577,7 @@ impl SegmentWriter {
                 if let Some(cs) = self.callsite(id) {
                     write_callsite(self.seg.as_mut().expect("open"), id, cs);
                 }
-                if self.described.len() <= id as usize {
-                    self.described.resize(id as usize + 1, 0);
-                }
-                self.described[id as usize] = seq;
+                self.mark_described(id, seq);
             }
             let head = SampledHead {
                 count: entries.len() as u32,
@@ -563,8 +601,8 @@ impl SegmentWriter {
 pub(crate) fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
     let (mut pos, mut n) = (0, 0);
     while pos < avail {
-        match head_at(a, b, pos) {
-            Some(h) if h.len as usize >= RECORD_HEAD_LEN => pos += h.len as usize,
+        match len_and_id(a, b, pos) {
+            Some((len, _)) if len as usize >= RECORD_HEAD_LEN => pos += len as usize,
             _ => return n + 1,
         }
         n += 1;
