@@ -115,8 +115,9 @@ impl Builder {
         self.cfg.retention.max_segments = Some(n);
         self
     }
-    /// Keep the segments' total size (sealed files, plus the live segment's reservation) at
-    /// or under `bytes`, deleting the oldest sealed segments.
+    /// Keep the segments' total size (sealed files, plus the reservations of the live segment
+    /// and of the next one, prepared ahead) at or under `bytes`, deleting the oldest sealed
+    /// segments.
     pub fn max_total_bytes(mut self, bytes: u64) -> Self {
         self.cfg.retention.max_total_bytes = Some(bytes);
         self

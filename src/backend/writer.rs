@@ -5,7 +5,7 @@ use crate::clock::{self, Anchor, Calibration};
 use crate::frontend::callsite::{self, Callsite};
 use crate::frontend::sampling;
 use crate::runtime::{ProducerShared, Shared};
-use crate::storage::{Segment, SegmentDir, retention};
+use crate::storage::{Preparer, Segment, SegmentDir, retention};
 use crate::sync::{Arc, Break, Ordering, broken, mpsc, ring};
 use crate::wire::{
     AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
@@ -33,6 +33,10 @@ pub(crate) struct Ring {
 /// Where frames go: the current segment, what it already describes, and the rules for
 /// opening the next one (rotation by size and time, retention, retries after a failure).
 pub(crate) struct SegmentWriter {
+    /// Prepares the next segment, faults in one the drain made itself, and cuts sealed ones
+    /// (then sends them to the compressor) off this thread. Declared before `seg`: dropping it
+    /// first waits for the worker, which may be faulting in the live segment's pages.
+    prep: Preparer,
     shared: Arc<Shared>,
     dir: SegmentDir,
     seg: Option<Segment>,
@@ -52,8 +56,6 @@ pub(crate) struct SegmentWriter {
     last_age_check_ns: u64,
     /// Sampling totals per call site already written in sampled frames.
     sampled_reported: std::collections::BTreeMap<u32, (u64, u64)>,
-    /// Where sealed segments go to be compressed (`Builder::compress`).
-    sealed_tx: Option<mpsc::Sender<std::path::PathBuf>>,
 }
 
 /// How often (at most) the drain writes a clock anchor while records flow.
@@ -66,11 +68,14 @@ impl SegmentWriter {
     pub(crate) fn new(
         shared: Arc<Shared>,
         dir: SegmentDir,
-        seg: Segment,
+        mut seg: Segment,
         calib: Calibration,
         anchor_ticks: u64,
     ) -> SegmentWriter {
+        let mut prep = Preparer::start(&dir);
+        prep.populate(&mut seg);
         let mut w = SegmentWriter {
+            prep,
             shared,
             dir,
             seg: Some(seg),
@@ -84,21 +89,21 @@ impl SegmentWriter {
             last_age_check_ns: 0,
             // Counts from earlier loggers in this process were written by them.
             sampled_reported: sampling::totals(),
-            sealed_tx: None,
         };
+        w.prep.request(&w.dir);
         w.segment_created();
         w
     }
 
     /// Sends every segment sealed from now on to `tx` (the compressor thread).
     pub(crate) fn set_sealed_sink(&mut self, tx: mpsc::Sender<std::path::PathBuf>) {
-        self.sealed_tx = Some(tx);
+        self.prep.set_sink(tx);
     }
 
     /// Lets go of the segment a drain panic left behind, without sealing it.
     pub(crate) fn abandon(&mut self) {
         if let Some(seg) = self.seg.take() {
-            seg.abandon();
+            self.prep.release(seg);
         }
     }
 }
@@ -201,7 +206,20 @@ impl SegmentWriter {
         }
         let anchor = Anchor::now();
         self.calib.refine(&anchor);
-        match self.dir.create(&anchor, self.calib.ticks_per_sec()) {
+        let tps = self.calib.ticks_per_sec();
+        // The prepared file if there is one (rotation is then a rename), else a new file.
+        let made = match self
+            .prep
+            .take()
+            .and_then(|p| p.install(&mut self.dir, &anchor, tps))
+        {
+            Some(seg) => Ok(seg),
+            None => self.dir.create(&anchor, tps).map(|mut seg| {
+                self.prep.populate(&mut seg);
+                seg
+            }),
+        };
+        match made {
             Ok(seg) => {
                 self.shared
                     .counters
@@ -210,6 +228,7 @@ impl SegmentWriter {
                 self.last_anchor_ticks = anchor.ticks;
                 self.seg = Some(seg);
                 self.last_failure_ns = None;
+                self.prep.request(&self.dir);
                 self.segment_created();
                 true
             }
@@ -226,13 +245,13 @@ impl SegmentWriter {
         self.ensure_segment();
     }
 
+    /// Seals the current segment: complete for readers before the next one can appear. The
+    /// preparer cuts it and passes it to the compressor.
     pub(crate) fn seal_current(&mut self) {
-        if let Some(seg) = self.seg.take() {
-            let seq = seg.seq();
-            let sealed = seg.seal(self.dir.next_seq()).is_ok();
-            if let (true, Some(tx)) = (sealed, &self.sealed_tx) {
-                let _ = tx.send(self.dir.path(seq));
-            }
+        if let Some(mut seg) = self.seg.take() {
+            seg.seal(self.dir.next_seq());
+            let path = self.dir.path(seg.seq());
+            self.prep.retire(seg, path);
         }
     }
 
@@ -423,10 +442,10 @@ impl SegmentWriter {
         if !cfg.retention.is_set() {
             return;
         }
-        let (live_seq, live_bytes) = match &self.seg {
-            Some(s) => (s.seq(), cfg.segment_size as u64),
-            None => (self.dir.next_seq(), 0),
-        };
+        let live_seq = self.seg.as_ref().map_or(self.dir.next_seq(), Segment::seq);
+        // The live segment's reservation, and the next one's while it is prepared.
+        let reserved = self.seg.is_some() as u64 + self.prep.reserved() as u64;
+        let live_bytes = reserved * cfg.segment_size as u64;
         if let Ok(n) = retention::apply(&cfg.dir, &cfg.name, live_seq, live_bytes, &cfg.retention) {
             self.shared
                 .counters

@@ -11,8 +11,8 @@
 //! left behind by a crash, or written by another process), which is also not counted. Limits:
 //!
 //! - `max_segments`: at most this many segments, the live one included; the oldest go first.
-//! - `max_total_bytes`: the sealed files' sizes plus the live segment's reservation stay at or
-//!   under this; the oldest go first.
+//! - `max_total_bytes`: the sealed files' sizes plus the live segment's reservation (and the
+//!   next segment's, while it is prepared ahead) stay at or under this; the oldest go first.
 //! - `max_age`: a sealed segment whose file was last modified longer ago than this goes.
 //!
 //! Both forms of one sequence number are one segment: counted once, their sizes added, deleted
