@@ -46,6 +46,7 @@ impl Builder {
                 drain_core: None,
                 level: Level::Info,
                 max_idle: Duration::from_millis(1),
+                discard_records: false,
                 filter: None,
                 rotate_every: None,
                 retention: Default::default(),
@@ -132,6 +133,14 @@ impl Builder {
     /// producers wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
     pub fn drain_idle(mut self, max: Duration) -> Self {
         self.cfg.max_idle = max;
+        self
+    }
+    /// For benchmarks: the drain takes records out of the rings and throws them away, so
+    /// that producers run as fast as their own side allows. `records_written` counts them;
+    /// no file holds them.
+    #[doc(hidden)]
+    pub fn discard_records(mut self, on: bool) -> Self {
+        self.cfg.discard_records = on;
         self
     }
 

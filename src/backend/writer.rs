@@ -318,6 +318,15 @@ impl SegmentWriter {
                 return moved;
             };
             let (a, b) = chunk.as_slices();
+            if self.shared.cfg.discard_records {
+                let n = count_records(a, b, avail);
+                chunk.commit_all();
+                self.shared
+                    .counters
+                    .records_written
+                    .fetch_add(n, Ordering::Relaxed);
+                return moved + n;
+            }
             let Some(seq) = self.seg.as_ref().map(Segment::seq) else {
                 // No segment: the records are lost; count them for a notice once writing resumes.
                 let n = count_records(a, b, avail);
