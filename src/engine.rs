@@ -59,6 +59,7 @@ impl Builder {
                 drain_core: None,
                 level: Level::Info,
                 max_idle: Duration::from_millis(1),
+                discard_records: false,
                 filter: None,
                 rotate_every: None,
                 retention: Default::default(),
@@ -187,8 +188,9 @@ impl Builder {
         self.cfg.retention.max_segments = Some(n);
         self
     }
-    /// Keep the segments' total size (sealed files, plus the live segment's reservation) at
-    /// or under `bytes`, deleting the oldest sealed segments.
+    /// Keep the segments' total size (sealed files, plus the reservations of the live segment
+    /// and of the next one, prepared ahead) at or under `bytes`, deleting the oldest sealed
+    /// segments.
     pub fn max_total_bytes(mut self, bytes: u64) -> Self {
         self.cfg.retention.max_total_bytes = Some(bytes);
         self
@@ -203,6 +205,14 @@ impl Builder {
     /// producers wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
     pub fn drain_idle(mut self, max: Duration) -> Self {
         self.cfg.max_idle = max;
+        self
+    }
+    /// For benchmarks: the drain takes records out of the rings and throws them away, so
+    /// that producers run as fast as their own side allows. `records_written` counts them;
+    /// no file holds them.
+    #[doc(hidden)]
+    pub fn discard_records(mut self, on: bool) -> Self {
+        self.cfg.discard_records = on;
         self
     }
 

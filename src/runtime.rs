@@ -38,6 +38,9 @@ pub(crate) struct Config {
     pub drain_core: Option<usize>,
     pub level: Level,
     pub max_idle: Duration,
+    /// Benchmarks only (`Builder::discard_records`): the drain empties the rings and writes
+    /// no records.
+    pub discard_records: bool,
     /// Per-target filter; `None`: `level` for every target.
     pub filter: Option<Filter>,
     /// Rotate at multiples of this since the Unix epoch (as well as when full).

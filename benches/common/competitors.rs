@@ -79,6 +79,7 @@ impl Subject for Tracing {
             written,
             dropped: self.errors.dropped_lines() as u64,
             bytes: std::fs::metadata(&self.path).map_or(0, |m| m.len()),
+            segments: 0,
         }
     }
 }
@@ -234,6 +235,7 @@ impl Subject for Slog {
             written: count_lines(&self.path),
             dropped: self.reported.load(Ordering::Relaxed),
             bytes: std::fs::metadata(&self.path).map_or(0, |m| m.len()),
+            segments: 0,
         }
     }
 }
@@ -306,6 +308,7 @@ impl Subject for SyncWrite {
             written: count_lines(&self.path),
             dropped: 0,
             bytes: std::fs::metadata(&self.path).map_or(0, |m| m.len()),
+            segments: 0,
         }
     }
 }

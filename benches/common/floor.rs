@@ -1,5 +1,6 @@
 //! The floor: no logger, the TSC read and a raw `rtrb` write of the same bytes as tachylog's
-//! record, which a consumer thread copies into a mapped file.
+//! record, which a consumer thread copies into a mapped file whose pages are already faulted in
+//! (ring transfer plus `memcpy`; it wraps around when full).
 use super::clock::ticks;
 use super::subject::{Finish, Setup, Subject};
 use std::fs::File;
@@ -10,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// No logger: a time-stamp read plus the same bytes tachylog's record would hold, written
-/// into a per-thread `rtrb` ring; a consumer thread copies them into a mapped file.
+/// into a per-thread `rtrb` ring; a consumer thread copies them into a mapped file, faulted in
+/// before the first record (so the floor pays no first-touch page faults) and reused from its
+/// start when full.
 pub struct Floor {
     shared: Arc<FloorShared>,
     consumer: Option<std::thread::JoinHandle<(u64, u64)>>,
@@ -129,7 +132,12 @@ impl Floor {
     }
 }
 
-fn floor_consume(shared: Arc<FloorShared>, dir: PathBuf, map_len: usize) -> (u64, u64) {
+fn floor_consume(
+    shared: Arc<FloorShared>,
+    dir: PathBuf,
+    map_len: usize,
+    ready: std::sync::mpsc::Sender<()>,
+) -> (u64, u64) {
     let file = File::options()
         .read(true)
         .write(true)
@@ -141,6 +149,8 @@ fn floor_consume(shared: Arc<FloorShared>, dir: PathBuf, map_len: usize) -> (u64
     // SAFETY: the file was just created by this thread and nothing else maps or truncates it
     // while the mapping lives.
     let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }.expect("map floor file");
+    prefault(&mut map);
+    let _ = ready.send(());
     let mut rings: Vec<rtrb::Consumer<u8>> = Vec::new();
     let (mut off, mut total, mut records, mut idle) = (0usize, 0u64, 0u64, 0u32);
     loop {
@@ -155,13 +165,21 @@ fn floor_consume(shared: Arc<FloorShared>, dir: PathBuf, map_len: usize) -> (u64
             }
             let chunk = r.read_chunk(n).expect("slots() bytes are readable");
             let (a, b) = chunk.as_slices();
-            // Count the records (each starts with its u32 length) to check nothing was lost.
+            // Count the records (each starts with its u32 length) to check nothing was lost:
+            // one load per record where the length lies in one slice, as tachylog's drain reads.
             let mut pos = 0;
             while pos < n {
-                let len: [u8; 4] = std::array::from_fn(|k| {
-                    let i = pos + k;
-                    if i < a.len() { a[i] } else { b[i - a.len()] }
-                });
+                let in_place = match a.get(pos..) {
+                    Some(rest) if !rest.is_empty() => rest.first_chunk::<4>(),
+                    _ => b.get(pos - a.len()..).and_then(|r| r.first_chunk::<4>()),
+                };
+                let len = match in_place {
+                    Some(l) => *l,
+                    None => std::array::from_fn(|k| {
+                        let i = pos + k;
+                        if i < a.len() { a[i] } else { b[i - a.len()] }
+                    }),
+                };
                 pos += (u32::from_le_bytes(len) as usize).max(1);
                 records += 1;
             }
@@ -203,6 +221,30 @@ fn floor_consume(shared: Arc<FloorShared>, dir: PathBuf, map_len: usize) -> (u64
     }
 }
 
+/// Faults every page of `map` in for writing (`MADV_POPULATE_WRITE`, or one write per page on
+/// kernels before 5.14), as tachylog prepares its segments.
+pub fn prefault(map: &mut [u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `map` is a whole mapping (page-aligned start), valid while borrowed; the call
+        // faults its pages in without changing their contents.
+        let rc = unsafe {
+            libc::madvise(
+                map.as_mut_ptr().cast(),
+                map.len(),
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+    }
+    for off in (0..map.len()).step_by(4096) {
+        // SAFETY: `off` is inside the borrowed slice; volatile so the store is kept.
+        unsafe { std::ptr::write_volatile(map.as_mut_ptr().add(off), 0) };
+    }
+}
+
 /// Reserves the file's blocks before mapping, as tachylog's segments do.
 pub fn preallocate(file: &File, len: usize) {
     use std::os::fd::AsRawFd;
@@ -226,10 +268,18 @@ impl Subject for Floor {
             thread: Mutex::new(None),
         });
         let (s2, dir) = (shared.clone(), dir.to_path_buf());
+        let (ready_tx, ready) = std::sync::mpsc::channel();
         let consumer = std::thread::Builder::new()
             .name("floor-consumer".into())
-            .spawn(move || floor_consume(s2, dir, setup.floor_map))
+            .spawn(move || {
+                if let Some(core) = setup.drain_core {
+                    core_affinity::set_for_current(core_affinity::CoreId { id: core });
+                }
+                floor_consume(s2, dir, setup.floor_map, ready_tx)
+            })
             .expect("spawn floor consumer");
+        // The clock starts only once the consumer's memory is faulted in.
+        let _ = ready.recv();
         *shared.thread.lock().unwrap() = Some(consumer.thread().clone());
         Floor {
             shared,
@@ -291,6 +341,7 @@ impl Subject for Floor {
             written,
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             bytes,
+            segments: 0,
         }
     }
 }

@@ -17,10 +17,19 @@ pub struct Opts {
     pub runs: usize,
     /// Loggers to run (by table name); empty: all.
     pub loggers: Vec<String>,
+    /// Throughput parts to run (`compare`, `sustained`, `burst`); empty: all.
+    pub parts: Vec<String>,
+    /// Records in all per sustained run (throughput), shared by the producers.
+    pub sustained: usize,
+    /// Records per producer in one back-to-back burst (throughput's burst-loss table).
+    pub burst: usize,
+    /// Pin producer `t` to core `t` and the drain (the floor's consumer) to the last core.
+    pub pin: bool,
 }
 
-const USAGE: &str = "options: --threads 1,2,4  --quick  --loggers floor,tachylog,... \
-                     --bursts N --rounds N (latency)  --records N --runs N (throughput); \
+const USAGE: &str = "options: --threads 1,2,4  --quick  --loggers floor,tachylog,...  --pin \
+                     --bursts N --rounds N (latency)  --records N --runs N --sustained N \
+                     --burst N --parts compare,sustained,burst (throughput); \
                      TACHYLOG_BENCH_THREADS and TACHYLOG_BENCH_QUICK=1 do the same as \
                      --threads and --quick";
 
@@ -28,6 +37,23 @@ impl Opts {
     /// Whether the logger named `name` is to be run.
     pub fn wants(&self, name: &str) -> bool {
         self.loggers.is_empty() || self.loggers.iter().any(|l| l == name)
+    }
+
+    /// Whether the part named `name` is to be run.
+    pub fn wants_part(&self, name: &str) -> bool {
+        self.parts.is_empty() || self.parts.iter().any(|p| p == name)
+    }
+
+    /// Pins the calling thread to `core` if `--pin` was given (and the core exists).
+    pub fn pin_to(&self, core: usize) {
+        if self.pin {
+            core_affinity::set_for_current(core_affinity::CoreId { id: core % cpus() });
+        }
+    }
+
+    /// The core the drain (or the floor's consumer) is pinned to with `--pin`: the last one.
+    pub fn drain_core(&self) -> Option<usize> {
+        self.pin.then(|| cpus() - 1)
     }
 
     /// Parses `std::env::args()`; exits with a message on a bad option.
@@ -40,11 +66,15 @@ impl Opts {
             records: 1_000_000,
             runs: 5,
             loggers: Vec::new(),
+            parts: Vec::new(),
+            sustained: 20_000_000,
+            burst: 200_000,
+            pin: false,
         };
         if let Ok(t) = std::env::var("TACHYLOG_BENCH_THREADS") {
             o.threads = parse_list(&t);
         }
-        let mut explicit = (false, false);
+        let mut explicit = (false, false, false, false);
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |name: &str| {
@@ -64,6 +94,21 @@ impl Opts {
                     explicit.1 = true;
                 }
                 "--runs" => o.runs = parse_num(&value("--runs")).max(1),
+                "--sustained" => {
+                    o.sustained = parse_num(&value("--sustained"));
+                    explicit.2 = true;
+                }
+                "--burst" => {
+                    o.burst = parse_num(&value("--burst"));
+                    explicit.3 = true;
+                }
+                "--pin" => o.pin = true,
+                "--parts" => {
+                    o.parts = value("--parts")
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .collect()
+                }
                 "--rounds" => o.rounds = parse_num(&value("--rounds")).max(1),
                 "--loggers" => {
                     o.loggers = value("--loggers")
@@ -85,6 +130,12 @@ impl Opts {
             if !explicit.1 {
                 o.records = 5_000;
             }
+            if !explicit.2 {
+                o.sustained = 100_000;
+            }
+            if !explicit.3 {
+                o.burst = 20_000;
+            }
             o.runs = 1;
             o.rounds = o.rounds.min(2);
         }
@@ -93,6 +144,11 @@ impl Opts {
         }
         o
     }
+}
+
+/// CPUs this process may use.
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn fail(msg: &str) -> ! {

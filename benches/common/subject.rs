@@ -13,6 +13,8 @@ pub struct Finish {
     pub dropped: u64,
     /// Bytes in its files.
     pub bytes: u64,
+    /// Segment files created (tachylog; 0 for the others).
+    pub segments: u64,
     /// When everything was in the files (before the files were read back to count).
     pub done: Option<Instant>,
 }
@@ -24,8 +26,16 @@ pub struct Setup {
     pub block: bool,
     /// Ring bytes per thread (tachylog and the floor).
     pub ring: usize,
-    /// Bytes of the floor's mapped file.
+    /// Bytes of the floor's mapped file (faulted in before the run; reused from its start
+    /// when full).
     pub floor_map: usize,
+    /// Pin the drain (and the floor's consumer) to this core.
+    pub drain_core: Option<usize>,
+    /// tachylog's segment size (`None`: the default, 64 MiB).
+    pub segment: Option<usize>,
+    /// tachylog's drain throws records away (`Builder::discard_records`): the producer-only
+    /// row.
+    pub discard: bool,
 }
 
 impl Default for Setup {
@@ -34,6 +44,9 @@ impl Default for Setup {
             block: false,
             ring: 256 << 10,
             floor_map: 64 << 20,
+            drain_core: None,
+            segment: None,
+            discard: false,
         }
     }
 }

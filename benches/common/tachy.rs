@@ -13,10 +13,16 @@ impl Subject for Tachy {
     const NAME: &'static str = "tachylog";
 
     fn start(dir: &Path, setup: Setup) -> Self {
-        let guard = tachylog::Builder::new()
+        let mut b = tachylog::Builder::new()
             .dir(dir)
             .name("bench")
             .ring_capacity(setup.ring)
+            .drain_core(setup.drain_core)
+            .discard_records(setup.discard);
+        if let Some(size) = setup.segment {
+            b = b.segment_size(size);
+        }
+        let guard = b
             .overflow(if setup.block {
                 tachylog::Overflow::Block
             } else {
@@ -66,6 +72,7 @@ impl Subject for Tachy {
             written: s.records_written,
             dropped: s.records_dropped,
             bytes: s.bytes_written,
+            segments: s.segments_created,
         }
     }
 }

@@ -5,13 +5,17 @@ use crate::clock::{self, Anchor, Calibration};
 use crate::frontend::callsite::{self, Callsite};
 use crate::frontend::sampling;
 use crate::runtime::{ProducerShared, Shared};
-use crate::storage::{Segment, SegmentDir, retention};
+use crate::storage::{Preparer, Segment, SegmentDir, retention};
 use crate::sync::{Arc, Break, Ordering, broken, mpsc, ring};
 use crate::wire::{
     AnchorBody, CallsiteHead, DroppedBody, EndBody, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead,
     SampledEntry, SampledHead, ThreadHead,
 };
 use std::time::Duration;
+
+/// What [`SegmentWriter::scan`] found: bytes and records that fit, and whether it stopped at a
+/// malformed record.
+type Scanned = (usize, u32, bool);
 
 /// A producer's ring as the drain sees it.
 pub(crate) struct Ring {
@@ -31,6 +35,10 @@ pub(crate) struct Ring {
 /// Where frames go: the current segment, what it already describes, and the rules for
 /// opening the next one (rotation by size and time, retention, retries after a failure).
 pub(crate) struct SegmentWriter {
+    /// Prepares the next segment, faults in one the drain made itself, and cuts sealed ones
+    /// (then sends them to the compressor) off this thread. Declared before `seg`: dropping it
+    /// first waits for the worker, which may be faulting in the live segment's pages.
+    prep: Preparer,
     shared: Arc<Shared>,
     dir: SegmentDir,
     seg: Option<Segment>,
@@ -50,8 +58,6 @@ pub(crate) struct SegmentWriter {
     last_age_check_ns: u64,
     /// Sampling totals per call site already written in sampled frames.
     sampled_reported: std::collections::BTreeMap<u32, (u64, u64)>,
-    /// Where sealed segments go to be compressed (`Builder::compress`).
-    sealed_tx: Option<mpsc::Sender<std::path::PathBuf>>,
 }
 
 /// How often (at most) the drain writes a clock anchor while records flow.
@@ -64,11 +70,14 @@ impl SegmentWriter {
     pub(crate) fn new(
         shared: Arc<Shared>,
         dir: SegmentDir,
-        seg: Segment,
+        mut seg: Segment,
         calib: Calibration,
         anchor_ticks: u64,
     ) -> SegmentWriter {
+        let mut prep = Preparer::start(&dir);
+        prep.populate(&mut seg);
         let mut w = SegmentWriter {
+            prep,
             shared,
             dir,
             seg: Some(seg),
@@ -82,21 +91,21 @@ impl SegmentWriter {
             last_age_check_ns: 0,
             // Counts from earlier loggers in this process were written by them.
             sampled_reported: sampling::totals(),
-            sealed_tx: None,
         };
+        w.prep.request(&w.dir);
         w.segment_created();
         w
     }
 
     /// Sends every segment sealed from now on to `tx` (the compressor thread).
     pub(crate) fn set_sealed_sink(&mut self, tx: mpsc::Sender<std::path::PathBuf>) {
-        self.sealed_tx = Some(tx);
+        self.prep.set_sink(tx);
     }
 
     /// Lets go of the segment a drain panic left behind, without sealing it.
     pub(crate) fn abandon(&mut self) {
         if let Some(seg) = self.seg.take() {
-            seg.abandon();
+            self.prep.release(seg);
         }
     }
 }
@@ -124,6 +133,24 @@ fn head_at(a: &[u8], b: &[u8], pos: usize) -> Option<RecordHead> {
         };
     }
     Some(bytemuck::pod_read_unaligned(&buf))
+}
+
+/// The length and call-site id of the record at `pos` of the two ring slices: read in place
+/// from the slice that holds them, or through [`head_at`] where they straddle the two.
+#[inline(always)]
+fn len_and_id(a: &[u8], b: &[u8], pos: usize) -> Option<(u32, u32)> {
+    let in_place = match a.get(pos..) {
+        Some(rest) if !rest.is_empty() => rest.first_chunk::<8>(),
+        _ => b
+            .get(pos - a.len()..)
+            .and_then(|rest| rest.first_chunk::<8>()),
+    };
+    let Some(h) = in_place else {
+        return head_at(a, b, pos).map(|h| (h.len, h.callsite));
+    };
+    // `len` is the record's first four bytes, the call-site id the next four (little-endian).
+    let v = u64::from_le_bytes(*h);
+    Some((v as u32, (v >> 32) as u32))
 }
 
 /// The sub-slices of `a ++ b` covering `0..n`.
@@ -186,7 +213,20 @@ impl SegmentWriter {
         }
         let anchor = Anchor::now();
         self.calib.refine(&anchor);
-        match self.dir.create(&anchor, self.calib.ticks_per_sec()) {
+        let tps = self.calib.ticks_per_sec();
+        // The prepared file if there is one (rotation is then a rename), else a new file.
+        let made = match self
+            .prep
+            .take()
+            .and_then(|p| p.install(&mut self.dir, &anchor, tps))
+        {
+            Some(seg) => Ok(seg),
+            None => self.dir.create(&anchor, tps).map(|mut seg| {
+                self.prep.populate(&mut seg);
+                seg
+            }),
+        };
+        match made {
             Ok(seg) => {
                 self.shared
                     .counters
@@ -195,6 +235,7 @@ impl SegmentWriter {
                 self.last_anchor_ticks = anchor.ticks;
                 self.seg = Some(seg);
                 self.last_failure_ns = None;
+                self.prep.request(&self.dir);
                 self.segment_created();
                 true
             }
@@ -211,17 +252,68 @@ impl SegmentWriter {
         self.ensure_segment();
     }
 
+    /// Seals the current segment: complete for readers before the next one can appear. The
+    /// preparer cuts it and passes it to the compressor.
     pub(crate) fn seal_current(&mut self) {
-        if let Some(seg) = self.seg.take() {
-            let seq = seg.seq();
-            let sealed = seg.seal(self.dir.next_seq()).is_ok();
-            if let (true, Some(tx)) = (sealed, &self.sealed_tx) {
-                let _ = tx.send(self.dir.path(seq));
-            }
+        if let Some(mut seg) = self.seg.take() {
+            seg.seal(self.dir.next_seq());
+            let path = self.dir.path(seg.seq());
+            self.prep.retire(seg, path);
         }
     }
 
-    /// Moves as much of `ring` as possible into the segment. Returns records moved.
+    /// Walks the records at the start of `a ++ b` (`avail` bytes, whole records) that fit in
+    /// `budget` bytes together with a CALLSITE frame for each call site segment `seq` has not
+    /// described yet; those are listed in `to_describe` and marked described. Returns the
+    /// bytes and the number of records that fit, and whether the walk met a malformed record.
+    ///
+    /// Per record: the length and call-site id (8 bytes, read in place unless they straddle
+    /// the ring's end), one load and compare against the segment's number for the call site,
+    /// and the bounds.
+    fn scan(&mut self, a: &[u8], b: &[u8], avail: usize, budget: usize, seq: u64) -> Scanned {
+        self.to_describe.clear();
+        // Records end at or before `limit`: the budget less the CALLSITE frames to write.
+        let mut limit = budget;
+        let (mut pos, mut n) = (0usize, 0u32);
+        while pos < avail {
+            let Some((len, id)) = len_and_id(a, b, pos) else {
+                return (pos, n, true);
+            };
+            let len = len as usize;
+            if len < RECORD_HEAD_LEN || len > avail - pos {
+                // Cannot happen with the engine's own producers (each commit ends on a record
+                // boundary); skip the rest rather than write garbage.
+                return (pos, n, true);
+            }
+            if self.described.get(id as usize) != Some(&seq) && !self.is_described(id, seq) {
+                let extra = self.callsite(id).map_or(0, callsite_frame_len);
+                if pos + len + extra > limit {
+                    break;
+                }
+                limit -= extra;
+                self.to_describe.push(id);
+                self.mark_described(id, seq);
+            }
+            if pos + len > limit {
+                break;
+            }
+            pos += len;
+            n += 1;
+        }
+        (pos, n, false)
+    }
+
+    /// Notes that call site `id` is described in segment `seq`.
+    fn mark_described(&mut self, id: u32, seq: u64) {
+        if self.described.len() <= id as usize {
+            self.described.resize(id as usize + 1, 0);
+        }
+        self.described[id as usize] = seq;
+    }
+
+    /// Moves as much of `ring` as possible into the segment. Returns records moved. (Not
+    /// inlined: called once per ring and pass, and a function of its own in profiles.)
+    #[inline(never)]
     pub(crate) fn drain_ring(&mut self, ring: &mut Ring) -> u64 {
         let mut moved = 0;
         loop {
@@ -233,6 +325,15 @@ impl SegmentWriter {
                 return moved;
             };
             let (a, b) = chunk.as_slices();
+            if self.shared.cfg.discard_records {
+                let n = count_records(a, b, avail);
+                chunk.commit_all();
+                self.shared
+                    .counters
+                    .records_written
+                    .fetch_add(n, Ordering::Relaxed);
+                return moved + n;
+            }
             let Some(seq) = self.seg.as_ref().map(Segment::seq) else {
                 // No segment: the records are lost; count them for a notice once writing resumes.
                 let n = count_records(a, b, avail);
@@ -255,33 +356,7 @@ impl SegmentWriter {
                 )
             };
             budget = budget.saturating_sub(thread_size);
-            self.to_describe.clear();
-            let (mut pos, mut n) = (0usize, 0u32);
-            let mut corrupt = false;
-            while pos < avail {
-                let Some(h) = head_at(a, b, pos) else { break };
-                let len = h.len as usize;
-                if len < RECORD_HEAD_LEN || pos + len > avail {
-                    // Cannot happen with the engine's own producers (each commit ends on a record
-                    // boundary); skip the rest rather than write garbage.
-                    corrupt = true;
-                    break;
-                }
-                let mut need = len;
-                if !self.is_described(h.callsite, seq) && !self.to_describe.contains(&h.callsite) {
-                    let extra = self.callsite(h.callsite).map_or(0, callsite_frame_len);
-                    need += extra;
-                    if need <= budget {
-                        self.to_describe.push(h.callsite);
-                    }
-                }
-                if need > budget {
-                    break;
-                }
-                budget -= need;
-                pos += len;
-                n += 1;
-            }
+            let (pos, n, corrupt) = self.scan(a, b, avail, budget, seq);
             if corrupt && n == 0 {
                 self.lose(&mut ring.lost_here, 1);
                 chunk.commit_all();
@@ -310,10 +385,6 @@ impl SegmentWriter {
                 if let Some(cs) = self.callsite(id) {
                     write_callsite(self.seg.as_mut().expect("open"), id, cs);
                 }
-                if self.described.len() <= id as usize {
-                    self.described.resize(id as usize + 1, 0);
-                }
-                self.described[id as usize] = seq;
             }
             let (pa, pb) = prefix(a, b, pos);
             let head = RecordsHead {
@@ -388,10 +459,10 @@ impl SegmentWriter {
         if !cfg.retention.is_set() {
             return;
         }
-        let (live_seq, live_bytes) = match &self.seg {
-            Some(s) => (s.seq(), cfg.segment_size as u64),
-            None => (self.dir.next_seq(), 0),
-        };
+        let live_seq = self.seg.as_ref().map_or(self.dir.next_seq(), Segment::seq);
+        // The live segment's reservation, and the next one's while it is prepared.
+        let reserved = self.seg.is_some() as u64 + self.prep.reserved() as u64;
+        let live_bytes = reserved * cfg.segment_size as u64;
         if let Ok(n) = retention::apply(&cfg.dir, &cfg.name, live_seq, live_bytes, &cfg.retention) {
             self.shared
                 .counters
@@ -542,10 +613,7 @@ impl SegmentWriter {
                 if let Some(cs) = self.callsite(id) {
                     write_callsite(self.seg.as_mut().expect("open"), id, cs);
                 }
-                if self.described.len() <= id as usize {
-                    self.described.resize(id as usize + 1, 0);
-                }
-                self.described[id as usize] = seq;
+                self.mark_described(id, seq);
             }
             let head = SampledHead {
                 count: entries.len() as u32,
@@ -569,8 +637,8 @@ impl SegmentWriter {
 pub(crate) fn count_records(a: &[u8], b: &[u8], avail: usize) -> u64 {
     let (mut pos, mut n) = (0, 0);
     while pos < avail {
-        match head_at(a, b, pos) {
-            Some(h) if h.len as usize >= RECORD_HEAD_LEN => pos += h.len as usize,
+        match len_and_id(a, b, pos) {
+            Some((len, _)) if len as usize >= RECORD_HEAD_LEN => pos += len as usize,
             _ => return n + 1,
         }
         n += 1;

@@ -138,3 +138,48 @@ fn reserve(file: &File, size: usize) -> io::Result<()> {
     }
     Ok(())
 }
+
+impl MappedFile {
+    /// Faults every page of a new file in for writing, ahead of its use, so that the drain's
+    /// first write to a page does not trap (`MADV_POPULATE_WRITE`; a write per page before
+    /// Linux 5.14). Only for a file nothing was written to: its bytes are zeros and stay so.
+    /// Best effort: a failure leaves the pages to fault in as they are written. (Writing zeros
+    /// through the page cache first fills it with larger folios for less CPU, but dirties the
+    /// pages for writeback before the drain writes them, and measured slower end to end.)
+    pub(crate) fn prefault(&mut self) {
+        #[cfg(target_os = "linux")]
+        if self.map.advise(memmap2::Advice::PopulateWrite).is_ok() {
+            return;
+        }
+        // `MAP_POPULATE` would map a shared file's pages read-only: the first write would still
+        // trap. A write per page does not.
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .ok()
+            .filter(|&p| p > 0)
+            .unwrap_or(4096);
+        for off in (0..self.map.len()).step_by(page) {
+            self.map[off] = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefaulting_keeps_a_new_file_all_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let size = (3 << 20) + 4096;
+        let mut f = MappedFile::create(&path, size).unwrap();
+        f.prefault();
+        assert!(f.iter().all(|&b| b == 0));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), size as u64);
+        f[5] = 9;
+        f.finish(4096).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!((bytes.len(), bytes[5]), (4096, 9));
+    }
+}

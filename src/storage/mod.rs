@@ -1,11 +1,14 @@
 //! Segment files on disk: the writer's segment (`segment`, through the mapping in `file`),
-//! retention of sealed segments, and their compression. Never imports the reader: what both
+//! the next one prepared and sealed ones cut off the drain thread (`prepare`), retention of
+//! sealed segments, and their compression. Never imports the reader: what both
 //! sides must agree on is in `wire`.
 pub mod compress;
+mod prepare;
 pub mod recover;
 pub(crate) mod retention;
 mod segment;
 
+pub(crate) use prepare::Preparer;
 pub(crate) use segment::{Segment, SegmentDir};
 
 // The bytes of a segment being written: a mapped file normally; under loom the in-memory file

@@ -11,8 +11,8 @@
 //! left behind by a crash, or written by another process), which is also not counted. Limits:
 //!
 //! - `max_segments`: at most this many segments, the live one included; the oldest go first.
-//! - `max_total_bytes`: the sealed files' sizes plus the live segment's reservation stay at or
-//!   under this; the oldest go first.
+//! - `max_total_bytes`: the sealed files' sizes plus the live segment's reservation (and the
+//!   next segment's, while it is prepared ahead) stay at or under this; the oldest go first.
 //! - `max_age`: a sealed segment whose file was last modified longer ago than this goes.
 //!
 //! Both forms of one sequence number are one segment: counted once, their sizes added, deleted
@@ -37,10 +37,11 @@ pub(crate) fn next_boundary(now_ns: u64, every: Duration) -> u64 {
     (now_ns / p).saturating_add(1).saturating_mul(p)
 }
 
-/// The sequence number of a segment file of `name`, raw or compressed.
+/// The sequence number of a segment file of `name`, raw or compressed (a compression in
+/// progress and a segment prepared ahead of use are not segments yet).
 pub(crate) fn parse_any_seq(name: &str, file: &str) -> Option<u64> {
     SegmentName::of(name, file)
-        .filter(|n| n.form != Form::CompressTmp)
+        .filter(|n| matches!(n.form, Form::Raw | Form::Compressed))
         .map(|n| n.seq)
 }
 
@@ -195,6 +196,7 @@ mod tests {
         assert_eq!(parse_any_seq("app", "app-0000000007.tlog"), Some(7));
         assert_eq!(parse_any_seq("app", "app-0000000007.lz4"), None);
         assert_eq!(parse_any_seq("app", "app-0000000007.tlog.lz4.tmp"), None);
+        assert_eq!(parse_any_seq("app", "app-0000000007.tlog.prep"), None);
     }
 
     #[test]

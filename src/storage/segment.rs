@@ -1,6 +1,7 @@
-//! The segment being written: created through the storage door (`SegmentFile`), written
-//! frame by frame, published by a release store of its committed length, sealed by an END
-//! frame, the sealed flag and a cut to the used length. `SegmentDir` names and numbers them.
+//! The segment being written: created through the storage door (`SegmentFile`), or prepared
+//! ahead of use (`prepare`), written frame by frame, published by a release store of its
+//! committed length, sealed by an END frame and the sealed flag, then cut to the used length.
+//! `SegmentDir` names and numbers them.
 use super::SegmentFile;
 use crate::clock::Anchor;
 use crate::error::Error;
@@ -15,10 +16,10 @@ use std::path::{Path, PathBuf};
 /// Where segments go and which sequence number comes next.
 #[derive(Debug)]
 pub(crate) struct SegmentDir {
-    dir: PathBuf,
-    name: String,
-    size: usize,
-    next_seq: u64,
+    pub(super) dir: PathBuf,
+    pub(super) name: String,
+    pub(super) size: usize,
+    pub(super) next_seq: u64,
     recovered: u64,
 }
 
@@ -104,6 +105,13 @@ impl Segment {
         tps: f64,
     ) -> io::Result<Segment> {
         let mut map = SegmentFile::create(path, size)?;
+        Segment::write_header(&mut map, seq, anchor, tps);
+        Ok(Segment::new(map, seq))
+    }
+
+    /// Writes the header of segment `seq` (committed = header length, not sealed) into `map`.
+    pub(super) fn write_header(map: &mut SegmentFile, seq: u64, anchor: &Anchor, tps: f64) {
+        let size = map.len();
         map[..HEADER_LEN].copy_from_slice(&SegmentHeader::encode(&wire::NewHeader {
             seq,
             created_unix_ns: crate::clock::unix_ns(),
@@ -113,16 +121,26 @@ impl Segment {
             segment_size: size as u64,
             pid: std::process::id(),
         }));
-        Ok(Segment {
+    }
+
+    /// The segment `seq` in `map`, whose header [`write_header`](Self::write_header) wrote.
+    pub(super) fn new(map: SegmentFile, seq: u64) -> Segment {
+        Segment {
             map,
             seq,
             used: HEADER_LEN,
             records: 0,
-        })
+        }
     }
 
     pub(crate) fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// The whole file's bytes, to fault its pages in ahead of the writes (`prepare`).
+    pub(super) fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.map.len();
+        &mut self.map[0..len]
     }
 
     /// Bytes still free for frames.
@@ -180,9 +198,9 @@ impl Segment {
         drop(self);
     }
 
-    /// Writes the END frame, publishes, marks the header sealed, unmaps and truncates the file
-    /// to its used length.
-    pub(crate) fn seal(mut self, next_seq: u64) -> io::Result<()> {
+    /// Writes the END frame, publishes, and marks the header sealed: the segment is complete
+    /// for readers. [`cut`](Self::cut) then lets go of it (on another thread, if need be).
+    pub(crate) fn seal(&mut self, next_seq: u64) {
         let end = wire::EndBody {
             next_seq,
             records: self.records,
@@ -192,6 +210,10 @@ impl Segment {
         self.map
             .header_u32(FLAGS_OFFSET)
             .fetch_or(FLAG_SEALED, Ordering::Release);
+    }
+
+    /// Unmaps a sealed segment and truncates its file to the used length.
+    pub(crate) fn cut(self) -> io::Result<()> {
         self.map.finish(self.used as u64)
     }
 }

@@ -87,6 +87,9 @@ impl MemFile {
         Ok(())
     }
 
+    /// Nothing to fault in: memory (models never prepare segments ahead).
+    pub(crate) fn prefault(&mut self) {}
+
     pub(crate) fn len(&self) -> usize {
         self.0.data.len()
     }

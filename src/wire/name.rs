@@ -1,12 +1,13 @@
 //! Segment file names, both ways: `<name>-<seq>.tlog` (raw), `<name>-<seq>.tlog.lz4`
-//! (compressed) and `<name>-<seq>.tlog.lz4.tmp` (a compression in progress). `<seq>` has at
-//! least ten decimal digits (zero-padded, so names sort by sequence). No other module splits
-//! or builds a segment file name.
+//! (compressed), `<name>-<seq>.tlog.lz4.tmp` (a compression in progress) and
+//! `<name>-<seq>.tlog.prep` (a segment prepared ahead of use). `<seq>` has at least ten decimal
+//! digits (zero-padded, so names sort by sequence). No other module splits or builds a segment
+//! file name.
 
 /// What a compressed segment's file name adds after the raw name's `.tlog`.
 pub const COMPRESSED_SUFFIX: &str = ".lz4";
 
-/// Which of the three forms a segment file has.
+/// Which of the four forms a segment file has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Form {
     /// `.tlog`: written by the engine, live or sealed.
@@ -15,6 +16,10 @@ pub enum Form {
     Compressed,
     /// `.tlog.lz4.tmp`: a compression in progress; readers and retention ignore it.
     CompressTmp,
+    /// `.tlog.prep`: a segment file created, reserved and mapped ahead of use, holding no
+    /// frames; the engine renames it to a raw name when it starts writing it. Readers,
+    /// retention and the compressor ignore it.
+    Prepared,
 }
 
 impl Form {
@@ -24,23 +29,31 @@ impl Form {
             Form::Raw => ".tlog",
             Form::Compressed => ".tlog.lz4",
             Form::CompressTmp => ".tlog.lz4.tmp",
+            Form::Prepared => ".tlog.prep",
         }
     }
 
-    /// What follows the raw name's `.tlog` in this form (`""`, `".lz4"`, `".lz4.tmp"`).
+    /// What follows the raw name's `.tlog` in this form (`""`, `".lz4"`, `".lz4.tmp"`,
+    /// `".prep"`).
     pub const fn extra(self) -> &'static str {
         match self {
             Form::Raw => "",
             Form::Compressed => COMPRESSED_SUFFIX,
             Form::CompressTmp => ".lz4.tmp",
+            Form::Prepared => ".prep",
         }
     }
 
     /// Splits `file` into its stem and form, if it ends like a segment file.
     pub fn split(file: &str) -> Option<(&str, Form)> {
-        [Form::Raw, Form::Compressed, Form::CompressTmp]
-            .into_iter()
-            .find_map(|f| file.strip_suffix(f.suffix()).map(|stem| (stem, f)))
+        [
+            Form::Raw,
+            Form::Compressed,
+            Form::CompressTmp,
+            Form::Prepared,
+        ]
+        .into_iter()
+        .find_map(|f| file.strip_suffix(f.suffix()).map(|stem| (stem, f)))
     }
 }
 
@@ -51,7 +64,7 @@ pub struct SegmentName<'a> {
     pub prefix: &'a str,
     /// The segment sequence number.
     pub seq: u64,
-    /// Raw, compressed, or a compression in progress.
+    /// Raw, compressed, a compression in progress, or prepared ahead of use.
     pub form: Form,
 }
 
@@ -134,7 +147,12 @@ mod tests {
 
     #[test]
     fn names_round_trip_in_every_form_and_sort_by_sequence() {
-        for form in [Form::Raw, Form::Compressed, Form::CompressTmp] {
+        for form in [
+            Form::Raw,
+            Form::Compressed,
+            Form::CompressTmp,
+            Form::Prepared,
+        ] {
             for seq in [1, 9, 10, 12345, 9_999_999_999, u64::MAX] {
                 let n = SegmentName {
                     prefix: "app-v2",
@@ -165,6 +183,7 @@ mod tests {
         }
         assert_eq!(parse_seq("app", "other-0000000001.tlog"), None);
         assert_eq!(parse_seq("app", "app-0000000001.tlog.lz4"), None);
+        assert_eq!(parse_seq("app", "app-0000000001.tlog.prep"), None);
     }
 
     #[test]
