@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 /// Lists the segment files a path stands for: the file itself, or a directory's `*.tlog` and
 /// `*.tlog.lz4` files in (prefix, sequence) order. Where a segment exists both raw and
 /// compressed (compression stopped between its rename and the removal of the raw file), only
-/// the raw file is listed; `*.tmp` files (unfinished compressions) are ignored.
+/// the raw file is listed; `*.tmp` files (unfinished compressions) and `*.prep` files (segments
+/// prepared ahead of use) are ignored.
 ///
 /// A file that ends like a segment but is not named `<prefix>-<sequence>` (`x.tlog`) is listed
 /// too, sorted by its whole stem as if its sequence were 0; one whose sequence does not fit a
@@ -31,7 +32,9 @@ pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
         let Some((stem, form)) = Form::split(name) else {
             continue;
         };
-        if form == Form::CompressTmp {
+        // Only segments a writer finished creating: not a compression in progress
+        // (`.tlog.lz4.tmp`), nor a segment prepared ahead of use (`.tlog.prep`, no frames yet).
+        if !matches!(form, Form::Raw | Form::Compressed) {
             continue;
         }
         let (prefix, seq) = match SegmentName::parse(name) {
@@ -67,6 +70,7 @@ mod tests {
             "app-0000000002.tlog",
             "app-0000000003.tlog.lz4",
             "app-0000000004.tlog.lz4.tmp",
+            "app-0000000011.tlog.prep",
             "app-99999999999999999999.tlog",
             "app-0000000001.tlog",
             "x.tlog",
