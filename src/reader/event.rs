@@ -217,12 +217,32 @@ pub(super) type Keep = Mutex<Vec<Arc<CallsiteInfo>>>;
 pub(super) struct Chunk {
     bytes: load::Loaded,
     callsites: Arc<Keep>,
+    /// The segment's file, for messages.
+    path: Arc<std::path::Path>,
+    /// Offset in the (decompressed) segment of `bytes[0]`.
+    base: u64,
 }
 
 impl Chunk {
-    /// `bytes` of a segment whose call-site descriptions `callsites` keeps.
-    pub(super) fn new(bytes: load::Loaded, callsites: Arc<Keep>) -> Chunk {
-        Chunk { bytes, callsites }
+    /// `bytes` of the segment `path` from offset `base` on, whose call-site descriptions
+    /// `callsites` keeps.
+    pub(super) fn new(
+        bytes: load::Loaded,
+        callsites: Arc<Keep>,
+        path: Arc<std::path::Path>,
+        base: usize,
+    ) -> Chunk {
+        Chunk {
+            bytes,
+            callsites,
+            path,
+            base: base as u64,
+        }
+    }
+
+    /// The segment's file.
+    pub(super) fn path(&self) -> &Arc<std::path::Path> {
+        &self.path
     }
 
     /// The segment's call-site descriptions.
@@ -294,6 +314,13 @@ impl Record {
         self.data
             .get(at..at + self.len as usize)
             .unwrap_or_default()
+    }
+
+    /// The file the record was read from, and the byte offset of the record in it (in the
+    /// decompressed data of a compressed segment).
+    pub fn source(&self) -> (&std::path::Path, u64) {
+        let at = (self.at as u64).saturating_sub(RECORD_HEAD_LEN as u64);
+        (&self.data.path, self.data.base + at)
     }
 
     /// Bytes this record takes in its segment: the 16-byte record header plus its values.

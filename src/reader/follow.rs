@@ -91,19 +91,15 @@ impl Follower {
         let opened = if path.extension().is_some_and(|e| e == "lz4") {
             load_segment(&path).map(|d| (None, d))
         } else {
-            File::open(&path)
-                .map_err(|source| ReadError::Io {
-                    path: path.clone(),
-                    source,
-                })
-                .map(|f| {
-                    let mut head = vec![0u8; HEADER_LEN];
-                    // Not even a header yet: treated as empty, and looked at again later.
-                    if f.read_exact_at(&mut head, 0).is_err() {
-                        head.clear();
-                    }
-                    (Some(f), head)
-                })
+            // Only a regular file: a FIFO or a device named like a segment is refused.
+            super::load::open_regular(&path).map(|(f, _)| {
+                let mut head = vec![0u8; HEADER_LEN];
+                // Not even a header yet: treated as empty, and looked at again later.
+                if f.read_exact_at(&mut head, 0).is_err() {
+                    head.clear();
+                }
+                (Some(f), head)
+            })
         };
         match opened {
             Ok((_, d)) if d.len() < HEADER_LEN => false,

@@ -6,6 +6,7 @@
 //! hostile file cannot make the reader allocate more than the writer could have produced.
 use super::ReadError;
 use crate::wire::{FormatError, HEADER_LEN, SegmentHeader};
+use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -15,8 +16,53 @@ pub use crate::wire::COMPRESSED_SUFFIX;
 /// Largest segment the reader accepts (record offsets are kept as `u32`).
 pub use crate::wire::limits::MAX_SEGMENT_BYTES;
 
-/// Reads the segment at `path`, decompressing it if its name ends with `.lz4`.
+/// Opens `path` to be read as a segment, and its length. Only a regular file (after following
+/// symbolic links) is a segment: it is opened non-blocking, so that a FIFO cannot hang the
+/// reader in `open`, then checked with `fstat`; a FIFO, a device (`/dev/zero`), a socket or a
+/// directory is refused with [`ReadError::NotASegment`] naming what it is, and never read.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), ReadError> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let io = |source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok((file, meta.len()));
+    }
+    let what = if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    Err(ReadError::NotASegment {
+        path: path.to_owned(),
+        reason: format!("{what}, not a regular file; it is not read"),
+    })
+}
+
+/// Reads the segment at `path`, decompressing it if its name ends with `.lz4`. Only a regular
+/// file is read (see [`ReadError::NotASegment`]).
 pub fn load_segment(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let (file, len) = open_regular(path)?;
+    load_opened(path, file, len)
+}
+
+fn load_opened(path: &Path, file: File, len: u64) -> Result<Vec<u8>, ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,
@@ -25,9 +71,7 @@ pub fn load_segment(path: &Path) -> Result<Vec<u8>, ReadError> {
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with(COMPRESSED_SUFFIX));
-    let file = std::fs::File::open(path).map_err(io)?;
     if !compressed {
-        let len = file.metadata().map_err(io)?.len();
         if len > MAX_SEGMENT_BYTES {
             return Err(ReadError::NotASegment {
                 path: path.to_owned(),
@@ -124,19 +168,18 @@ pub(crate) fn load_for_reading(path: &Path) -> Result<Loaded, ReadError> {
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with(COMPRESSED_SUFFIX));
-    if !compressed && let Some(map) = map_if_final(path) {
+    let (file, len) = open_regular(path)?;
+    if !compressed && let Some(map) = map_if_final(&file, len) {
         return Ok(Loaded::Mapped(map));
     }
-    load_segment(path).map(Loaded::Read)
+    load_opened(path, file, len).map(Loaded::Read)
 }
 
 /// Maps the raw segment at `path` if its header says it is sealed and the file is exactly its
 /// committed length: the writer then has nothing more to do to it. `None` in any other case,
 /// errors included (the caller reads it the ordinary way, which reports them).
-fn map_if_final(path: &Path) -> Option<memmap2::Mmap> {
+fn map_if_final(file: &File, len: u64) -> Option<memmap2::Mmap> {
     use std::os::unix::fs::FileExt;
-    let file = std::fs::File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
     let mut head = [0u8; HEADER_LEN];
     file.read_exact_at(&mut head, 0).ok()?;
     let h = SegmentHeader::parse(&head).ok()?.header;
@@ -150,7 +193,7 @@ fn map_if_final(path: &Path) -> Option<memmap2::Mmap> {
     // mapping intact); a sealed file of exactly its committed length is past all of that. A
     // program other than the engine truncating a sealed segment while it is decoded would break
     // this, as the README says.
-    unsafe { memmap2::MmapOptions::new().populate().map(&file) }.ok()
+    unsafe { memmap2::MmapOptions::new().populate().map(file) }.ok()
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Decoding a record's values.
+use super::error::ReadError;
 use super::event::Record;
 use crate::wire::tag;
 use smallvec::SmallVec;
@@ -21,6 +22,26 @@ impl std::fmt::Display for ValueError {
 pub(super) type Values<'a> = SmallVec<[Value<'a>; 8]>;
 
 impl Record {
+    /// Checks that the record's values decode; the error names the file and the record's
+    /// offset. `decode`, `verify` and `stats` count such a record as damage.
+    pub fn check_values(&self) -> Result<(), ReadError> {
+        match self.with_values(|_, _| ()) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.undecodable(&e)),
+        }
+    }
+
+    /// The error for values of this record that cannot be decoded (`e`, from
+    /// [`Record::write_message`] or [`Record::fields`]): damage at the record's offset.
+    pub fn undecodable(&self, e: &ValueError) -> ReadError {
+        let (path, offset) = self.source();
+        ReadError::Corrupt {
+            path: path.to_owned(),
+            offset,
+            reason: format!("record values cannot be decoded: {e}"),
+        }
+    }
+
     /// Decodes the values (format arguments, then fields) on the stack and hands them to `f`.
     #[inline]
     pub(super) fn with_values<R>(

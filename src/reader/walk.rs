@@ -84,6 +84,7 @@ impl SegmentState {
             });
         }
         let committed = (h.committed as usize).clamp(HEADER_LEN, data.len());
+        let shared_path: Arc<std::path::Path> = Arc::from(path.as_path());
         let st = SegmentState {
             path,
             seq: h.seq,
@@ -97,7 +98,7 @@ impl SegmentState {
             done: false,
             check_crc: true,
             cursor: None,
-            data: Arc::new(Chunk::new(data, Arc::default())),
+            data: Arc::new(Chunk::new(data, Arc::default(), shared_path, 0)),
             base: 0,
             frames: 0,
             live: false,
@@ -109,7 +110,12 @@ impl SegmentState {
     /// Puts `bytes` in the place of the segment's bytes held so far (follow mode: the bytes
     /// from `base` on, as read last); call-site descriptions stay.
     pub(super) fn set_bytes(&mut self, bytes: Loaded) {
-        self.data = Arc::new(Chunk::new(bytes, self.data.callsites().clone()));
+        self.data = Arc::new(Chunk::new(
+            bytes,
+            self.data.callsites().clone(),
+            self.data.path().clone(),
+            self.base,
+        ));
     }
 
     fn corrupt(&self, offset: usize, reason: impl Into<String>) -> ReadError {
@@ -565,7 +571,12 @@ pub(super) mod testing {
             thread_seq: 0,
             segment: 1,
             pid: 1,
-            data: Arc::new(Chunk::new(bytes.to_vec().into(), keep)),
+            data: Arc::new(Chunk::new(
+                bytes.to_vec().into(),
+                keep,
+                std::path::Path::new("test").into(),
+                0,
+            )),
             at: 0,
             len: bytes.len() as u32,
         }

@@ -16,10 +16,13 @@ use tachylog_cli::syslog::parse_facility;
 /// Segments are the `*.tlog` files (and `*.tlog.lz4`, compressed) a program using tachylog
 /// writes. A PATH is a segment file or a directory holding them.
 ///
-/// Exit status: 0 when everything decoded cleanly, 1 when damaged data was found and skipped
-/// (the rest still decoded), 2 when an input could not be used at all (missing path, not a
-/// segment, unsupported format version) or the command line is wrong. `ship` adds 3: it gave
-/// up on a receiver that kept failing (see `tachylog ship --help`).
+/// Exit status of decode, verify and stats, the highest that applies: 0 all clean (everything
+/// read); 1 damage found and skipped, the rest read (a frame that fails its checksum or
+/// structure, a segment ending in a torn frame, damaged compressed data, record values that
+/// cannot be decoded); 2 an input could not be used at all (missing path, not a regular file,
+/// not a segment, unsupported format version), no segment at all (an empty directory, only
+/// empty files), or a wrong command line. `ship` adds 3: it gave up on a receiver that kept
+/// failing (see `tachylog ship --help`).
 #[derive(Parser, Debug)]
 #[command(name = "tachylog", version, about, long_about)]
 pub struct Cli {
@@ -37,7 +40,13 @@ pub enum Command {
     /// stays bounded on any input; a record that reaches it after later ones were already written
     /// is still written, marked late ("late":true in JSON, `~` after the time in text, late=true
     /// in logfmt). Damage is reported on stderr with the file and byte offset; decoding continues
-    /// after it.
+    /// after it.    ///
+    /// Exit status: 0 all clean; 1 damage found and skipped, the rest read (a frame that fails
+    /// its checksum or structure, a segment ending in a torn frame, damaged compressed data,
+    /// record values that cannot be decoded); 2 an input could not be used at all (missing
+    /// path, not a regular file, not a segment, unsupported version), no segment at all (an
+    /// empty directory, only empty files), or a wrong command line. Damage and unusable inputs
+    /// are named on stderr with the file (and byte offset).
     ///
     /// Examples:
     ///   tachylog decode logs/
@@ -50,8 +59,12 @@ pub enum Command {
     ///
     /// For each segment: frames and records that verify, records reported dropped, how it ends
     /// (sealed, open with a clean end, or torn), and every damaged byte range with the reason.
-    /// Exit status: 0 all clean, 1 damage found (a bad checksum, a torn tail, a damaged
-    /// compressed file), 2 an input could not be used at all.
+    /// Exit status: 0 all clean; 1 damage found and skipped, the rest read (a frame that fails
+    /// its checksum or structure, a segment ending in a torn frame, damaged compressed data,
+    /// record values that cannot be decoded); 2 an input could not be used at all (missing
+    /// path, not a regular file, not a segment, unsupported version), no segment at all (an
+    /// empty directory, only empty files), or a wrong command line. Damage and unusable inputs
+    /// are named on stderr with the file (and byte offset).
     Verify(VerifyArgs),
     /// Seal the segments a dead writer left unsealed (after a crash or kill -9).
     ///
@@ -64,7 +77,14 @@ pub enum Command {
     /// Summarise segments: records per level, target and thread, drops, time span, rate, and
     /// the call sites with the most records and the most bytes.
     ///
-    /// Nothing is formatted, so this runs at the speed of reading.
+    /// Nothing is formatted, so this runs at the speed of reading (record values are still
+    /// checked).    ///
+    /// Exit status: 0 all clean; 1 damage found and skipped, the rest read (a frame that fails
+    /// its checksum or structure, a segment ending in a torn frame, damaged compressed data,
+    /// record values that cannot be decoded); 2 an input could not be used at all (missing
+    /// path, not a regular file, not a segment, unsupported version), no segment at all (an
+    /// empty directory, only empty files), or a wrong command line. Damage and unusable inputs
+    /// are named on stderr with the file (and byte offset).
     Stats(StatsArgs),
     /// Send records to syslog, an OpenTelemetry collector or journald, resuming where the
     /// last run stopped.

@@ -45,6 +45,24 @@ pub(crate) fn report(e: &ReadError) {
     eprintln!("tachylog: {e}");
 }
 
+/// Reports a segment that ends in a torn frame: damage, as `verify` counts it.
+pub(crate) fn report_torn(path: &std::path::Path) {
+    eprintln!(
+        "tachylog: {}: the last frame is incomplete or fails its checksum (a writer stopped in \
+         the middle of it); it is not decoded",
+        path.display()
+    );
+}
+
+/// Reports inputs that hold no segment at all (an empty directory, only empty segments).
+pub(crate) fn report_nothing(paths: &[PathBuf]) {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "tachylog: no tachylog segment to read in {} (no segment file, or only empty ones)",
+        names.join(", ")
+    );
+}
+
 /// Opens each path on its own, so one missing path does not stop the others.
 pub(crate) fn open_all(paths: &[PathBuf], status: &mut Status) -> Vec<Reader> {
     let mut readers = Vec::new();

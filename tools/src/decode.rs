@@ -1,6 +1,6 @@
 //! `tachylog decode`, and the pipeline behind it: input events → filters (no formatting) →
 //! time-order merge → message formatting and `--grep` → output lines.
-use crate::command::{Status, open_all, report, stop_on_ctrl_c};
+use crate::command::{Status, open_all, report, report_nothing, report_torn, stop_on_ctrl_c};
 use crate::filter::Filter;
 use crate::message::Message;
 use crate::output::Renderer;
@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tachylog::reader::follow::Follower;
 use tachylog::reader::merge::Merge;
-use tachylog::reader::{Event, ReadError, Reader};
+use tachylog::reader::{Event, ReadError, Reader, Tail};
 use tachylog_format::Value;
 
 /// What decoding found, for the exit status and for tests.
@@ -27,6 +27,8 @@ pub struct Summary {
     pub damaged: bool,
     /// An input could not be used at all.
     pub unusable: bool,
+    /// Segments with a header read to their end (empty ones, with no header, not counted).
+    pub segments: u64,
 }
 
 type Input<'a> = Box<dyn Iterator<Item = Result<Event, ReadError>> + 'a>;
@@ -125,6 +127,13 @@ impl<'a> Decoder<'a> {
                         let ascii = match message {
                             Ok(ascii) => ascii,
                             Err(e) => {
+                                // Damage the frame checksum did not catch (or a writer's bug):
+                                // written as what could be read, and reported.
+                                self.summary.damaged = true;
+                                out.write_all(&self.buf)?;
+                                self.buf.clear();
+                                out.flush()?;
+                                report(&r.undecodable(&e));
                                 self.msg.clear();
                                 r.write_undecodable(&mut self.msg, &e);
                                 false
@@ -148,7 +157,15 @@ impl<'a> Decoder<'a> {
                         self.summary.written += 1;
                         self.summary.late += o.late as u64;
                     }
-                    Event::SegmentEnd { path, .. } => {
+                    Event::SegmentEnd { path, tail } => {
+                        self.summary.segments += (tail != Tail::Empty) as u64;
+                        if tail == Tail::Torn {
+                            self.summary.damaged = true;
+                            out.write_all(&self.buf)?;
+                            self.buf.clear();
+                            out.flush()?;
+                            report_torn(&path);
+                        }
                         if let Some(bar) = &self.progress {
                             bar.inc(std::fs::metadata(&path).map_or(0, |m| m.len()));
                         }
@@ -254,10 +271,12 @@ fn decode(
         bar.finish_and_clear();
     }
     result?;
-    Ok(status.max(Status::of(
-        decoder.summary.damaged,
-        decoder.summary.unusable,
-    )))
+    let sum = decoder.summary;
+    if status == Status::Clean && !sum.damaged && !sum.unusable && sum.segments == 0 {
+        report_nothing(paths);
+        return Ok(Status::Unusable);
+    }
+    Ok(status.max(Status::of(sum.damaged, sum.unusable)))
 }
 
 fn follow(

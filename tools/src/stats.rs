@@ -1,6 +1,6 @@
 //! `tachylog stats`: counts by level, target, thread and call site, drops, time span and rate.
 //! Nothing is formatted: a record's header and call site say everything counted here.
-use crate::command::{Status, open_all, report};
+use crate::command::{Status, open_all, report, report_nothing, report_torn};
 use crate::json;
 use crate::ts::Rfc3339;
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tachylog::Level;
-use tachylog::reader::{Event, ReadError};
+use tachylog::reader::{Event, ReadError, Tail};
 
 /// One call site's totals.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Site {
 pub struct Stats {
     /// Segments read.
     pub segments: u64,
+    /// Segments with a header (not the empty files a writer stopped before giving one).
+    pub headed: u64,
     /// Records read.
     pub records: u64,
     /// Bytes of encoded records.
@@ -109,7 +111,10 @@ impl Stats {
                         .2 += d.count;
                 }
             }
-            Event::SegmentEnd { .. } => self.segments += 1,
+            Event::SegmentEnd { tail, .. } => {
+                self.segments += 1;
+                self.headed += (*tail != Tail::Empty) as u64;
+            }
             _ => {}
         }
     }
@@ -123,7 +128,28 @@ impl Stats {
         let (mut damaged, mut unusable) = (false, false);
         for item in input {
             match item {
-                Ok(ev) => self.add(&ev),
+                Ok(ev) => {
+                    self.add(&ev);
+                    // Counting decodes no values, but damage in them is still damage.
+                    let bad = match &ev {
+                        Event::Record(r) => r.check_values().err(),
+                        Event::SegmentEnd {
+                            path,
+                            tail: Tail::Torn,
+                        } => {
+                            report_torn(path);
+                            self.damaged += 1;
+                            damaged = true;
+                            None
+                        }
+                        _ => None,
+                    };
+                    if let Some(e) = bad {
+                        self.damaged += 1;
+                        damaged = true;
+                        report(&e);
+                    }
+                }
                 Err(e) => {
                     match e {
                         ReadError::Corrupt { .. } => {
@@ -324,5 +350,9 @@ pub fn run(paths: &[PathBuf], as_json: bool, top: usize) -> io::Result<Status> {
         st.write_text(&mut out, top)?;
     }
     out.flush()?;
+    if status == Status::Clean && !damaged && !unusable && st.headed == 0 {
+        report_nothing(paths);
+        return Ok(Status::Unusable);
+    }
     Ok(status.max(Status::of(damaged, unusable)))
 }

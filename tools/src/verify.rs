@@ -1,5 +1,5 @@
 //! `tachylog verify`: every frame's checksum and structure, one summary line per segment.
-use crate::command::{Status, report};
+use crate::command::{Status, report, report_nothing};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use tachylog::reader::verify::{SegmentReport, verify_segment};
@@ -14,6 +14,8 @@ pub struct Outcome {
     pub damaged: u64,
     /// Inputs that could not be used at all.
     pub unusable: u64,
+    /// Segments with no header (the writer stopped before writing it): nothing to check.
+    pub empty: u64,
 }
 
 fn tail(t: Tail) -> &'static str {
@@ -68,6 +70,7 @@ pub fn verify_paths(
             match verify_segment(&f) {
                 Ok(r) => {
                     o.segments += 1;
+                    o.empty += (r.tail == Tail::Empty) as u64;
                     o.damaged += !r.is_clean() as u64;
                     write_report(out, &r)?;
                 }
@@ -101,5 +104,9 @@ pub fn run(paths: &[PathBuf]) -> io::Result<Status> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let o = verify_paths(paths, &mut out, &mut report)?;
+    if o.damaged == 0 && o.unusable == 0 && o.segments == o.empty {
+        report_nothing(paths);
+        return Ok(Status::Unusable);
+    }
     Ok(Status::of(o.damaged > 0, o.unusable > 0))
 }

@@ -322,17 +322,47 @@ fn help_is_complete_for_the_command_and_each_subcommand() {
     }
     let decode = help(&["decode", "--help"]);
     for s in [
-        "--format", "json", "text", "logfmt", "--color", "NO_COLOR", "--level", "--target",
-        "--thread", "--since", "--until", "--grep", "--window", "--follow", "late", "Examples",
+        "--format",
+        "json",
+        "text",
+        "logfmt",
+        "--color",
+        "NO_COLOR",
+        "--level",
+        "--target",
+        "--thread",
+        "--since",
+        "--until",
+        "--grep",
+        "--window",
+        "--follow",
+        "late",
+        "Examples",
+        "0 all clean; 1 damage",
     ] {
         assert!(decode.contains(s), "{s} missing from\n{decode}");
     }
     let verify = help(&["verify", "--help"]);
-    for s in ["frames", "torn", "0 all clean, 1 damage", "2 an input"] {
+    for s in [
+        "frames",
+        "torn",
+        "0 all clean; 1 damage",
+        "2 an input",
+        "no segment at all",
+    ] {
         assert!(verify.contains(s), "{s} missing from\n{verify}");
     }
     let stats = help(&["stats", "--help"]);
-    for s in ["--json", "--top", "level", "target", "thread", "rate"] {
+    for s in [
+        "--json",
+        "--top",
+        "level",
+        "target",
+        "thread",
+        "rate",
+        "0 all clean; 1 damage",
+        "no segment at all",
+    ] {
         assert!(stats.contains(s), "{s} missing from\n{stats}");
     }
 }
