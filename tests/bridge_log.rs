@@ -4,7 +4,7 @@ mod common;
 
 use common::{decode, logged, pairs, serial};
 use tachylog::{Builder, Error};
-use tachylog_format::Value;
+use tachylog_fmt::Value;
 
 #[test]
 fn records_keep_level_target_location_and_message() {

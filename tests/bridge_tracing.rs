@@ -4,7 +4,7 @@ mod common;
 
 use common::{decode, serial};
 use tachylog::Builder;
-use tachylog_format::Value;
+use tachylog_fmt::Value;
 use tracing_subscriber::layer::SubscriberExt;
 
 fn subscriber() -> impl tracing::Subscriber {

@@ -9,8 +9,8 @@ use tachylog::{Builder, Level, Overflow};
 fn field_u64(r: &tachylog::reader::Record, name: &str) -> u64 {
     let fields = r.fields().expect("fields decode");
     match fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v) {
-        Some(tachylog_format::Value::U64(v)) => *v,
-        Some(tachylog_format::Value::U32(v)) => *v as u64,
+        Some(tachylog_fmt::Value::U64(v)) => *v,
+        Some(tachylog_fmt::Value::U32(v)) => *v as u64,
         other => panic!("field {name} is {other:?}"),
     }
 }

@@ -374,7 +374,7 @@ fn ten_kilobyte_string_round_trips_with_a_big_enough_ring() {
     println!("10 KB argument: {} bytes of UTF-8 round-tripped", big.len());
     assert_eq!(d.messages(), vec![format!("big {big}")]);
     let fields = d.records[0].fields().unwrap();
-    assert_eq!(fields[0].1, tachylog_format::Value::Str(&big));
+    assert_eq!(fields[0].1, tachylog_fmt::Value::Str(&big));
 }
 
 #[test]

@@ -154,7 +154,7 @@ fn kill9_loses_no_acknowledged_record() {
                 Ok(Event::Record(r)) => {
                     let fields = r.fields().expect("fields of an emitted record decode");
                     let seq = match fields[0].1 {
-                        tachylog_format::Value::U64(v) => v,
+                        tachylog_fmt::Value::U64(v) => v,
                         ref v => panic!("kill {k}: seq is {v:?}"),
                     };
                     assert_eq!(

@@ -19,7 +19,7 @@ fn field_u64(r: &tachylog::reader::Record, name: &str) -> u64 {
         .iter()
         .find(|(n, _)| *n == name)
     {
-        Some((_, tachylog_format::Value::U64(v))) => *v,
+        Some((_, tachylog_fmt::Value::U64(v))) => *v,
         other => panic!("field {name}: {other:?}"),
     }
 }

@@ -218,7 +218,7 @@ fn counts_and_eager_values_equal_format() {
 
 #[test]
 fn structured_fields_keep_names_types_and_values() {
-    use tachylog_format::Value;
+    use tachylog_fmt::Value;
     let _s = common::serial();
     let dir = tempfile::tempdir().unwrap();
     let guard = tachylog::Builder::new().dir(dir.path()).init().unwrap();

@@ -33,7 +33,7 @@ fn decode(dir: &Path) -> Decoded {
                 if msg.starts_with("record ") {
                     let fields = r.fields().expect("fields decode");
                     match fields[0].1 {
-                        tachylog_format::Value::U64(v) => d.seqs.push(v),
+                        tachylog_fmt::Value::U64(v) => d.seqs.push(v),
                         ref v => panic!("seq is {v:?}"),
                     }
                 } else {

@@ -2,7 +2,7 @@
 //!
 //! The public `trace!` .. `error!` / `log!` wrappers in `tachylog` forward to [`__log!`] as
 //! `__log!($crate, Level, <user tokens>)`. This crate parses the user tokens, parses the format
-//! string with [`tachylog_format::parse`] (the same grammar the decoder uses at run time) to find
+//! string with [`tachylog_fmt::parse`] (the same grammar the decoder uses at run time) to find
 //! inline-captured identifiers, and emits one static call site plus the encoding code.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
@@ -11,7 +11,7 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit, LitStr, Token};
-use tachylog_format::{Align, ArgRef, Count, ParseError, Piece, Ty};
+use tachylog_fmt::{Align, ArgRef, Count, ParseError, Piece, Ty};
 
 /// Internal: expands one logging call. Use `tachylog::info!` and friends.
 #[doc(hidden)]
@@ -25,7 +25,7 @@ const LEVELS: [&str; 5] = ["Error", "Warn", "Info", "Debug", "Trace"];
 
 /// The grammar's parser: one grammar, two users (these macros and the decoder).
 fn parse_format(fmt: &str) -> Result<Vec<Piece<'_>>, ParseError> {
-    tachylog_format::parse(fmt)
+    tachylog_fmt::parse(fmt)
 }
 
 /// Expands `K, Level, <user tokens>` into the logging block, or into `compile_error!`s.
@@ -136,7 +136,7 @@ struct ArgSpec {
 
 impl ArgSpec {
     /// The spec of `{...:spec}`, with each count that names an argument resolved by `index`.
-    fn new(spec: &tachylog_format::Spec<'_>, mut index: impl FnMut(Count<'_>) -> usize) -> Self {
+    fn new(spec: &tachylog_fmt::Spec<'_>, mut index: impl FnMut(Count<'_>) -> usize) -> Self {
         use std::fmt::Write;
         let mut format = String::from("{0:");
         let mut counts = Vec::new();

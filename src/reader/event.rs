@@ -1,7 +1,7 @@
 //! What a reader yields: records, notices and segment ends, and what they refer to.
 use super::error::Tail;
-use super::load;
 use super::parsed::Parsed;
+use super::source;
 use crate::Level;
 use crate::wire::RECORD_HEAD_LEN;
 use std::path::PathBuf;
@@ -215,7 +215,7 @@ pub(super) type Keep = Mutex<Vec<Arc<CallsiteInfo>>>;
 /// the bytes it holds keep the description alive.
 #[derive(Debug)]
 pub(super) struct Chunk {
-    bytes: load::Loaded,
+    bytes: source::Loaded,
     callsites: Arc<Keep>,
     /// The segment's file, for messages.
     path: Arc<std::path::Path>,
@@ -227,7 +227,7 @@ impl Chunk {
     /// `bytes` of the segment `path` from offset `base` on, whose call-site descriptions
     /// `callsites` keeps.
     pub(super) fn new(
-        bytes: load::Loaded,
+        bytes: source::Loaded,
         callsites: Arc<Keep>,
         path: Arc<std::path::Path>,
         base: usize,

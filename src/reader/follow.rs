@@ -92,7 +92,7 @@ impl Follower {
             load_segment(&path).map(|d| (None, d))
         } else {
             // Only a regular file: a FIFO or a device named like a segment is refused.
-            super::load::open_regular(&path).map(|(f, _)| {
+            super::source::open_regular(&path).map(|(f, _)| {
                 let mut head = vec![0u8; HEADER_LEN];
                 // Not even a header yet: treated as empty, and looked at again later.
                 if f.read_exact_at(&mut head, 0).is_err() {

@@ -23,7 +23,7 @@
 //! The parts, each in a file of its own: what goes wrong ([`ReadError`], `error.rs`), what is
 //! read ([`Event`], [`Record`], `event.rs`), decoding values (`value.rs`) and rendering
 //! messages (`render.rs`), which files a path stands for (`files.rs`), loading a segment
-//! (`load.rs`), walking its frames (`walk.rs`), the call-site descriptions (`intern.rs`,
+//! (`source.rs`), walking its frames (`walk.rs`), the call-site descriptions (`intern.rs`,
 //! `parsed.rs`), and on top of them [`merge`], [`follow`] and [`verify`]. Only the file
 //! format (`crate::wire`) and [`Level`](crate::Level) come from the rest of the crate.
 use std::collections::VecDeque;
@@ -34,10 +34,10 @@ mod event;
 mod files;
 pub mod follow;
 mod intern;
-mod load;
 pub mod merge;
 mod parsed;
 mod render;
+mod source;
 mod value;
 pub mod verify;
 mod walk;
@@ -46,7 +46,7 @@ pub use error::{ReadError, Tail};
 pub use event::{CallsiteInfo, DropNotice, Event, Record, SampledNotice, ThreadInfo};
 pub use files::segment_files;
 pub use intern::{MAX_CALLSITE_BYTES, MAX_CALLSITES};
-pub use load::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
+pub use source::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
 pub use value::{FieldValue, ValueError};
 use walk::{Context, SegmentState};
 
@@ -122,7 +122,7 @@ impl Reader {
             Some((path, data)) => (path, Ok(data.into())),
             None => {
                 let path = self.files.pop_front()?;
-                let data = load::load_for_reading(&path);
+                let data = source::load_for_reading(&path);
                 (path, data)
             }
         };

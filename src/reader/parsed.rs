@@ -5,7 +5,7 @@
 //! borrow stretched to `'static`. That lifetime never leaves this module: every accessor hands
 //! the borrowed parts out for no longer than `&self`.
 use std::sync::{Arc, OnceLock};
-use tachylog_format::{ParseError, Piece, Plain};
+use tachylog_fmt::{ParseError, Piece, Plain};
 
 /// A format string, its parsed form, and the names of its arguments.
 pub(super) struct Parsed {
@@ -32,7 +32,7 @@ pub(super) struct Parsed {
 
 /// `format` parsed, with no spare capacity (it is kept as long as its call site).
 fn parse(format: &str) -> Result<Vec<Piece<'_>>, ParseError> {
-    let mut pieces = tachylog_format::parse(format);
+    let mut pieces = tachylog_fmt::parse(format);
     if let Ok(p) = &mut pieces {
         p.shrink_to_fit();
     }
@@ -164,7 +164,7 @@ mod tests {
         assert!(aligned.plain().is_none() && aligned.pieces.get().is_some());
         let plain = Parsed::new(Arc::from("a {} b"), &[""]);
         assert!(plain.pieces.get().is_none());
-        assert_eq!(plain.pieces(), tachylog_format::parse("a {} b").as_deref());
+        assert_eq!(plain.pieces(), tachylog_fmt::parse("a {} b").as_deref());
         // Counted as made.
         assert_eq!(
             plain.heap_bytes(),

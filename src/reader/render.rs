@@ -1,7 +1,7 @@
 //! Rendering a record's message and fields.
 use super::event::Record;
 use super::value::{Cursor, ValueError, Values};
-use tachylog_format::{Plain, Value};
+use tachylog_fmt::{Plain, Value};
 
 impl Record {
     /// Appends the formatted message to `out`, as `format!` would have produced it.
@@ -10,7 +10,7 @@ impl Record {
     }
 
     /// Appends the formatted message to `out`, as [`Record::write_message`] does, and says
-    /// whether it is known to be [plain text](tachylog_format::is_plain_text) (printable ASCII
+    /// whether it is known to be [plain text](tachylog_fmt::is_plain_text) (printable ASCII
     /// without `"` or `\`), which an output format can then copy without looking for
     /// characters to escape. It is known when the format string is plain and its literal text
     /// and every argument are plain text (numbers and `bool` always are; text is looked at);
@@ -25,7 +25,7 @@ impl Record {
         }
         let pieces = cs.parsed.pieces().map_err(|e| ValueError(e.to_string()))?;
         let names = cs.parsed.arg_names();
-        self.with_values(|args, _| tachylog_format::render(out, pieces, names, args))?
+        self.with_values(|args, _| tachylog_fmt::render(out, pieces, names, args))?
             .map_err(|e| ValueError(e.to_string()))?;
         Ok(false)
     }
@@ -57,7 +57,7 @@ impl Record {
                 (Err(e), _) => Err(ValueError(e.to_string())),
                 (Ok(_), Err(e)) => Err(e),
                 (Ok(pieces), Ok(())) => {
-                    tachylog_format::render(out, pieces, cs.parsed.arg_names(), &args)
+                    tachylog_fmt::render(out, pieces, cs.parsed.arg_names(), &args)
                         .map(|()| false)
                         .map_err(|e| ValueError(e.to_string()))
                 }
@@ -94,7 +94,7 @@ impl Record {
         let mut ascii = plain.literals_plain;
         for step in &plain.steps {
             match step {
-                Some(lit) => tachylog_format::push_short(out, lit),
+                Some(lit) => tachylog_fmt::push_short(out, lit),
                 None => match cur.plain_arg(out) {
                     Some(a) => ascii &= a,
                     None => {
@@ -245,7 +245,7 @@ mod tests {
             assert_eq!(ra.is_ok(), rb.is_ok(), "{fmt} {bytes:?}");
             if let Ok(ascii) = ra {
                 assert_eq!(a, b, "{fmt} {bytes:?}");
-                assert!(!ascii || tachylog_format::is_plain_text(&a), "{fmt} {a:?}");
+                assert!(!ascii || tachylog_fmt::is_plain_text(&a), "{fmt} {a:?}");
             }
             assert_eq!(r.message(), general.message());
             // Message and fields in one decoding, on either path: the same message, and the

@@ -3,7 +3,7 @@ use super::error::ReadError;
 use super::event::Record;
 use crate::wire::tag;
 use smallvec::SmallVec;
-use tachylog_format::{Plain, Value};
+use tachylog_fmt::{Plain, Value};
 
 /// A structured field or argument value decoded from a record.
 pub type FieldValue<'a> = Value<'a>;

@@ -36,7 +36,7 @@ impl SegmentReport {
 /// Checks every frame of the segment at `path`. `Err` if it cannot be used at all (unreadable,
 /// not a segment, unknown version, undecompressable).
 pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
-    let data = super::load::load_for_reading(path)?;
+    let data = super::source::load_for_reading(path)?;
     let bytes = data.len() as u64;
     if data.iter().all(|&b| b == 0) {
         // Created, but the writer stopped before writing its header: nothing to check, as the

@@ -5,7 +5,7 @@ use super::event::{
     ThreadInfo,
 };
 use super::intern::{Full, Interner};
-use super::load::Loaded;
+use super::source::Loaded;
 use crate::Level;
 use crate::wire::{
     self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FormatError,

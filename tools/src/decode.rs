@@ -12,7 +12,7 @@ use std::time::Duration;
 use tachylog::reader::follow::Follower;
 use tachylog::reader::merge::Merge;
 use tachylog::reader::{Event, ReadError, Reader, Tail};
-use tachylog_format::Value;
+use tachylog_fmt::Value;
 
 /// What decoding found, for the exit status and for tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

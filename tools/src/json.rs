@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 use tachylog::Level;
 use tachylog::reader::{CallsiteInfo, DropNotice, Record, ThreadInfo};
-use tachylog_format::{Value, not_plain_mask};
+use tachylog_fmt::{Value, not_plain_mask};
 
 /// Version of the JSON Lines schema written here (`docs/JSON.md`).
 pub const SCHEMA_VERSION: u32 = 1;

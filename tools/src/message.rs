@@ -1,7 +1,7 @@
 //! What the decoder hands to the writer of each output format: a record's formatted message and
 //! its decoded fields. It has a module of its own so that `output` and `json` both take it
 //! while `output` alone uses `json`.
-use tachylog_format::Value;
+use tachylog_fmt::Value;
 
 /// A record's formatted message and its decoded fields, as the decoder hands them to a
 /// `Renderer`
@@ -11,7 +11,7 @@ use tachylog_format::Value;
 pub struct Message<'a> {
     /// The message.
     pub text: &'a str,
-    /// `text` is [plain text](tachylog_format::is_plain_text): copied without looking for
+    /// `text` is [plain text](tachylog_fmt::is_plain_text): copied without looking for
     /// characters to escape.
     pub ascii: bool,
     /// The structured fields, by name, in order.

@@ -5,7 +5,7 @@ use crate::ts::Rfc3339;
 use std::io::Write as _;
 use tachylog::Level;
 use tachylog::reader::{DropNotice, Record};
-use tachylog_format::{ArgRef, Piece, Placeholder, Spec, Ty, Value};
+use tachylog_fmt::{ArgRef, Piece, Placeholder, Spec, Ty, Value};
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -245,7 +245,7 @@ pub fn text_value(out: &mut String, v: &Value<'_>) -> bool {
         arg: ArgRef::Next,
         spec: Spec::bare(ty),
     })];
-    let _ = tachylog_format::render(out, &pieces, &[""], std::slice::from_ref(v));
+    let _ = tachylog_fmt::render(out, &pieces, &[""], std::slice::from_ref(v));
     true
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use tachylog::wire::{self, FRAME_HEADER_LEN, HEADER_LEN, Kind};
-use tachylog_format::Value;
+use tachylog_fmt::Value;
 
 /// The cases `examples/make_corpus.rs` writes. Each must be there, with segments.
 const CASES: [&str; 5] = ["values", "rotated", "lz4", "killed", "damaged"];

@@ -6,7 +6,7 @@ use crate::output::text_value;
 use crate::ts::Rfc3339;
 use tachylog::Level;
 use tachylog::reader::Record;
-use tachylog_format::Value;
+use tachylog_fmt::Value;
 
 /// The longest field name journald takes.
 const MAX_NAME: usize = 64;

@@ -25,7 +25,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message as _;
 use tachylog::Level;
 use tachylog::reader::{DropNotice, Record, SampledNotice, ThreadInfo};
-use tachylog_format::Value;
+use tachylog_fmt::Value;
 
 /// The scope of drop notices.
 pub(super) const NOTICE_SCOPE: &str = "tachylog";

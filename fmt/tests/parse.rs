@@ -1,6 +1,6 @@
 //! Parser tests: pieces, escapes, specs and error offsets.
 
-use tachylog_format::{Align, ArgRef, Count, ParseError, Piece, Placeholder, Spec, Ty, parse};
+use tachylog_fmt::{Align, ArgRef, Count, ParseError, Piece, Placeholder, Spec, Ty, parse};
 
 const DEFAULT: Spec<'static> = Spec::bare(Ty::Display);
 

@@ -2,7 +2,7 @@
 
 use std::fmt::{Binary, Debug, Display, LowerExp, LowerHex, Octal, UpperExp, UpperHex};
 
-use tachylog_format::{RenderError, Ty, Value, parse, render};
+use tachylog_fmt::{RenderError, Ty, Value, parse, render};
 
 /// The recorded form of a call-site value.
 trait ToValue {
@@ -498,7 +498,7 @@ fn mismatched_names_do_not_panic() {
 
 #[test]
 fn forged_pieces_do_not_panic() {
-    use tachylog_format::{ArgRef, Count, Piece, Placeholder, Spec};
+    use tachylog_fmt::{ArgRef, Count, Piece, Placeholder, Spec};
     let spec = Spec {
         fill: 'é',
         align: None,
@@ -541,7 +541,7 @@ fn forged_pieces_do_not_panic() {
 
 #[test]
 fn plain_form_only_for_in_order_plain_placeholders_using_every_argument() {
-    use tachylog_format::{Plain, parse};
+    use tachylog_fmt::{Plain, parse};
     fn plain<'a>(f: &'a str, names: &[&str]) -> Option<Vec<Option<&'a str>>> {
         Plain::new(&parse(f).unwrap(), names).map(|p| p.steps)
     }

@@ -2,7 +2,7 @@
 
 use std::panic::catch_unwind;
 
-use tachylog_format::{Value, parse, render};
+use tachylog_fmt::{Value, parse, render};
 
 struct XorShift(u64);
 
