@@ -24,7 +24,7 @@
 // Layers, each using only the layers below it (docs/ARCHITECTURE.md; `.ci/check-layers.sh`
 // refuses an import cycle):
 // L0 sync, clock, level, error · L1 wire, filter · L2 runtime · L3 frontend, storage, reader
-// · L4 backend · L5 engine, crash, env · L6 bridge, testing.
+// · L4 backend, text · L5 engine, crash, env · L6 bridge, testing.
 #[macro_use]
 mod macros;
 mod sync;
@@ -43,6 +43,7 @@ pub mod reader;
 mod storage;
 
 mod backend;
+pub mod text;
 
 mod crash;
 mod engine;
