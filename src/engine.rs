@@ -2,11 +2,14 @@
 //! drain and compressor threads), the `Guard`, and the public functions of the process-wide
 //! logger that the macros use (a thin static on top of an engine value).
 use crate::backend::Drain;
+use crate::console::{self, ConsoleThread};
 use crate::env::EnvOverrides;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::frontend::{callsite, sampling};
-use crate::runtime::{self, ACTIVE, Active, Config, GENERATION, Overflow, Shared, active_engine};
+use crate::runtime::{
+    self, ACTIVE, Active, Config, Console, GENERATION, Overflow, Shared, active_engine,
+};
 use crate::storage::{SegmentDir, compress};
 use crate::sync::{Arc, Ordering, lock, thread};
 use crate::wire::limits;
@@ -66,6 +69,7 @@ impl Builder {
                 compress: false,
                 crash_handling: true,
                 crash_timeout: Duration::from_secs(1),
+                console: Console::off(),
             },
             env: EnvSource::Process,
         }
@@ -94,6 +98,7 @@ impl Builder {
     /// | `TACHYLOG_COMPRESS` | [`compress`](Builder::compress) | `on`, `off` |
     /// | `TACHYLOG_CRASH_HANDLING` | [`crash_handling`](Builder::crash_handling) | `on`, `off` |
     /// | `TACHYLOG_CRASH_TIMEOUT` | [`crash_timeout`](Builder::crash_timeout) | `1s`, `250ms` |
+    /// | `TACHYLOG_CONSOLE` | [`console`](Builder::console) | `stderr`, `stderr:debug`, `stdout`, `off` |
     ///
     /// ```no_run
     /// // TACHYLOG_LOG=debug TACHYLOG_DIR=/var/log/app ./app
@@ -248,6 +253,31 @@ impl Builder {
         self
     }
 
+    /// Print records as readable lines while developing (default [`Console::off`]): a thread
+    /// follows the live segments with the library's reader and prints each record once the
+    /// drain has committed it, in the layout of `tachylog decode -f text`, coloured on a
+    /// terminal unless `NO_COLOR` is set. Nothing is added to the logging call or to the
+    /// drain; lines appear within about 20 ms of the commit. A level given to the console
+    /// ([`Console::level`]) filters what it prints only: the segments keep everything the
+    /// engine's level and filter let through. `TACHYLOG_CONSOLE` (`stderr`, `stderr:debug`,
+    /// `stdout`, `off`) overrides it.
+    ///
+    /// Dropping the [`Guard`] prints everything logged before it, then stops the console. Records
+    /// that retention deletes before the console read them are counted on the console. At a
+    /// crash (a fatal signal, `exit` without dropping the `Guard`) the console is best effort:
+    /// the segments hold the records; the console may not have printed the last of them.
+    ///
+    /// ```no_run
+    /// use tachylog::{Builder, Console, Level};
+    /// let _guard = Builder::new().console(Console::stderr().level(Level::Debug)).init()?;
+    /// tachylog::info!("on the console and in the segment");
+    /// # Ok::<(), tachylog::Error>(())
+    /// ```
+    pub fn console(mut self, console: Console) -> Self {
+        self.cfg.console = console;
+        self
+    }
+
     /// Starts the process-wide logger used by the macros. `Err` if one is already running, if
     /// the directory cannot be created or written, or if a setting is out of range.
     pub fn init(self) -> Result<Guard, Error> {
@@ -318,6 +348,8 @@ pub(crate) struct Engine {
     drain: Option<thread::JoinHandle<()>>,
     /// The compressor thread; it ends when the drain (its only sender) is gone.
     compressor: Option<thread::JoinHandle<()>>,
+    /// The development console, stopped after the drain.
+    console: Option<ConsoleThread>,
 }
 
 impl Engine {
@@ -327,6 +359,12 @@ impl Engine {
         let calib = clock::Calibration::measure(Duration::from_millis(2));
         // Creating the directory and the first segment here turns an unwritable directory into
         // an `Err` from `init` instead of silent loss later.
+        // Earlier runs' segments, which the console does not print.
+        let earlier = if cfg.console.is_on() {
+            console::existing_segments(&cfg.dir)
+        } else {
+            Vec::new()
+        };
         let dir = SegmentDir::open(&cfg.dir, &cfg.name, cfg.segment_size)?;
         let shared = Arc::new(Shared::new(cfg, &calib));
         let mut drain = Drain::new(shared.clone(), dir, calib)?;
@@ -368,11 +406,25 @@ impl Engine {
                 source: e,
             })?;
         shared.set_drain_thread(handle.thread().clone());
-        Ok(Engine {
+        let mut engine = Engine {
             shared,
             drain: Some(handle),
             compressor,
-        })
+            console: None,
+        };
+        if engine.shared.cfg.console.is_on() {
+            let console = engine.shared.cfg.console;
+            engine.console = Some(
+                ConsoleThread::spawn(console, engine.shared.clone(), earlier).map_err(|e| {
+                    Error::Io {
+                        what: "cannot start the console thread",
+                        path: PathBuf::new(),
+                        source: e,
+                    }
+                })?,
+            );
+        }
+        Ok(engine)
     }
 
     fn shutdown(&mut self) {
@@ -381,6 +433,9 @@ impl Engine {
             // them would wait forever; there is nothing of ours to stop.
             std::mem::forget(self.drain.take());
             std::mem::forget(self.compressor.take());
+            if let Some(c) = self.console.as_mut() {
+                c.forget();
+            }
             return;
         }
         let _ = self.shared.flush(Some(Duration::from_secs(10)));
@@ -392,6 +447,10 @@ impl Engine {
         // The drain sent the segment it sealed last; the compressor finishes it and ends.
         if let Some(h) = self.compressor.take() {
             let _ = h.join();
+        }
+        // Everything is sealed now: the console prints the rest and ends.
+        if let Some(c) = self.console.as_mut() {
+            c.stop();
         }
     }
 }

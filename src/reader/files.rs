@@ -31,7 +31,8 @@ pub fn segment_files(path: &Path) -> Result<Vec<PathBuf>, ReadError> {
         let Some((stem, form)) = Form::split(name) else {
             continue;
         };
-        if form == Form::CompressTmp {
+        // Work files of the writer: a compression in progress, a segment prepared ahead.
+        if matches!(form, Form::CompressTmp | Form::Prepared) {
             continue;
         }
         let (prefix, seq) = match SegmentName::parse(name) {
