@@ -49,15 +49,22 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Defaults: directory `logs`, name `tachylog`, 64 MiB segments, 256 KiB rings,
-    /// `Overflow::Drop`, drain not pinned, level `Info`.
+    /// Defaults: directory `logs`, name `tachylog`, 64 MiB segments, 8 MiB rings,
+    /// `Overflow::Drop`, drain not pinned, drain naps of up to 1 ms, level `Info`, no console.
+    ///
+    /// The ring and policy are sized for a service that must not wait on its logger: one
+    /// thread's back-to-back burst of 200,000 records of about 35 bytes fits in its ring even
+    /// if the drain gets no CPU during the burst, and a producer whose ring passes half full
+    /// wakes a napping drain. Limits: see [`ring_capacity`](Builder::ring_capacity) and
+    /// [`segment_size`](Builder::segment_size).
     pub fn new() -> Self {
         Builder {
             cfg: Config {
                 dir: PathBuf::from("logs"),
                 name: "tachylog".into(),
                 segment_size: 64 << 20,
-                ring_capacity: 256 << 10,
+                ring_capacity: DEFAULT_RING_BYTES,
+                ring_default: true,
                 overflow: Overflow::Drop,
                 drain_core: None,
                 level: Level::Info,
@@ -141,14 +148,31 @@ impl Builder {
         self.cfg.name = name.into();
         self
     }
-    /// Bytes reserved per segment; a segment rotates when the next frame would not fit.
+    /// Bytes reserved per segment (default 64 MiB); a segment rotates when the next frame
+    /// would not fit. At least 16 KiB and at least twice
+    /// [`ring_capacity`](Builder::ring_capacity) (so that any record fits), at most
+    /// 4 GiB − 1 (what readers accept); `init` refuses other values with [`Error::Config`].
+    /// The live segment and the next one, prepared ahead, are mapped and faulted in: two
+    /// segments of disk and page cache.
     pub fn segment_size(mut self, bytes: usize) -> Self {
         self.cfg.segment_size = bytes;
         self
     }
-    /// Bytes of ring per producing thread. A record larger than the ring is dropped and counted.
+    /// Bytes of ring per producing thread (default 8 MiB, or half the
+    /// [`segment_size`](Builder::segment_size) where that is less). At least 4 KiB, at most 1 GiB (the
+    /// largest record), and at most half of [`segment_size`](Builder::segment_size); `init`
+    /// refuses other values with [`Error::Config`]. A record larger than the ring is dropped
+    /// and counted.
+    ///
+    /// Memory: each thread that logs reserves this much address space; its pages become
+    /// resident as the ring is written, all of them once it has wrapped. Sizing under
+    /// `Overflow::Drop`: a burst is absorbed without loss when the ring holds its bytes (a
+    /// record is 16 bytes of head plus its arguments, about 35 bytes for two `u32` and an
+    /// `f64`); when the drain keeps the CPU, a smaller ring does, since a producer whose ring
+    /// passes half full wakes the drain.
     pub fn ring_capacity(mut self, bytes: usize) -> Self {
         self.cfg.ring_capacity = bytes;
+        self.cfg.ring_default = false;
         self
     }
     /// What to do when a thread's ring is full.
@@ -206,8 +230,8 @@ impl Builder {
         self.cfg.retention.max_age = Some(age);
         self
     }
-    /// Longest sleep of an idle drain between polls (default 1 ms); `flush()` and blocked
-    /// producers wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
+    /// Longest sleep of an idle drain between polls (default 1 ms); `flush()`, blocked
+    /// producers and a producer whose ring passes half full wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
     pub fn drain_idle(mut self, max: Duration) -> Self {
         self.cfg.max_idle = max;
         self
@@ -291,6 +315,10 @@ impl Builder {
             EnvSource::Read(o) => o.apply(&mut cfg),
             EnvSource::Off => {}
         }
+        if cfg.ring_default {
+            // Small segments set in code or the environment keep working with the default ring.
+            cfg.ring_capacity = cfg.ring_capacity.min(cfg.segment_size / 2);
+        }
         cfg.validate()?;
         let engine = Engine::start(cfg)?;
         let generation = GENERATION.load(Ordering::Relaxed).wrapping_add(1).max(1);
@@ -313,6 +341,9 @@ impl Builder {
         })
     }
 }
+
+/// The default [`Builder::ring_capacity`]: 8 MiB per thread.
+const DEFAULT_RING_BYTES: usize = 8 << 20;
 
 /// A snapshot of the logger's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

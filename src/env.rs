@@ -109,6 +109,9 @@ impl EnvOverrides {
         }
         set(&mut cfg.segment_size, self.segment_size);
         set(&mut cfg.ring_capacity, self.ring_capacity);
+        if self.ring_capacity.is_some() {
+            cfg.ring_default = false;
+        }
         set(&mut cfg.overflow, self.overflow);
         set(&mut cfg.drain_core, self.drain_core);
         set(&mut cfg.max_idle, self.drain_idle);

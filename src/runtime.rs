@@ -124,6 +124,9 @@ pub(crate) struct Config {
     pub name: String,
     pub segment_size: usize,
     pub ring_capacity: usize,
+    /// `ring_capacity` is the default, not set by the code or the environment: `init` then
+    /// fits it to the segment size (at most half of it).
+    pub ring_default: bool,
     pub overflow: Overflow,
     pub drain_core: Option<usize>,
     pub level: Level,
