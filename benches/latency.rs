@@ -6,8 +6,11 @@
 //! whole burst and record its mean, as Quill's `hot_path_latency` benchmark reports. Separate
 //! rows fill tachylog's ring on purpose (no pauses, smallest ring) under `Drop` and `Block`.
 //!
-//! `cargo bench --bench latency [-- --threads 1,2,4 --bursts N --quick]`. Prints a Markdown
-//! table and writes `target/bench/latency.json` and `target/bench/latency.svg`.
+//! `cargo bench --bench latency [-- --threads 1,2,4 --bursts N --quick --console]`. Prints a
+//! Markdown table and writes `target/bench/latency.json` and `target/bench/latency.svg`.
+//! `--console` runs tachylog with its development console on stderr (`Builder::console`;
+//! redirect it, `2>console.txt`): the call's latency should not change, since the console
+//! reads the segment files on a thread of its own.
 mod common;
 
 use common::{Finish, Opts, Setup, Shape, Subject, ticks};
@@ -372,8 +375,13 @@ fn main() {
 
     println!(
         "\n### Latency of one call, ns ({}; load average {load_before} before, {load_after} after; \
-         time-stamp counter steps by {step_ns:.1} ns)\n",
-        common::machine()
+         time-stamp counter steps by {step_ns:.1} ns{})\n",
+        common::machine(),
+        if opts.console {
+            "; tachylog with its console on stderr"
+        } else {
+            ""
+        }
     );
     let mut head = vec!["logger", "shape", "threads / mode"];
     head.extend(Q_LABELS);

@@ -11,7 +11,8 @@
 //!   rotations, beside the producer-only row (the same loop into tachylog's rings, whose drain
 //!   throws the records away: what the producers can offer) and the floor. The rows take turns.
 //! - `burst`: the share of a back-to-back burst (`--burst` records per producer, default
-//!   200,000) that tachylog loses under `Drop`, with rings of 256 KiB, 1 MiB and 4 MiB.
+//!   200,000) that tachylog loses under `Drop`, with rings of 256 KiB, 1 MiB, 4 MiB and 8 MiB (the
+//!   default).
 //!
 //! `cargo bench --bench throughput [-- --threads 1,2 --records N --runs N --sustained N --burst N
 //! --pin --quick]`. Prints Markdown tables and writes `target/bench/throughput.json`.
@@ -26,7 +27,7 @@ const RECORD_A: usize = 35;
 /// The floor's mapped file: faulted in before the run, reused from its start when full.
 const FLOOR_MAP: usize = 64 << 20;
 /// Ring sizes of the burst-loss table.
-const BURST_RINGS: [usize; 3] = [256 << 10, 1 << 20, 4 << 20];
+const BURST_RINGS: [usize; 4] = [256 << 10, 1 << 20, 4 << 20, 8 << 20];
 
 struct Row {
     logger: &'static str,

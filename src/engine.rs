@@ -2,11 +2,14 @@
 //! drain and compressor threads), the `Guard`, and the public functions of the process-wide
 //! logger that the macros use (a thin static on top of an engine value).
 use crate::backend::Drain;
+use crate::console::{self, ConsoleThread};
 use crate::env::EnvOverrides;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::frontend::{callsite, sampling};
-use crate::runtime::{self, ACTIVE, Active, Config, GENERATION, Overflow, Shared, active_engine};
+use crate::runtime::{
+    self, ACTIVE, Active, Config, Console, GENERATION, Overflow, Shared, active_engine,
+};
 use crate::storage::{SegmentDir, compress};
 use crate::sync::{Arc, Ordering, lock, thread};
 use crate::wire::limits;
@@ -46,15 +49,22 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Defaults: directory `logs`, name `tachylog`, 64 MiB segments, 256 KiB rings,
-    /// `Overflow::Drop`, drain not pinned, level `Info`.
+    /// Defaults: directory `logs`, name `tachylog`, 64 MiB segments, 8 MiB rings,
+    /// `Overflow::Drop`, drain not pinned, drain naps of up to 1 ms, level `Info`, no console.
+    ///
+    /// The ring and policy are sized for a service that must not wait on its logger: one
+    /// thread's back-to-back burst of 200,000 records of about 35 bytes fits in its ring even
+    /// if the drain gets no CPU during the burst, and a producer whose ring passes half full
+    /// wakes a napping drain. Limits: see [`ring_capacity`](Builder::ring_capacity) and
+    /// [`segment_size`](Builder::segment_size).
     pub fn new() -> Self {
         Builder {
             cfg: Config {
                 dir: PathBuf::from("logs"),
                 name: "tachylog".into(),
                 segment_size: 64 << 20,
-                ring_capacity: 256 << 10,
+                ring_capacity: DEFAULT_RING_BYTES,
+                ring_default: true,
                 overflow: Overflow::Drop,
                 drain_core: None,
                 level: Level::Info,
@@ -66,6 +76,7 @@ impl Builder {
                 compress: false,
                 crash_handling: true,
                 crash_timeout: Duration::from_secs(1),
+                console: Console::off(),
             },
             env: EnvSource::Process,
         }
@@ -94,6 +105,7 @@ impl Builder {
     /// | `TACHYLOG_COMPRESS` | [`compress`](Builder::compress) | `on`, `off` |
     /// | `TACHYLOG_CRASH_HANDLING` | [`crash_handling`](Builder::crash_handling) | `on`, `off` |
     /// | `TACHYLOG_CRASH_TIMEOUT` | [`crash_timeout`](Builder::crash_timeout) | `1s`, `250ms` |
+    /// | `TACHYLOG_CONSOLE` | [`console`](Builder::console) | `stderr`, `stderr:debug`, `stdout`, `off` |
     ///
     /// ```no_run
     /// // TACHYLOG_LOG=debug TACHYLOG_DIR=/var/log/app ./app
@@ -136,14 +148,31 @@ impl Builder {
         self.cfg.name = name.into();
         self
     }
-    /// Bytes reserved per segment; a segment rotates when the next frame would not fit.
+    /// Bytes reserved per segment (default 64 MiB); a segment rotates when the next frame
+    /// would not fit. At least 16 KiB and at least twice
+    /// [`ring_capacity`](Builder::ring_capacity) (so that any record fits), at most
+    /// 4 GiB − 1 (what readers accept); `init` refuses other values with [`Error::Config`].
+    /// The live segment and the next one, prepared ahead, are mapped and faulted in: two
+    /// segments of disk and page cache.
     pub fn segment_size(mut self, bytes: usize) -> Self {
         self.cfg.segment_size = bytes;
         self
     }
-    /// Bytes of ring per producing thread. A record larger than the ring is dropped and counted.
+    /// Bytes of ring per producing thread (default 8 MiB, or half the
+    /// [`segment_size`](Builder::segment_size) where that is less). At least 4 KiB, at most 1 GiB (the
+    /// largest record), and at most half of [`segment_size`](Builder::segment_size); `init`
+    /// refuses other values with [`Error::Config`]. A record larger than the ring is dropped
+    /// and counted.
+    ///
+    /// Memory: each thread that logs reserves this much address space; its pages become
+    /// resident as the ring is written, all of them once it has wrapped. Sizing under
+    /// `Overflow::Drop`: a burst is absorbed without loss when the ring holds its bytes (a
+    /// record is 16 bytes of head plus its arguments, about 35 bytes for two `u32` and an
+    /// `f64`); when the drain keeps the CPU, a smaller ring does, since a producer whose ring
+    /// passes half full wakes the drain.
     pub fn ring_capacity(mut self, bytes: usize) -> Self {
         self.cfg.ring_capacity = bytes;
+        self.cfg.ring_default = false;
         self
     }
     /// What to do when a thread's ring is full.
@@ -201,8 +230,8 @@ impl Builder {
         self.cfg.retention.max_age = Some(age);
         self
     }
-    /// Longest sleep of an idle drain between polls (default 1 ms); `flush()` and blocked
-    /// producers wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
+    /// Longest sleep of an idle drain between polls (default 1 ms); `flush()`, blocked
+    /// producers and a producer whose ring passes half full wake it early. `Duration::ZERO` busy-spins (dedicate a core to it).
     pub fn drain_idle(mut self, max: Duration) -> Self {
         self.cfg.max_idle = max;
         self
@@ -248,6 +277,31 @@ impl Builder {
         self
     }
 
+    /// Print records as readable lines while developing (default [`Console::off`]): a thread
+    /// follows the live segments with the library's reader and prints each record once the
+    /// drain has committed it, in the layout of `tachylog decode -f text`, coloured on a
+    /// terminal unless `NO_COLOR` is set. Nothing is added to the logging call or to the
+    /// drain; lines appear within about 20 ms of the commit. A level given to the console
+    /// ([`Console::level`]) filters what it prints only: the segments keep everything the
+    /// engine's level and filter let through. `TACHYLOG_CONSOLE` (`stderr`, `stderr:debug`,
+    /// `stdout`, `off`) overrides it.
+    ///
+    /// Dropping the [`Guard`] prints everything logged before it, then stops the console. Records
+    /// that retention deletes before the console read them are counted on the console. At a
+    /// crash (a fatal signal, `exit` without dropping the `Guard`) the console is best effort:
+    /// the segments hold the records; the console may not have printed the last of them.
+    ///
+    /// ```no_run
+    /// use tachylog::{Builder, Console, Level};
+    /// let _guard = Builder::new().console(Console::stderr().level(Level::Debug)).init()?;
+    /// tachylog::info!("on the console and in the segment");
+    /// # Ok::<(), tachylog::Error>(())
+    /// ```
+    pub fn console(mut self, console: Console) -> Self {
+        self.cfg.console = console;
+        self
+    }
+
     /// Starts the process-wide logger used by the macros. `Err` if one is already running, if
     /// the directory cannot be created or written, or if a setting is out of range.
     pub fn init(self) -> Result<Guard, Error> {
@@ -260,6 +314,10 @@ impl Builder {
             EnvSource::Process => EnvOverrides::read(|v| std::env::var(v).ok())?.apply(&mut cfg),
             EnvSource::Read(o) => o.apply(&mut cfg),
             EnvSource::Off => {}
+        }
+        if cfg.ring_default {
+            // Small segments set in code or the environment keep working with the default ring.
+            cfg.ring_capacity = cfg.ring_capacity.min(cfg.segment_size / 2);
         }
         cfg.validate()?;
         let engine = Engine::start(cfg)?;
@@ -283,6 +341,9 @@ impl Builder {
         })
     }
 }
+
+/// The default [`Builder::ring_capacity`]: 8 MiB per thread.
+const DEFAULT_RING_BYTES: usize = 8 << 20;
 
 /// A snapshot of the logger's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -318,6 +379,8 @@ pub(crate) struct Engine {
     drain: Option<thread::JoinHandle<()>>,
     /// The compressor thread; it ends when the drain (its only sender) is gone.
     compressor: Option<thread::JoinHandle<()>>,
+    /// The development console, stopped after the drain.
+    console: Option<ConsoleThread>,
 }
 
 impl Engine {
@@ -327,6 +390,12 @@ impl Engine {
         let calib = clock::Calibration::measure(Duration::from_millis(2));
         // Creating the directory and the first segment here turns an unwritable directory into
         // an `Err` from `init` instead of silent loss later.
+        // Earlier runs' segments, which the console does not print.
+        let earlier = if cfg.console.is_on() {
+            console::existing_segments(&cfg.dir)
+        } else {
+            Vec::new()
+        };
         let dir = SegmentDir::open(&cfg.dir, &cfg.name, cfg.segment_size)?;
         let shared = Arc::new(Shared::new(cfg, &calib));
         let mut drain = Drain::new(shared.clone(), dir, calib)?;
@@ -368,11 +437,25 @@ impl Engine {
                 source: e,
             })?;
         shared.set_drain_thread(handle.thread().clone());
-        Ok(Engine {
+        let mut engine = Engine {
             shared,
             drain: Some(handle),
             compressor,
-        })
+            console: None,
+        };
+        if engine.shared.cfg.console.is_on() {
+            let console = engine.shared.cfg.console;
+            engine.console = Some(
+                ConsoleThread::spawn(console, engine.shared.clone(), earlier).map_err(|e| {
+                    Error::Io {
+                        what: "cannot start the console thread",
+                        path: PathBuf::new(),
+                        source: e,
+                    }
+                })?,
+            );
+        }
+        Ok(engine)
     }
 
     fn shutdown(&mut self) {
@@ -381,6 +464,9 @@ impl Engine {
             // them would wait forever; there is nothing of ours to stop.
             std::mem::forget(self.drain.take());
             std::mem::forget(self.compressor.take());
+            if let Some(c) = self.console.as_mut() {
+                c.forget();
+            }
             return;
         }
         let _ = self.shared.flush(Some(Duration::from_secs(10)));
@@ -392,6 +478,10 @@ impl Engine {
         // The drain sent the segment it sealed last; the compressor finishes it and ends.
         if let Some(h) = self.compressor.take() {
             let _ = h.join();
+        }
+        // Everything is sealed now: the console prints the rest and ends.
+        if let Some(c) = self.console.as_mut() {
+            c.stop();
         }
     }
 }

@@ -6,7 +6,7 @@
 //! a value that does not parse is `Error::Env` naming the variable.
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::runtime::{Config, Overflow};
+use crate::runtime::{Config, Console, Overflow};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,6 +31,7 @@ pub(crate) struct EnvOverrides {
     compress: Option<bool>,
     crash_handling: Option<bool>,
     crash_timeout: Option<Duration>,
+    console: Option<Console>,
 }
 
 impl EnvOverrides {
@@ -89,6 +90,9 @@ impl EnvOverrides {
         if let Some(v) = get("TACHYLOG_CRASH_TIMEOUT") {
             o.crash_timeout = Some(parse_duration("TACHYLOG_CRASH_TIMEOUT", &v)?);
         }
+        if let Some(v) = get("TACHYLOG_CONSOLE") {
+            o.console = Some(v.parse().map_err(|e| env_err("TACHYLOG_CONSOLE", &v, e))?);
+        }
         Ok(o)
     }
 
@@ -105,6 +109,9 @@ impl EnvOverrides {
         }
         set(&mut cfg.segment_size, self.segment_size);
         set(&mut cfg.ring_capacity, self.ring_capacity);
+        if self.ring_capacity.is_some() {
+            cfg.ring_default = false;
+        }
         set(&mut cfg.overflow, self.overflow);
         set(&mut cfg.drain_core, self.drain_core);
         set(&mut cfg.max_idle, self.drain_idle);
@@ -115,6 +122,7 @@ impl EnvOverrides {
         set(&mut cfg.compress, self.compress);
         set(&mut cfg.crash_handling, self.crash_handling);
         set(&mut cfg.crash_timeout, self.crash_timeout);
+        set(&mut cfg.console, self.console);
     }
 }
 
@@ -254,6 +262,11 @@ mod tests {
         ("TACHYLOG_COMPRESS", "compress", "`on`, `off`"),
         ("TACHYLOG_CRASH_HANDLING", "crash_handling", "`on`, `off`"),
         ("TACHYLOG_CRASH_TIMEOUT", "crash_timeout", "`1s`, `250ms`"),
+        (
+            "TACHYLOG_CONSOLE",
+            "console",
+            "`stderr`, `stderr:debug`, `stdout`, `off`",
+        ),
     ];
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -291,8 +304,10 @@ mod tests {
                 ("TACHYLOG_COMPRESS", "on"),
                 ("TACHYLOG_CRASH_HANDLING", "off"),
                 ("TACHYLOG_CRASH_TIMEOUT", "250ms"),
+                ("TACHYLOG_CONSOLE", "stdout:warn"),
             ],
         );
+        assert_eq!(c.console, Console::stdout().level(Level::Warn));
         assert_eq!(c.dir, Path::new("/tmp/x"));
         assert_eq!(c.name, "svc");
         assert_eq!(c.segment_size, 8 << 20);
@@ -333,6 +348,7 @@ mod tests {
             .unwrap()
             .rotate_every(Duration::from_secs(60))
             .max_age(Duration::from_secs(60))
+            .console(Console::stderr())
             .compress(true);
         let c = applied(
             code,
@@ -343,8 +359,10 @@ mod tests {
                 ("TACHYLOG_ROTATE_EVERY", "off"),
                 ("TACHYLOG_MAX_AGE", "none"),
                 ("TACHYLOG_COMPRESS", "0"),
+                ("TACHYLOG_CONSOLE", "off"),
             ],
         );
+        assert_eq!(c.console, Console::off());
         assert_eq!(c.dir, Path::new("/from/env"));
         assert_eq!(c.drain_core, Some(1));
         assert!(c.filter.unwrap().enabled("x", Level::Trace));
@@ -374,6 +392,8 @@ mod tests {
             ("TACHYLOG_COMPRESS", "maybe", "expected on or off"),
             ("TACHYLOG_CRASH_HANDLING", "later", "expected on or off"),
             ("TACHYLOG_CRASH_TIMEOUT", "soon", "expected a duration"),
+            ("TACHYLOG_CONSOLE", "tty", "expected stderr, stdout or off"),
+            ("TACHYLOG_CONSOLE", "stderr:loud", "unknown level"),
         ] {
             let e = EnvOverrides::read(vars(&[(var, val)])).unwrap_err();
             assert!(

@@ -24,7 +24,7 @@
 // Layers, each using only the layers below it (docs/ARCHITECTURE.md; `.ci/check-layers.sh`
 // refuses an import cycle):
 // L0 sync, clock, level, error · L1 wire, filter · L2 runtime · L3 frontend, storage, reader
-// · L4 backend · L5 engine, crash, env · L6 bridge, testing.
+// · L4 backend, text · L5 engine, console, crash, env · L6 bridge, testing.
 #[macro_use]
 mod macros;
 mod sync;
@@ -43,7 +43,9 @@ pub mod reader;
 mod storage;
 
 mod backend;
+pub mod text;
 
+mod console;
 mod crash;
 mod engine;
 mod env;
@@ -67,7 +69,7 @@ pub use filter::Filter;
 pub use frontend::eager::{Debugged, Displayed, debug, display};
 pub use frontend::sampling::{SampledCallsite, sampling_stats};
 pub use level::Level;
-pub use runtime::Overflow;
+pub use runtime::{Console, Overflow};
 pub use storage::compress;
 pub use storage::recover;
 pub use wire::{file_name as segment_file_name, parse_seq as segment_seq};

@@ -28,12 +28,105 @@ pub enum Overflow {
     BlockFor(Duration),
 }
 
+/// Where the development console prints ([`Builder::console`](crate::Builder::console),
+/// `TACHYLOG_CONSOLE`), and the most verbose level it prints.
+///
+/// ```
+/// use tachylog::{Console, Level};
+/// assert_eq!("stderr:debug".parse::<Console>(), Ok(Console::stderr().level(Level::Debug)));
+/// assert_eq!("off".parse::<Console>(), Ok(Console::off()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Console {
+    pub(crate) stream: Option<ConsoleStream>,
+    pub(crate) level: Level,
+}
+
+/// The stream a [`Console`] prints to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConsoleStream {
+    Stderr,
+    Stdout,
+}
+
+impl Console {
+    /// No console (the default).
+    pub fn off() -> Console {
+        Console {
+            stream: None,
+            level: Level::Trace,
+        }
+    }
+    /// Print to standard error, every record the engine keeps.
+    pub fn stderr() -> Console {
+        Console {
+            stream: Some(ConsoleStream::Stderr),
+            level: Level::Trace,
+        }
+    }
+    /// Print to standard output, every record the engine keeps.
+    pub fn stdout() -> Console {
+        Console {
+            stream: Some(ConsoleStream::Stdout),
+            level: Level::Trace,
+        }
+    }
+    /// Print only records of `level` and more severe. The segments still keep every record
+    /// the engine's level and filter let through.
+    pub fn level(mut self, level: Level) -> Console {
+        self.level = level;
+        self
+    }
+    /// Whether this console prints at all.
+    pub fn is_on(&self) -> bool {
+        self.stream.is_some()
+    }
+}
+
+impl Default for Console {
+    fn default() -> Console {
+        Console::off()
+    }
+}
+
+impl std::str::FromStr for Console {
+    type Err = String;
+    /// `stderr`, `stdout`, `off`, or a stream with a level: `stderr:debug`.
+    fn from_str(s: &str) -> Result<Console, String> {
+        let (stream, level) = match s.trim().split_once(':') {
+            Some((s, l)) => (s.trim(), Some(l.trim())),
+            None => (s.trim(), None),
+        };
+        let console = match stream.to_ascii_lowercase().as_str() {
+            "stderr" => Console::stderr(),
+            "stdout" => Console::stdout(),
+            "off" | "none" if level.is_none() => return Ok(Console::off()),
+            _ => {
+                return Err(
+                    "expected stderr, stdout or off, with a level after `:` if wanted \
+                            (e.g. stderr:debug)"
+                        .to_string(),
+                );
+            }
+        };
+        match level {
+            None => Ok(console),
+            Some(l) => l.parse::<Level>().map(|l| console.level(l)).map_err(|_| {
+                format!("unknown level {l:?}: expected error, warn, info, debug or trace")
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub dir: PathBuf,
     pub name: String,
     pub segment_size: usize,
     pub ring_capacity: usize,
+    /// `ring_capacity` is the default, not set by the code or the environment: `init` then
+    /// fits it to the segment size (at most half of it).
+    pub ring_default: bool,
     pub overflow: Overflow,
     pub drain_core: Option<usize>,
     pub level: Level,
@@ -53,6 +146,8 @@ pub(crate) struct Config {
     pub crash_handling: bool,
     /// How long a crash handler lets the drain commit before the process goes on dying.
     pub crash_timeout: Duration,
+    /// The development console (`Builder::console`): a thread that follows the segments.
+    pub console: Console,
 }
 
 /// Limits on the sealed segments kept (`Builder::max_segments`, `max_total_bytes`, `max_age`).

@@ -25,11 +25,18 @@ pub struct Opts {
     pub burst: usize,
     /// Pin producer `t` to core `t` and the drain (the floor's consumer) to the last core.
     pub pin: bool,
+    /// tachylog runs with its development console on stderr (`Builder::console`), to show
+    /// what the console costs the logging call.
+    pub console: bool,
 }
+
+/// `--console` was given: every tachylog started by a benchmark prints to the console.
+pub static CONSOLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 const USAGE: &str = "options: --threads 1,2,4  --quick  --loggers floor,tachylog,...  --pin \
                      --bursts N --rounds N (latency)  --records N --runs N --sustained N \
                      --burst N --parts compare,sustained,burst (throughput); \
+                     --console: tachylog with its console on stderr (redirect it); \
                      TACHYLOG_BENCH_THREADS and TACHYLOG_BENCH_QUICK=1 do the same as \
                      --threads and --quick";
 
@@ -70,6 +77,7 @@ impl Opts {
             sustained: 20_000_000,
             burst: 200_000,
             pin: false,
+            console: false,
         };
         if let Ok(t) = std::env::var("TACHYLOG_BENCH_THREADS") {
             o.threads = parse_list(&t);
@@ -103,6 +111,10 @@ impl Opts {
                     explicit.3 = true;
                 }
                 "--pin" => o.pin = true,
+                "--console" => {
+                    o.console = true;
+                    CONSOLE.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 "--parts" => {
                     o.parts = value("--parts")
                         .split(',')

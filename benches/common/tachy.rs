@@ -22,6 +22,9 @@ impl Subject for Tachy {
         if let Some(size) = setup.segment {
             b = b.segment_size(size);
         }
+        if super::opts::CONSOLE.load(std::sync::atomic::Ordering::Relaxed) {
+            b = b.console(tachylog::Console::stderr());
+        }
         let guard = b
             .overflow(if setup.block {
                 tachylog::Overflow::Block

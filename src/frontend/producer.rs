@@ -18,6 +18,8 @@ pub(crate) struct Producer {
     overflow: Overflow,
     /// Records committed into the ring so far.
     committed: u64,
+    /// Bytes to commit before looking at how full the ring is (see [`Producer::check_fill`]).
+    until_check: usize,
 }
 
 impl Drop for Producer {
@@ -171,6 +173,12 @@ impl Producer {
         // (written or zero-filled), which is what `commit_all` requires.
         unsafe { chunk.commit_all() };
         p.committed += 1;
+        // A local count, no shared cache line: the fill is looked at only every so many bytes.
+        if total >= p.until_check {
+            p.check_fill();
+        } else {
+            p.until_check -= total;
+        }
         if !arena.is_empty() {
             arena.clear();
         }
@@ -255,6 +263,7 @@ impl Producer {
             ring,
             shared,
             overflow,
+            until_check: capacity / 2,
             engine,
             committed: 0,
         }
@@ -271,6 +280,26 @@ impl Producer {
             .counters
             .records_dropped
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Wakes an idle drain when the ring is half full or more, so that a burst does not wait
+    /// out the drain's nap (`Builder::drain_idle`) while the ring overflows. Runs once per
+    /// sixteenth of the ring's bytes committed at most (and once per half of them while the
+    /// ring is nearly empty); each run reads the consumer's position once.
+    #[cold]
+    #[inline(never)]
+    fn check_fill(&mut self) {
+        let capacity = self.ring.buffer().capacity();
+        let used = capacity - self.ring.slots();
+        if used >= capacity / 2 {
+            self.engine.wake_drain();
+        }
+        // Look again when the ring could have reached half full, but not sooner than a
+        // sixteenth of the ring from now.
+        self.until_check = (capacity / 2)
+            .saturating_sub(used)
+            .max(capacity / 16)
+            .max(1);
     }
 
     /// Applies the overflow policy when the ring lacks `total` bytes. True once there is room;

@@ -320,22 +320,7 @@ pub fn dropped(out: &mut Vec<u8>, ts: &mut Rfc3339, d: &DropNotice, late: bool) 
     out.extend_from_slice(b"}\n");
 }
 
-/// Appends `s` for a terminal: control characters (escape sequences included) become visible
-/// `\u{..}` escapes instead of acting on the terminal.
-pub fn neutralise(out: &mut Vec<u8>, s: &str) {
-    let clean = |c: char| !(c.is_control() || c == '\u{2028}' || c == '\u{2029}');
-    if s.chars().all(clean) {
-        out.extend_from_slice(s.as_bytes());
-        return;
-    }
-    for c in s.chars() {
-        if clean(c) {
-            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-        } else {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        }
-    }
-}
+pub use tachylog::text::neutralise;
 
 #[cfg(test)]
 mod tests {

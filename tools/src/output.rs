@@ -5,7 +5,8 @@ use crate::ts::Rfc3339;
 use std::io::Write as _;
 use tachylog::Level;
 use tachylog::reader::{DropNotice, Record};
-use tachylog_fmt::{ArgRef, Piece, Placeholder, Spec, Ty, Value};
+use tachylog::text::TextLine;
+pub use tachylog::text::text_value;
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,23 +23,11 @@ pub enum Format {
 #[derive(Debug)]
 pub struct Renderer {
     format: Format,
-    color: bool,
+    /// The text lines, the library's (the console prints the same).
+    text: TextLine,
     ts: Rfc3339,
     scratch: String,
     json: json::Cache,
-}
-
-const RESET: &str = "\x1b[0m";
-const DIM: &str = "\x1b[2m";
-
-fn level_color(l: Level) -> &'static str {
-    match l {
-        Level::Error => "\x1b[1;31m",
-        Level::Warn => "\x1b[33m",
-        Level::Info => "\x1b[32m",
-        Level::Debug => "\x1b[34m",
-        Level::Trace => "\x1b[35m",
-    }
 }
 
 impl Renderer {
@@ -46,7 +35,7 @@ impl Renderer {
     pub fn new(format: Format, color: bool) -> Self {
         Renderer {
             format,
-            color: color && format == Format::Text,
+            text: TextLine::new(color && format == Format::Text),
             ts: Rfc3339::default(),
             scratch: String::new(),
             json: json::Cache::default(),
@@ -57,7 +46,7 @@ impl Renderer {
     pub fn record(&mut self, out: &mut Vec<u8>, r: &Record, msg: &Message<'_>, late: bool) {
         match self.format {
             Format::Json => self.json.record(out, &mut self.ts, r, msg, late),
-            Format::Text => self.text(out, r, msg, late),
+            Format::Text => self.text.record(out, r, msg, late),
             Format::Logfmt => self.logfmt(out, r, msg, late),
         }
     }
@@ -68,11 +57,7 @@ impl Renderer {
         let tid = d.thread.as_ref().map_or(0, |t| t.tid);
         match self.format {
             Format::Json => json::dropped(out, &mut self.ts, d, late),
-            Format::Text => {
-                self.text_head(out, d.ts_unix_ns, late, Level::Warn, "tachylog");
-                thread_label(out, name, tid);
-                let _ = writeln!(out, ": {} records dropped", d.count);
-            }
+            Format::Text => self.text.dropped(out, d, late),
             Format::Logfmt => {
                 out.extend_from_slice(b"ts=");
                 self.ts.write(out, d.ts_unix_ns);
@@ -92,48 +77,6 @@ impl Renderer {
                 out.push(b'\n');
             }
         }
-    }
-
-    fn text_head(&mut self, out: &mut Vec<u8>, ts: i64, late: bool, level: Level, target: &str) {
-        if self.color {
-            out.extend_from_slice(DIM.as_bytes());
-        }
-        self.ts.write(out, ts);
-        // A late record (out of time order) is marked with `~` after its time.
-        out.push(if late { b'~' } else { b' ' });
-        if self.color {
-            out.extend_from_slice(RESET.as_bytes());
-            out.extend_from_slice(level_color(level).as_bytes());
-        }
-        let _ = write!(out, "{:<5}", level.as_str());
-        if self.color {
-            out.extend_from_slice(RESET.as_bytes());
-        }
-        out.push(b' ');
-        json::neutralise(out, target);
-        out.push(b' ');
-    }
-
-    fn text(&mut self, out: &mut Vec<u8>, r: &Record, msg: &Message<'_>, late: bool) {
-        self.text_head(out, r.ts_unix_ns, late, r.level, &r.callsite().target);
-        thread_label(out, r.thread.name.as_deref(), r.thread.tid);
-        out.extend_from_slice(b": ");
-        if msg.ascii {
-            out.extend_from_slice(msg.text.as_bytes());
-        } else {
-            json::neutralise(out, msg.text);
-        }
-        for (name, v) in msg.fields {
-            self.scratch.clear();
-            if !text_value(&mut self.scratch, v) {
-                continue;
-            }
-            out.push(b' ');
-            json::neutralise(out, name);
-            out.push(b'=');
-            json::neutralise(out, &self.scratch);
-        }
-        out.push(b'\n');
     }
 
     fn logfmt(&mut self, out: &mut Vec<u8>, r: &Record, msg: &Message<'_>, late: bool) {
@@ -193,15 +136,6 @@ fn lower(l: Level) -> &'static str {
     }
 }
 
-fn thread_label(out: &mut Vec<u8>, name: Option<&str>, tid: u32) {
-    match name {
-        Some(n) => json::neutralise(out, n),
-        None => {
-            let _ = write!(out, "tid {tid}");
-        }
-    }
-}
-
 /// A logfmt value: bare when it is non-empty and has no space, `=`, `"`, `\` or control
 /// character; otherwise quoted with JSON escapes.
 pub fn logfmt_value(out: &mut Vec<u8>, s: &str) {
@@ -227,48 +161,9 @@ fn logfmt_key(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// A field's value as text, the one rendering every text output shares (text, logfmt,
-/// syslog; JSON writes the same values as JSON, `docs/JSON.md`): strings as themselves, `Some(v)`
-/// as `v`, everything else as `{:?}` shows it. Returns false, writing nothing, for `None` (at any
-/// depth of `Some`): such a field has no value, and the caller leaves it out (JSON writes null).
-pub fn text_value(out: &mut String, v: &Value<'_>) -> bool {
-    let mut v = v;
-    while let Value::Some(inner) = v {
-        v = inner;
-    }
-    let ty = match v {
-        Value::None => return false,
-        Value::Str(_) | Value::Pre(_) | Value::Formatted(_) => Ty::Display,
-        _ => Ty::Debug,
-    };
-    let pieces = [Piece::Arg(Placeholder {
-        arg: ArgRef::Next,
-        spec: Spec::bare(ty),
-    })];
-    let _ = tachylog_fmt::render(out, &pieces, &[""], std::slice::from_ref(v));
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn options_are_their_value_or_nothing() {
-        let some = |v| Value::Some(Box::new(v));
-        for (v, want) in [
-            (some(Value::Str("XNAS")), Some("XNAS")),
-            (some(some(Value::I16(-2))), Some("-2")),
-            (some(Value::Char('c')), Some("'c'")),
-            (Value::U32(7), Some("7")),
-            (Value::None, None),
-            (some(Value::None), None),
-        ] {
-            let mut out = String::new();
-            let wrote = text_value(&mut out, &v);
-            assert_eq!(wrote.then_some(out.as_str()), want, "{v:?}");
-        }
-    }
 
     #[test]
     fn logfmt_quotes_only_what_needs_it() {
