@@ -77,7 +77,10 @@ fn json_lines_parse_and_hold_no_raw_control_bytes() {
     // the records still come out, safely.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("record values cannot be decoded"), "{stderr}");
+    assert!(
+        stderr.contains("record values cannot be decoded"),
+        "{stderr}"
+    );
     let stdout = out.stdout;
     let bad = stdout
         .iter()
@@ -119,7 +122,11 @@ fn text_output_neutralises_terminal_escapes() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "the forged invalid UTF-8 is damage");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the forged invalid UTF-8 is damage"
+    );
     let text = String::from_utf8(out.stdout).expect("output is UTF-8");
     let controls = text
         .chars()
