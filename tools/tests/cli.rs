@@ -46,8 +46,15 @@ fn write_logs(n: u64, dropped_too: bool) -> tempfile::TempDir {
             .drain_idle(std::time::Duration::from_millis(50))
             .init()
             .unwrap();
+        // Every 500th record is larger than the ring: it is dropped and counted whatever the
+        // drain's pace (a woken drain may keep up with the rest).
+        let big = "x".repeat(8192);
         for i in 0..5_000u32 {
-            tachylog::info!("flood {}", i);
+            if i % 500 == 0 {
+                tachylog::info!("flood {} {}", i, big);
+            } else {
+                tachylog::info!("flood {}", i);
+            }
         }
         drop(g);
     }
