@@ -468,8 +468,16 @@ fn drop_and_sampling_notices_are_records_with_their_counts() {
         .drain_idle(Duration::from_millis(20))
         .init()
         .unwrap();
+    // Every 500th record is larger than the ring: dropped and counted whatever the drain's pace
+    // (a producer wakes the drain at half full, so it may keep up with the rest).
+    let big = "x".repeat(8192);
     for i in 0..5000u64 {
-        tachylog::info!(target: "shop::burst", i = i, "burst {} {}", i, "some text to take room");
+        let text: &str = if i % 500 == 0 {
+            &big
+        } else {
+            "some text to take room"
+        };
+        tachylog::info!(target: "shop::burst", i = i, "burst {} {}", i, text);
     }
     // The ring is empty again before the sampled call site logs, so none of those drop.
     tachylog::flush();
