@@ -420,7 +420,35 @@ pub(crate) fn block_termination_signals() {
     if crate::sync::MODEL {
         return;
     }
-    signals::block_termination();
+    signals::block_termination(libc::SIG_BLOCK, None);
+}
+
+/// Blocks the termination signals on the calling thread until dropped, then restores its mask:
+/// threads started meanwhile (the drain, the segment preparer, the compressor, the console)
+/// inherit the blocked mask, so a process-directed SIGTERM, SIGINT, SIGHUP or SIGQUIT goes to
+/// an application thread. A handler running on one of the logger's own threads could wait on
+/// a drain that waits on that thread.
+pub(crate) struct TerminationBlocked(Option<libc::sigset_t>);
+
+impl TerminationBlocked {
+    pub(crate) fn new() -> TerminationBlocked {
+        if crate::sync::MODEL {
+            return TerminationBlocked(None);
+        }
+        let mut old = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+        signals::block_termination(libc::SIG_BLOCK, Some(old.as_mut_ptr()));
+        // SAFETY: pthread_sigmask filled `old` with the thread's previous mask.
+        TerminationBlocked(Some(unsafe { old.assume_init() }))
+    }
+}
+
+impl Drop for TerminationBlocked {
+    fn drop(&mut self) {
+        if let Some(old) = &self.0 {
+            // SAFETY: a mask this thread had; applied back to it.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, ptr::null_mut()) };
+        }
+    }
 }
 
 mod signals {
@@ -559,15 +587,18 @@ mod signals {
         }
     }
 
-    pub(super) fn block_termination() {
-        // SAFETY: an empty set filled with valid signal numbers, then applied to this thread.
+    /// Applies `how` (`SIG_BLOCK`) with the termination signals to the calling thread, writing
+    /// its previous mask to `old` if given.
+    pub(super) fn block_termination(how: c_int, old: Option<*mut libc::sigset_t>) {
+        // SAFETY: an empty set filled with valid signal numbers, then applied to this thread;
+        // `old`, if given, points to writable memory for a sigset_t.
         unsafe {
             let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
             libc::sigemptyset(set.as_mut_ptr());
             for s in TERMS {
                 libc::sigaddset(set.as_mut_ptr(), s);
             }
-            libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), ptr::null_mut());
+            libc::pthread_sigmask(how, set.as_ptr(), old.unwrap_or(ptr::null_mut()));
         }
     }
 

@@ -387,6 +387,8 @@ impl Engine {
     /// Starts an engine with `cfg` (checked by [`Config::validate`] where it comes from a
     /// user; loom models start engines with rings and segments far below the minimums).
     pub(crate) fn start(cfg: Config) -> Result<Engine, Error> {
+        // Every thread started below inherits a mask that blocks the termination signals.
+        let _blocked = crate::crash::TerminationBlocked::new();
         let calib = clock::Calibration::measure(Duration::from_millis(2));
         // Creating the directory and the first segment here turns an unwritable directory into
         // an `Err` from `init` instead of silent loss later.
