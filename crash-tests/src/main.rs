@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     };
     let plain = args.iter().any(|a| a == "--plain");
     no_core_dumps();
+    default_termination_signals();
     if mode == "term-handler-before" {
         install_flag_handler(libc::SIGTERM);
     }
@@ -269,4 +270,14 @@ fn undefined_instruction() -> ! {
 fn recurse(n: u64) -> u64 {
     let buf = std::hint::black_box([n; 64]);
     recurse(buf[3] + 1) + buf[7]
+}
+
+/// Gives the termination signals their default disposition, as an interactive program has:
+/// a shell that starts a job in the background without job control makes it ignore SIGINT and
+/// SIGQUIT, and the ignored disposition would be inherited, so these tests would test nothing.
+fn default_termination_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: setting a valid signal's disposition to SIG_DFL before any thread starts.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
 }
