@@ -28,13 +28,15 @@ pub struct Opts {
     /// tachylog runs with its development console on stderr (`Builder::console`), to show
     /// what the console costs the logging call.
     pub console: bool,
+    /// Latency: run only Quill's `hot_path_latency` method (see `benches/latency.rs`).
+    pub quill_method: bool,
 }
 
 /// `--console` was given: every tachylog started by a benchmark prints to the console.
 pub static CONSOLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 const USAGE: &str = "options: --threads 1,2,4  --quick  --loggers floor,tachylog,...  --pin \
-                     --bursts N --rounds N (latency)  --records N --runs N --sustained N \
+                     --bursts N --rounds N --quill-method (latency)  --records N --runs N --sustained N \
                      --burst N --parts compare,sustained,burst (throughput); \
                      --console: tachylog with its console on stderr (redirect it); \
                      TACHYLOG_BENCH_THREADS and TACHYLOG_BENCH_QUICK=1 do the same as \
@@ -78,6 +80,7 @@ impl Opts {
             burst: 200_000,
             pin: false,
             console: false,
+            quill_method: false,
         };
         if let Ok(t) = std::env::var("TACHYLOG_BENCH_THREADS") {
             o.threads = parse_list(&t);
@@ -111,6 +114,7 @@ impl Opts {
                     explicit.3 = true;
                 }
                 "--pin" => o.pin = true,
+                "--quill-method" => o.quill_method = true,
                 "--console" => {
                     o.console = true;
                     CONSOLE.store(true, std::sync::atomic::Ordering::Relaxed);
