@@ -133,28 +133,30 @@ impl SegmentState {
         }
     }
 
-    /// The frame header at `off` and its payload range, if the payload lies within the data.
+    /// The frame header at `off` and its payload range, if the payload lies within the data;
+    /// else the length it claims, if it has a header at all (nothing allocated: a resync
+    /// meets many).
     #[inline]
-    fn frame_bounds(&self, off: usize) -> Result<(FrameHeader, usize, usize), String> {
+    fn frame_bounds(&self, off: usize) -> Result<(FrameHeader, usize, usize), Option<u32>> {
         let Ok((fh, _)) = FrameHeader::read_from_prefix(&self.data[off..]) else {
-            return Err("frame header cut short".into());
+            return Err(None);
         };
         let start = off + FRAME_HEADER_LEN;
         let end = start
             .checked_add(fh.len as usize)
             .filter(|&e| e <= self.data.len());
-        let Some(end) = end else {
-            return Err(format!(
-                "frame length {} runs past the end of the file",
-                fh.len
-            ));
-        };
-        Ok((fh, start, end))
+        match end {
+            Some(end) => Ok((fh, start, end)),
+            None => Err(Some(fh.len)),
+        }
     }
 
     /// Checks the frame at `off`: Ok((header, payload range)) or a reason.
     fn frame_at(&self, off: usize) -> Result<(FrameHeader, usize, usize), String> {
-        let (fh, start, end) = self.frame_bounds(off)?;
+        let (fh, start, end) = self.frame_bounds(off).map_err(|claim| match claim {
+            None => "frame header cut short".to_string(),
+            Some(len) => format!("frame length {len} runs past the end of the file"),
+        })?;
         let hb = &self.data[off..off + 8];
         if self.check_crc && wire::frame_crc(hb, &self.data[start..end]) != fh.crc {
             return Err("frame checksum mismatch".into());
@@ -194,7 +196,7 @@ impl SegmentState {
         }
         let data = &self.data;
         let hb = &data[off..off + 8];
-        // Up to here reading the payload costs no more than a query of the prefix checksums.
+        // A payload this short costs no more to read than a query of the prefix checksums.
         if end - start <= 2 * RangeCrc::STRIDE {
             return wire::frame_crc(hb, &data[start..end]) == fh.crc;
         }

@@ -19,18 +19,63 @@ const POLY: u32 = 0x82F6_3B78;
 /// The polynomial `1` (`x^0`), reflected.
 const ONE: u32 = 1 << 31;
 
-/// `a·b mod POLY`. Branch-free: 32 steps of a shift and two masked XORs.
-const fn mul(a: u32, mut b: u32) -> u32 {
-    let mut p = 0u32;
+/// `a·b mod POLY`: the carry-less product of the two (63 bits), four bits of `a` at a time from
+/// a table of `b`'s sixteen multiples, then its terms from `x^32` up reduced a byte at a time
+/// with [`REDUCE`], as a CRC register is moved past zero bytes. Branch-free.
+const fn mul(a: u32, b: u32) -> u32 {
+    // Bit i of a reflected value is the coefficient of x^(31 - i): in the carry-less product
+    // of two as integers, bit k is the coefficient of x^(62 - k).
+    let b = b as u64;
+    let mut multiples = [0u64; 16];
+    let mut m = 1;
+    while m < 16 {
+        // m·b = (m/2)·b shifted, plus b if m is odd.
+        multiples[m] = (multiples[m >> 1] << 1) ^ (b & 0u64.wrapping_sub((m & 1) as u64));
+        m += 1;
+    }
+    let mut c = 0u64;
+    let mut k = 0;
+    while k < 8 {
+        c ^= multiples[((a >> (4 * k)) & 15) as usize] << (4 * k);
+        k += 1;
+    }
+    // Shifted left by one, bits 63..32 are x^0..x^31 (a reflected value as it stands) and
+    // bits 31..0 are x^32..x^63: x^32 times the reflected value `low`, which four byte steps
+    // of a CRC register reduce.
+    let c = c << 1;
+    let mut low = c as u32;
+    let mut k = 0;
+    while k < 4 {
+        low = (low >> 8) ^ REDUCE[(low & 0xff) as usize];
+        k += 1;
+    }
+    (c >> 32) as u32 ^ low
+}
+
+/// `REDUCE[i]`: eight steps of `r·x` from `r = i`, the table of a reflected CRC-32C register
+/// (`(r >> 8) ^ REDUCE[r & 0xff]` is `r·x^8 mod POLY`).
+static REDUCE: [u32; 256] = reduce_table();
+
+const fn reduce_table() -> [u32; 256] {
+    let mut t = [0u32; 256];
     let mut i = 0;
-    while i < 32 {
-        // Bit 31 - i of `a` is the coefficient of x^i; `b` is the first factor times x^i.
-        p ^= b & 0u32.wrapping_sub((a >> (31 - i)) & 1);
-        // b·x: the coefficient of x^31 (bit 0) becomes x^32, which is POLY modulo the generator.
-        b = (b >> 1) ^ (POLY & 0u32.wrapping_sub(b & 1));
+    while i < 256 {
+        let mut r = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            r = times_x(r);
+            k += 1;
+        }
+        t[i] = r;
         i += 1;
     }
-    p
+    t
+}
+
+/// `r·x mod POLY`: the coefficient of x^31 (bit 0) becomes x^32, which is POLY modulo the
+/// generator.
+const fn times_x(r: u32) -> u32 {
+    (r >> 1) ^ (POLY & 0u32.wrapping_sub(r & 1))
 }
 
 /// `SHIFT[j][d]` is `x^(8·d·256^j) mod POLY`: the factor that moves a CRC past `d·256^j` zero
@@ -86,7 +131,8 @@ pub fn combine(crc1: u32, crc2: u32, len2: u64) -> u32 {
 /// CRC-32C values of the prefixes of one buffer, every [`RangeCrc::STRIDE`] bytes: with them
 /// the CRC-32C of any range of that buffer costs at most two partial strides of bytes and a
 /// shift ([`shift`]), not the range's length. Holds `len / 64` bytes for a buffer of `len`
-/// bytes; built in one pass over the buffer.
+/// bytes; built in one pass over the buffer. Queries whose ranges start a few bytes after the
+/// previous one's start (a scan) read only the bytes in between for the start.
 ///
 /// It keeps no reference to the buffer: every query takes the same buffer again (other bytes
 /// give wrong checksums, never undefined behaviour).
@@ -96,6 +142,9 @@ pub struct RangeCrc {
     prefix: Vec<u32>,
     /// Length of the buffer it was built over.
     len: usize,
+    /// The last range start queried and the CRC-32C of `data[..start]`: the next start at or
+    /// after it, in the same stride or the next, continues from it.
+    start: (usize, u32),
 }
 
 impl RangeCrc {
@@ -114,6 +163,7 @@ impl RangeCrc {
         RangeCrc {
             prefix,
             len: data.len(),
+            start: (0, 0),
         }
     }
 
@@ -134,10 +184,24 @@ impl RangeCrc {
         crc32c::crc32c_append(self.prefix[k], &data[k * Self::STRIDE..end])
     }
 
+    /// [`RangeCrc::prefix`] for the start of a range, from the previous start if that is
+    /// nearer; remembered for the next.
+    #[inline]
+    fn prefix_of_start(&mut self, data: &[u8], start: usize) -> u32 {
+        let stored = start / Self::STRIDE * Self::STRIDE;
+        let (from, crc) = match self.start {
+            (at, crc) if at <= start && at >= stored => (at, crc),
+            _ => (stored, self.prefix[start / Self::STRIDE]),
+        };
+        let crc = crc32c::crc32c_append(crc, &data[from..start]);
+        self.start = (start, crc);
+        crc
+    }
+
     /// CRC-32C of `data[range]`, `data` being the buffer it was built over. Panics if the range
     /// is out of that buffer's bounds, as slicing would.
     #[inline]
-    pub fn crc(&self, data: &[u8], range: std::ops::Range<usize>) -> u32 {
+    pub fn crc(&mut self, data: &[u8], range: std::ops::Range<usize>) -> u32 {
         self.append(0, data, range)
     }
 
@@ -145,7 +209,7 @@ impl RangeCrc {
     /// [`crc32c::crc32c_append`]`(crc, &data[range])` returns, without reading the range.
     /// `data` is the buffer it was built over; panics if the range is out of its bounds.
     #[inline]
-    pub fn append(&self, crc: u32, data: &[u8], range: std::ops::Range<usize>) -> u32 {
+    pub fn append(&mut self, crc: u32, data: &[u8], range: std::ops::Range<usize>) -> u32 {
         debug_assert_eq!(data.len(), self.len, "RangeCrc queried with another buffer");
         assert!(
             range.start <= range.end && range.end <= self.len,
@@ -155,14 +219,19 @@ impl RangeCrc {
         // crc(M ‖ data[a..b]) = crc(M)·x^(8(b-a)) ⊕ crc(data[a..b]), and
         // crc(data[..b]) = crc(data[..a])·x^(8(b-a)) ⊕ crc(data[a..b]); shifting is linear.
         let (a, b) = (range.start, range.end);
-        shift(crc ^ self.prefix(data, a), (b - a) as u64) ^ self.prefix(data, b)
+        shift(crc ^ self.prefix_of_start(data, a), (b - a) as u64) ^ self.prefix(data, b)
     }
 
     /// [`frame_crc`](super::frame_crc)`(header8, &data[payload])`, the payload's bytes read
     /// through the prefix checksums: `data` is the buffer it was built over; panics if the
     /// range is out of its bounds.
     #[inline]
-    pub fn frame_crc(&self, data: &[u8], header8: &[u8], payload: std::ops::Range<usize>) -> u32 {
+    pub fn frame_crc(
+        &mut self,
+        data: &[u8],
+        header8: &[u8],
+        payload: std::ops::Range<usize>,
+    ) -> u32 {
         self.append(crc32c::crc32c(header8), data, payload)
     }
 }
@@ -183,6 +252,18 @@ mod tests {
                 (x >> 24) as u8
             })
             .collect()
+    }
+
+    /// `a·b mod POLY` the slow way: `b·x^i` for each coefficient of `a` that is set.
+    fn mul_bit_by_bit(a: u32, mut b: u32) -> u32 {
+        let mut p = 0;
+        for i in 0..32 {
+            if a & (ONE >> i) != 0 {
+                p ^= b;
+            }
+            b = times_x(b);
+        }
+        p
     }
 
     #[test]
@@ -254,7 +335,7 @@ mod tests {
 
     #[test]
     fn range_crc_of_an_empty_buffer() {
-        let r = RangeCrc::new(&[]);
+        let mut r = RangeCrc::new(&[]);
         assert!(r.is_empty());
         assert_eq!(r.crc(&[], 0..0), 0);
         assert_eq!(r.append(0xabcd, &[], 0..0), 0xabcd);
@@ -267,7 +348,7 @@ mod tests {
         let s = RangeCrc::STRIDE;
         for len in [0, 1, s - 1, s, s + 1, 3 * s + 5] {
             let data = bytes(len as u64, len);
-            let r = RangeCrc::new(&data);
+            let mut r = RangeCrc::new(&data);
             assert_eq!(r.len(), len);
             let mut points: Vec<usize> = [0, 1, s - 1, s, s + 1, 2 * s, len.saturating_sub(1), len]
                 .into_iter()
@@ -285,7 +366,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn ranges_queried_forwards_backwards_and_at_random() {
+        let data = bytes(99, 5000);
+        let mut r = RangeCrc::new(&data);
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut check = |a: usize, b: usize| {
+            assert_eq!(r.crc(&data, a..b), crc32c::crc32c(&data[a..b]), "{a}..{b}");
+        };
+        // A scan in steps of 8 across stride edges, each range to a far end; then backwards.
+        for a in (0..1200).step_by(8).chain((0..1200).step_by(8).rev()) {
+            check(a, (a + 1000 + a * 7 % 2000).min(data.len()));
+        }
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (a, b) = ((x % 5001) as usize, ((x >> 32) % 5001) as usize);
+            check(a.min(b), a.max(b));
+        }
+    }
+
     proptest! {
+        #[test]
+        fn mul_is_the_product_bit_by_bit(a: u32, b: u32) {
+            prop_assert_eq!(mul(a, b), mul_bit_by_bit(a, b));
+            prop_assert_eq!(mul(a, b), mul(b, a));
+        }
+
         #[test]
         fn shift_matches_crc32c_combine(crc1: u32, crc2: u32, len2 in 0usize..(1 << 26)) {
             prop_assert_eq!(
@@ -315,7 +423,7 @@ mod tests {
             start: u32,
         ) {
             let data = bytes(seed, len);
-            let r = RangeCrc::new(&data);
+            let mut r = RangeCrc::new(&data);
             let (a, b) = (x % (len + 1), y % (len + 1));
             let (a, b) = (a.min(b), a.max(b));
             prop_assert_eq!(r.crc(&data, a..b), crc32c::crc32c(&data[a..b]));
@@ -335,7 +443,7 @@ mod tests {
             // The header's first 8 bytes from one place, the payload from a range after it:
             // how the walker checks a candidate frame.
             let data = bytes(seed, len);
-            let r = RangeCrc::new(&data);
+            let mut r = RangeCrc::new(&data);
             let off = x % (len - 15);
             let start = off + 16;
             let end = start + y % (len - start + 1);
