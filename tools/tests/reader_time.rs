@@ -4,7 +4,7 @@
 //! records again. `verify` and `decode` of it must report the damage, read the records after
 //! it, and take less than 20 times (plus a second) what `verify` of an undamaged segment of the
 //! same size takes in the same test: checking each candidate over its claimed length, as
-//! readers did before, takes minutes on 8 MiB.
+//! readers did before, took 89 s of CPU on 8 MiB in a release build.
 //!
 //! Each test prints its figures on lines starting with `reader time:`. The filler is 8 MiB by
 //! default, 64 MiB with `TACHYLOG_LONG=1`. `TACHYLOG_TIME_BIN=PATH` times another build of
