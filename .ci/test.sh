@@ -27,13 +27,13 @@ step "reliability figures (short forms; TACHYLOG_LONG=1 runs the long ones)"
 log=target/reliability.log
 mkdir -p target
 if cargo test --workspace --locked --test load --test kill9 --test hostile --test output_safety --test ship_rsyslog \
-  --test ship_otlp --test ship_rotel --test ship_journald --test reader_memory \
+  --test ship_otlp --test ship_rotel --test ship_journald --test reader_memory --test reader_time \
   -- --nocapture --test-threads=1 >"$log" 2>&1 \
   && cargo test -p tachylog --locked --features fault-injection --test faults \
   -- --nocapture --test-threads=1 >>"$log" 2>&1 \
   && cargo test -p tachylog-cli --locked --test ship \
   -- --nocapture --test-threads=1 reads_a_little does_not_resolve >>"$log" 2>&1; then
-  grep -E '^(test |load |kill -9|drain panic|injected|tmpfs|vanished|flush_timeout|oversized|10 KB|symlinks|unprivileged|SKIPPED|rsyslog|JSON|text:|callsite|thread name|records count|record length|frame length|reset receiver|unresolvable host|otlp |rotel|journald|reader memory)' "$log"
+  grep -E '^(test |load |kill -9|drain panic|injected|tmpfs|vanished|flush_timeout|oversized|10 KB|symlinks|unprivileged|SKIPPED|rsyslog|JSON|text:|callsite|thread name|records count|record length|frame length|reset receiver|unresolvable host|otlp |rotel|journald|reader memory|reader time)' "$log"
 else
   tail -n 200 "$log"
   exit 1

@@ -7,6 +7,7 @@ use super::event::{
 use super::intern::{Full, Interner};
 use super::source::Loaded;
 use crate::Level;
+use crate::wire::crc::RangeCrc;
 use crate::wire::{
     self, AnchorBody, CallsiteHead, DroppedBody, EndBody, FRAME_HEADER_LEN, FormatError,
     FrameHeader, HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, SampledEntry,
@@ -55,6 +56,10 @@ pub(super) struct SegmentState {
     pub(super) check_crc: bool,
     /// The records frame being read, if any.
     cursor: Option<Records>,
+    /// Prefix checksums of `data[origin..]` for [`SegmentState::resync`], as `(origin,
+    /// checksums)`: built the first time a candidate claims a long payload, kept while `data`
+    /// is, dropped by [`SegmentState::set_bytes`].
+    ranges: Option<(usize, RangeCrc)>,
 }
 
 impl SegmentState {
@@ -98,6 +103,7 @@ impl SegmentState {
             done: false,
             check_crc: true,
             cursor: None,
+            ranges: None,
             data: Arc::new(Chunk::new(data, Arc::default(), shared_path, 0)),
             base: 0,
             frames: 0,
@@ -116,6 +122,7 @@ impl SegmentState {
             self.data.path().clone(),
             self.base,
         ));
+        self.ranges = None;
     }
 
     fn corrupt(&self, offset: usize, reason: impl Into<String>) -> ReadError {
@@ -126,21 +133,30 @@ impl SegmentState {
         }
     }
 
-    /// Checks the frame at `off`: Ok((header, payload range)) or a reason.
-    fn frame_at(&self, off: usize) -> Result<(FrameHeader, usize, usize), String> {
+    /// The frame header at `off` and its payload range, if the payload lies within the data;
+    /// else the length it claims, if it has a header at all (nothing allocated: a resync
+    /// meets many).
+    #[inline]
+    fn frame_bounds(&self, off: usize) -> Result<(FrameHeader, usize, usize), Option<u32>> {
         let Ok((fh, _)) = FrameHeader::read_from_prefix(&self.data[off..]) else {
-            return Err("frame header cut short".into());
+            return Err(None);
         };
         let start = off + FRAME_HEADER_LEN;
         let end = start
             .checked_add(fh.len as usize)
             .filter(|&e| e <= self.data.len());
-        let Some(end) = end else {
-            return Err(format!(
-                "frame length {} runs past the end of the file",
-                fh.len
-            ));
-        };
+        match end {
+            Some(end) => Ok((fh, start, end)),
+            None => Err(Some(fh.len)),
+        }
+    }
+
+    /// Checks the frame at `off`: Ok((header, payload range)) or a reason.
+    fn frame_at(&self, off: usize) -> Result<(FrameHeader, usize, usize), String> {
+        let (fh, start, end) = self.frame_bounds(off).map_err(|claim| match claim {
+            None => "frame header cut short".to_string(),
+            Some(len) => format!("frame length {len} runs past the end of the file"),
+        })?;
         let hb = &self.data[off..off + 8];
         if self.check_crc && wire::frame_crc(hb, &self.data[start..end]) != fh.crc {
             return Err("frame checksum mismatch".into());
@@ -150,16 +166,54 @@ impl SegmentState {
         Ok((fh, start, end))
     }
 
-    /// Finds the next offset after `from` where a frame verifies.
-    fn resync(&self, from: usize) -> Option<usize> {
+    /// Finds the next offset after `from` where a frame verifies (as [`SegmentState::frame_at`]
+    /// would find it).
+    ///
+    /// Linear in the bytes it passes, whatever the lengths the candidates claim: a claim past
+    /// the end of the data is refused from the header alone, a short payload is checksummed
+    /// directly, and a long one from prefix checksums ([`RangeCrc`], built once per `data`
+    /// over the rest of it), at most two partial strides and a few multiplications a candidate.
+    /// The walker only moves forward within `data`, so nothing scanned and rejected here is
+    /// scanned again.
+    fn resync(&mut self, from: usize) -> Option<usize> {
         let mut off = wire::align_up(from + 1);
         while off + FRAME_HEADER_LEN <= self.data.len() {
-            if self.frame_at(off).is_ok() {
+            if self.verifies_at(off) {
                 return Some(off);
             }
             off += wire::FRAME_ALIGN;
         }
         None
+    }
+
+    /// Whether the frame at `off` verifies, at a cost that does not grow with its length.
+    fn verifies_at(&mut self, off: usize) -> bool {
+        let Ok((fh, start, end)) = self.frame_bounds(off) else {
+            return false;
+        };
+        if !self.check_crc {
+            return true;
+        }
+        let data = &self.data;
+        let hb = &data[off..off + 8];
+        // A payload this short costs no more to read than a query of the prefix checksums.
+        if end - start <= 2 * RangeCrc::STRIDE {
+            return wire::frame_crc(hb, &data[start..end]) == fh.crc;
+        }
+        // `off` only grows within `data`: prefix checksums from the first long claim on cover
+        // every later candidate (and should it not, they are built again from here).
+        if self
+            .ranges
+            .as_ref()
+            .is_some_and(|(origin, _)| *origin > off)
+        {
+            self.ranges = None;
+        }
+        let (origin, ranges) = self
+            .ranges
+            .get_or_insert_with(|| (off, RangeCrc::new(&data[off..])));
+        let o = *origin;
+        ranges.frame_crc(&data[o..], hb, start - o..end - o) == fh.crc
     }
 
     pub(super) fn finish(&mut self, tail: Tail, queue: &mut VecDeque<Result<Event, ReadError>>) {
@@ -649,5 +703,130 @@ pub(super) mod testing {
             p.extend_from_slice(v);
         }
         (Kind::Records, p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{build_callsite, records, segment};
+    use super::*;
+    use crate::wire::tag;
+
+    /// Eight-byte words that each read as a frame header of a known kind claiming `claim(at)`
+    /// bytes, `at` being the word's offset: as a frame start, every one fails its checksum (the
+    /// next word's length stands where the checksum would be).
+    fn hostile(seg: &mut [u8], range: std::ops::Range<usize>, claim: impl Fn(usize) -> u32) {
+        for at in range.step_by(8) {
+            seg[at..at + 4].copy_from_slice(&claim(at).to_le_bytes());
+            seg[at + 4..at + 6].copy_from_slice(&(Kind::Records as u16).to_le_bytes());
+            seg[at + 6..at + 8].copy_from_slice(&0u16.to_le_bytes());
+        }
+    }
+
+    fn state(seg: Vec<u8>) -> SegmentState {
+        SegmentState::new("s".into(), seg.into()).unwrap().0
+    }
+
+    /// A segment: call site, records, a records frame of `filler` bytes of values to spoil,
+    /// then records frames whose payloads are short and long (longer than two strides). Returns
+    /// it and where the filler frame starts and ends.
+    fn damaged_segment(filler: usize) -> (Vec<u8>, std::ops::Range<usize>) {
+        let one = [tag::U8, 1];
+        let long = [&[tag::STR][..], &600u32.to_le_bytes(), &[b'x'; 600]].concat();
+        let pad = [
+            &[tag::STR][..],
+            &(filler as u32).to_le_bytes(),
+            &vec![b'p'; filler],
+        ]
+        .concat();
+        let head = segment(&[
+            (Kind::Callsite, build_callsite("v {}", &[""], 0)),
+            records(1, &[&one]),
+        ]);
+        let seg = segment(&[
+            (Kind::Callsite, build_callsite("v {}", &[""], 0)),
+            records(1, &[&one]),
+            records(1, &[&pad]),
+            records(1, &[&long]),
+            records(1, &[&one, &one]),
+            records(1, &[&long, &long, &long]),
+        ]);
+        let start = head.len();
+        let end = start + wire::align_up(FRAME_HEADER_LEN + 8 + 16 + 5 + filler);
+        (seg, start..end)
+    }
+
+    #[test]
+    fn resync_accepts_exactly_the_frames_that_verify_short_or_long() {
+        let (mut seg, filler) = damaged_segment(4000);
+        let n = seg.len();
+        // Claims long and short, inside the data and past it.
+        hostile(&mut seg, filler.clone(), |at| match (at / 8) % 4 {
+            0 => ((n - at) / 2) as u32,
+            1 => 100,
+            2 => (n - at) as u32,
+            _ => 700,
+        });
+        let mut st = state(seg.clone());
+        // Candidates in order, as the walker meets them, then backwards (prefix checksums
+        // built for a later offset are rebuilt): the same verdict as the full check each time.
+        let offsets: Vec<usize> = (HEADER_LEN..n - FRAME_HEADER_LEN + 1).step_by(8).collect();
+        let mut good = Vec::new();
+        for &off in offsets.iter().chain(offsets.iter().rev()) {
+            let full = st.frame_at(off).is_ok();
+            assert_eq!(st.verifies_at(off), full, "offset {off}");
+            if full {
+                good.push(off);
+            }
+        }
+        // The frames before and after the filler, each found twice; none inside it.
+        assert_eq!(good.len(), 2 * 6 - 2, "{good:?}");
+        assert!(good.iter().all(|o| !filler.contains(o)), "{good:?}");
+        assert!(
+            st.ranges.is_some(),
+            "long claims were checked from prefix checksums"
+        );
+        // New bytes, new prefix checksums.
+        st.set_bytes(seg.into());
+        assert!(st.ranges.is_none());
+    }
+
+    #[test]
+    fn after_hostile_filler_the_records_after_it_are_read() {
+        let (mut seg, filler) = damaged_segment(64 << 10);
+        let n = seg.len();
+        hostile(&mut seg, filler.clone(), |at| ((n - at) / 2) as u32);
+        let got: Vec<String> = super::super::Reader::from_memory([(PathBuf::from("s"), seg)])
+            .map(|e| match e {
+                Ok(Event::Record(r)) => r.message().chars().take(4).collect(),
+                Ok(Event::SegmentEnd { tail, .. }) => format!("{tail:?}"),
+                Ok(_) => "other".into(),
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        let damage = format!(
+            "s: corrupt data at byte offset {}: frame checksum mismatch",
+            filler.start
+        );
+        assert_eq!(
+            got,
+            [
+                "v 1", &damage, "v xx", "v 1", "v 1", "v xx", "v xx", "v xx", "Sealed"
+            ]
+        );
+    }
+
+    #[test]
+    fn without_checksums_resync_takes_the_first_claim_that_fits() {
+        let (mut seg, filler) = damaged_segment(4000);
+        let n = seg.len();
+        // Each word claims the rest of the data exactly.
+        hostile(&mut seg, filler.clone(), |at| {
+            (n - at - FRAME_HEADER_LEN) as u32
+        });
+        let mut st = state(seg);
+        st.check_crc = false;
+        assert_eq!(st.resync(filler.start), Some(filler.start + 8));
+        assert!(st.ranges.is_none());
     }
 }

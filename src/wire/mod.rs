@@ -11,6 +11,7 @@
 #[cfg(not(target_endian = "little"))]
 compile_error!("tachylog's segment format is little-endian and the writer maps it natively");
 
+pub mod crc;
 mod frame;
 mod header;
 pub mod limits;

@@ -6,6 +6,9 @@
 //! are small by default (5,000 call sites, about 6 MB); `TACHYLOG_LONG=1` uses 50,000 call
 //! sites (about 55 MB). `TACHYLOG_MEMORY_BIN=PATH` measures another build of `tachylog` (an
 //! older one, to compare).
+mod common;
+use common::forge::{frame, header, string};
+use common::long;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,42 +16,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tachylog::wire::{
-    COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader, HEADER_LEN,
-    Kind, NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, align_up,
-    frame_crc, tag,
+    CallsiteHead, EndBody, HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, ThreadHead,
+    tag,
 };
 
 const MIB: f64 = (1 << 20) as f64;
 
 /// The binary to measure.
 fn bin() -> PathBuf {
-    std::env::var_os("TACHYLOG_MEMORY_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("tachylog"))
-}
-
-fn long() -> bool {
-    std::env::var_os("TACHYLOG_LONG").is_some_and(|v| v == "1")
-}
-
-/// Appends one frame of `kind` with `payload`, padded to the frame alignment.
-fn frame(seg: &mut Vec<u8>, kind: Kind, payload: &[u8]) {
-    let mut head = FrameHeader {
-        len: payload.len() as u32,
-        kind: kind as u16,
-        flags: 0,
-        crc: 0,
-        _pad: 0,
-    };
-    head.crc = frame_crc(&bytemuck::bytes_of(&head)[..8], payload);
-    seg.extend_from_slice(bytemuck::bytes_of(&head));
-    seg.extend_from_slice(payload);
-    seg.resize(align_up(seg.len()), 0);
-}
-
-fn string(p: &mut Vec<u8>, s: &str) {
-    p.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    p.extend_from_slice(s.as_bytes());
+    common::measured_bin("TACHYLOG_MEMORY_BIN")
 }
 
 /// Text unique to `(seq, i)`, about `len` bytes of it.
@@ -119,19 +95,8 @@ enum Shape {
 /// it, is never below its parent's when it was started). Returns the segment's size.
 fn forge(path: &Path, seq: u64, call_sites: u32, shape: Shape) -> u64 {
     use std::io::Write;
-    let header = |segment_size: u64| {
-        SegmentHeader::encode(&NewHeader {
-            seq,
-            created_unix_ns: 1_800_000_000_000_000_000,
-            anchor_ticks: 0,
-            anchor_unix_ns: 1_800_000_000_000_000_000,
-            ticks_per_sec: 1e9,
-            segment_size,
-            pid: 4242,
-        })
-    };
     let mut file = std::fs::File::create(path).unwrap();
-    let mut seg = header(0).to_vec();
+    let mut seg = header(seq, None).to_vec();
     let mut len = 0u64;
     let mut spill = |seg: &mut Vec<u8>, len: &mut u64| {
         file.write_all(seg).unwrap();
@@ -223,10 +188,7 @@ fn forge(path: &Path, seq: u64, call_sites: u32, shape: Shape) -> u64 {
     };
     frame(&mut seg, Kind::End, bytemuck::bytes_of(&end));
     spill(&mut seg, &mut len);
-    // Sealed and cut to length, as the writer leaves a segment it is done with.
-    let mut head = header(len);
-    head[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&len.to_le_bytes());
-    head[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&FLAG_SEALED.to_le_bytes());
+    let head = header(seq, Some(len));
     std::os::unix::fs::FileExt::write_all_at(&file, &head, 0).unwrap();
     assert_eq!(head.len(), HEADER_LEN);
     len

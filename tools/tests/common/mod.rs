@@ -15,6 +15,69 @@ pub fn bin() -> Command {
     Command::cargo_bin("tachylog").unwrap()
 }
 
+/// The `tachylog` binary a measuring test runs: the one this build made, or the one the
+/// environment variable `var` names (an older build, to compare).
+pub fn measured_bin(var: &str) -> std::path::PathBuf {
+    std::env::var_os(var)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("tachylog"))
+}
+
+/// Whether the long forms of the tests run (`TACHYLOG_LONG=1`).
+pub fn long() -> bool {
+    std::env::var_os("TACHYLOG_LONG").is_some_and(|v| v == "1")
+}
+
+/// Segments built byte by byte, as a writer could have made them (or not).
+pub mod forge {
+    use tachylog::wire::{
+        COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FrameHeader, HEADER_LEN, Kind, NewHeader,
+        SegmentHeader, align_up, frame_crc,
+    };
+
+    /// Appends one frame of `kind` with `payload`, padded to the frame alignment.
+    pub fn frame(seg: &mut Vec<u8>, kind: Kind, payload: &[u8]) {
+        let mut head = FrameHeader {
+            len: payload.len() as u32,
+            kind: kind as u16,
+            flags: 0,
+            crc: 0,
+            _pad: 0,
+        };
+        head.crc = frame_crc(&bytemuck::bytes_of(&head)[..8], payload);
+        seg.extend_from_slice(bytemuck::bytes_of(&head));
+        seg.extend_from_slice(payload);
+        seg.resize(align_up(seg.len()), 0);
+    }
+
+    /// Appends `s` with its `u32` length before it, as call-site descriptions and string
+    /// values hold strings.
+    pub fn string(p: &mut Vec<u8>, s: &str) {
+        p.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        p.extend_from_slice(s.as_bytes());
+    }
+
+    /// The header of segment `seq` of writer 4242, one tick a nanosecond from
+    /// 2027-01-15T08:00:00Z; sealed at `sealed_len` bytes if that is given, else just created.
+    pub fn header(seq: u64, sealed_len: Option<u64>) -> [u8; HEADER_LEN] {
+        let mut head = SegmentHeader::encode(&NewHeader {
+            seq,
+            created_unix_ns: 1_800_000_000_000_000_000,
+            anchor_ticks: 0,
+            anchor_unix_ns: 1_800_000_000_000_000_000,
+            ticks_per_sec: 1e9,
+            segment_size: sealed_len.unwrap_or(0),
+            pid: 4242,
+        });
+        if let Some(len) = sealed_len {
+            // Sealed and cut to length, as the writer leaves a segment it is done with.
+            head[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&len.to_le_bytes());
+            head[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&FLAG_SEALED.to_le_bytes());
+        }
+        head
+    }
+}
+
 /// Runs `tachylog ARGS` and returns stdout, asserting the exit code.
 pub fn run(args: &[&str], path: &Path, code: i32) -> String {
     let out = bin()
