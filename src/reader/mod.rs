@@ -337,7 +337,9 @@ mod tests {
         assert!(b.len() >= 6, "{} blocks", b.len());
 
         /// A reader's records (as messages), errors and segment tails.
-        fn outcome(r: Reader) -> (Vec<String>, Vec<ReadError>, Vec<Tail>) {
+        fn outcome(
+            r: impl Iterator<Item = Result<Event, ReadError>>,
+        ) -> (Vec<String>, Vec<ReadError>, Vec<Tail>) {
             let (mut msgs, mut errs, mut tails) = (Vec::new(), Vec::new(), Vec::new());
             for e in r {
                 match e {
@@ -414,6 +416,15 @@ mod tests {
                 }
                 other => panic!("{what}: {other:?}"),
             }
+            // Following the directory reads it the same way.
+            let (fmsgs, ferrs, ftails) = outcome(follow::Follower::new(dir.path()).expect("dir"));
+            assert_eq!(fmsgs, msgs, "{what}: follow");
+            assert_eq!(ftails, tails, "{what}: follow");
+            assert_eq!(
+                ferrs.last().map(ToString::to_string),
+                errs.last().map(ToString::to_string),
+                "{what}: follow"
+            );
         }
     }
 }
