@@ -796,6 +796,35 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn any_cut_or_flipped_byte_yields_a_prefix_of_the_segment_and_a_report() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seg = segment_of(150_000);
+        let c = lz4_with(new_settings(), &seg);
+        let check = |what: String, file: &[u8]| match load(dir.path(), file) {
+            Ok((data, damage)) => {
+                assert!(seg.starts_with(&data), "{what}: not a prefix");
+                assert!(
+                    data.len() % (64 << 10) == 0 || data.len() == seg.len(),
+                    "{what}: {} bytes, not whole blocks",
+                    data.len()
+                );
+                assert!(damage.is_some(), "{what}: no damage reported");
+            }
+            // Only damage that leaves no header fails the file.
+            Err(ReadError::Corrupt { offset: 0, .. }) => {}
+            Err(e) => panic!("{what}: {e}"),
+        };
+        for len in (0..c.len()).step_by(331).skip(1) {
+            check(format!("cut at {len}"), &c[..len]);
+        }
+        for at in (0..c.len()).step_by(337) {
+            let mut d = c.clone();
+            d[at] ^= 0x81;
+            check(format!("byte {at} flipped"), &d);
+        }
+    }
+
+    #[test]
     fn lz4_damage_before_the_header_is_out_fails_the_whole_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let seg = segment_of(200_000);
