@@ -872,7 +872,7 @@ pub(super) mod tests {
         let seg = segment_of(OLD_BLOCK + 300_000);
         let c = old_lz4(&seg);
         // No block checksums, 4 MiB blocks: what the previous release wrote for segments over
-        // 256 KiB (smaller ones got 64 KiB blocks).
+        // 256 KiB (smaller ones got 64 or 256 KiB blocks).
         assert_eq!(c[4] & 0x10, 0);
         assert_eq!(c[5] >> 4, 7, "4 MiB blocks");
         let (data, damage) = load(dir.path(), &c).expect("old file");

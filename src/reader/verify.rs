@@ -35,8 +35,8 @@ impl SegmentReport {
 
 /// Checks every frame of the segment at `path`. `Err` if it cannot be used at all (unreadable,
 /// not a segment, unknown version, a compressed segment whose lz4 data does not yield even
-/// the segment header). Damaged lz4 data after that is reported as a damaged range, the bytes
-/// lost, after what the bytes before it hold.
+/// the segment header). Damaged lz4 data after the header is a damaged range of its own: the
+/// bytes lost, listed after any damage in the bytes before them.
 pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
     let (data, lz4) = super::source::load_for_reading(path)?;
     let bytes = data.len() as u64;
