@@ -4,7 +4,7 @@
 //! A live segment is read with `pread`, never mapped (another process may truncate it when it
 //! seals), and only up to the `committed` length in its header: everything below it is complete
 //! frames. Bytes already decoded are let go; records keep only the chunk they live in.
-use super::{Context, Event, ReadError, SegmentState, Tail, load_segment, segment_files};
+use super::{Context, Event, ReadError, SegmentState, Tail, segment_files};
 use crate::wire::{self, COMMITTED_OFFSET, FLAGS_OFFSET, HEADER_LEN};
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
@@ -88,8 +88,12 @@ impl Follower {
         else {
             return false;
         };
+        let mut damage = None;
         let opened = if path.extension().is_some_and(|e| e == "lz4") {
-            load_segment(&path).map(|d| (None, d))
+            super::source::load_with_damage(&path).map(|(d, lz4)| {
+                damage = lz4;
+                (None, d)
+            })
         } else {
             // Only a regular file: a FIFO or a device named like a segment is refused.
             super::source::open_regular(&path).map(|(f, _)| {
@@ -107,6 +111,7 @@ impl Follower {
                 let live = file.is_some();
                 match SegmentState::new(path.clone(), data.into()) {
                     Ok((mut state, warn)) => {
+                        state.damaged(damage);
                         if let Some(w) = warn {
                             self.queue.push_back(Err(w));
                         }

@@ -119,7 +119,7 @@ impl Reader {
 
     fn open_next(&mut self) -> Option<()> {
         let (path, data) = match self.memory.pop_front() {
-            Some((path, data)) => (path, Ok(data.into())),
+            Some((path, data)) => (path, Ok((data.into(), None))),
             None => {
                 let path = self.files.pop_front()?;
                 let data = source::load_for_reading(&path);
@@ -129,16 +129,18 @@ impl Reader {
         match data {
             Err(e) => self.queue.push_back(Err(e)),
             // A segment the writer created but stopped before giving a header (killed between
-            // creating the file and writing its first bytes).
-            Ok(data) if data.iter().all(|&b| b == 0) => {
+            // creating the file and writing its first bytes). (Damaged lz4 data always yields
+            // a header.)
+            Ok((data, _)) if data.iter().all(|&b| b == 0) => {
                 self.queue.push_back(Ok(Event::SegmentEnd {
                     path,
                     tail: Tail::Empty,
                 }))
             }
-            Ok(data) => match SegmentState::new(path, data) {
+            Ok((data, damage)) => match SegmentState::new(path, data) {
                 Ok((mut st, warn)) => {
                     st.check_crc = !self.skip_crc;
+                    st.damaged(damage);
                     if let Some(w) = warn {
                         self.queue.push_back(Err(w));
                     }
@@ -295,5 +297,134 @@ mod tests {
             outcomes(Reader::from_memory(input()).skip_frame_checksums()),
             ["x 7", "other"]
         );
+    }
+
+    #[test]
+    fn a_damaged_compressed_segment_yields_the_records_of_a_raw_one_cut_at_the_damage() {
+        use source::tests::{blocks, lz4_with, new_settings};
+        const BLOCK: usize = 64 << 10;
+        let value = |i: u64| [&[tag::U64][..], &i.to_le_bytes()].concat();
+        let values: Vec<Vec<u8>> = (0..20_000).map(value).collect();
+        let mut frames = vec![(Kind::Callsite, build_callsite("n {}", &[""], 0))];
+        for (i, chunk) in values.chunks(100).enumerate() {
+            let chunk: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            frames.push(records(1, &chunk));
+            if i == 9 {
+                // A thread frame (of another producer) that ends where the first lz4 block
+                // does: a segment cut there ends at a frame boundary.
+                let len = segment(&frames).len();
+                let mut thread = vec![0u8; BLOCK - len - crate::wire::FRAME_HEADER_LEN];
+                thread[..4].copy_from_slice(&2u32.to_le_bytes());
+                frames.push((Kind::Thread, thread));
+            }
+        }
+        let mut seg = segment(&frames);
+        // The header declares the segment's size, as a writer's does.
+        let mut head = crate::wire::SegmentHeader::encode(&crate::wire::NewHeader {
+            seq: 1,
+            created_unix_ns: 0,
+            anchor_ticks: 0,
+            anchor_unix_ns: 0,
+            ticks_per_sec: 1e9,
+            segment_size: seg.len() as u64,
+            pid: 1,
+        });
+        let kept = crate::wire::COMMITTED_OFFSET..crate::wire::FLAGS_OFFSET + 4;
+        head[kept.clone()].copy_from_slice(&seg[kept]);
+        seg[..crate::wire::HEADER_LEN].copy_from_slice(&head);
+        let c = lz4_with(new_settings(), &seg);
+        let (b, _) = blocks(&c);
+        assert!(b.len() >= 6, "{} blocks", b.len());
+
+        /// A reader's records (as messages), errors and segment tails.
+        fn outcome(
+            r: impl Iterator<Item = Result<Event, ReadError>>,
+        ) -> (Vec<String>, Vec<ReadError>, Vec<Tail>) {
+            let (mut msgs, mut errs, mut tails) = (Vec::new(), Vec::new(), Vec::new());
+            for e in r {
+                match e {
+                    Ok(Event::Record(r)) => msgs.push(r.message()),
+                    Ok(Event::SegmentEnd { tail, .. }) => tails.push(tail),
+                    Ok(_) => {}
+                    Err(e) => errs.push(e),
+                }
+            }
+            (msgs, errs, tails)
+        }
+        let (all, errs, _) = outcome(Reader::from_memory([("raw".into(), seg.clone())]));
+        assert!(errs.is_empty() && all.len() == values.len());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0000000001.tlog.lz4");
+        let flip = |at: usize| {
+            let mut d = c.clone();
+            d[at] ^= 0x20;
+            d
+        };
+        // (what, the file, segment bytes kept, the tail)
+        let cases = [
+            // Cut at a frame boundary: a raw segment cut there would look whole (`Sealed`).
+            (
+                "cut after block 1",
+                c[..b[0].end].to_vec(),
+                BLOCK,
+                Tail::Torn,
+            ),
+            (
+                "cut in block 2",
+                c[..b[1].start + 7].to_vec(),
+                BLOCK,
+                Tail::Torn,
+            ),
+            (
+                "cut after block 4",
+                c[..b[3].end].to_vec(),
+                4 * BLOCK,
+                Tail::Torn,
+            ),
+            (
+                "byte flipped in block 3",
+                flip(b[2].start + 99),
+                2 * BLOCK,
+                Tail::Torn,
+            ),
+            // Every block decoded: all the records, sealed; the damage is still reported.
+            (
+                "content checksum flipped",
+                flip(c.len() - 2),
+                seg.len(),
+                Tail::Sealed,
+            ),
+        ];
+        for (what, file, kept, tail) in cases {
+            std::fs::write(&path, &file).expect("write");
+            let (msgs, errs, tails) = outcome(Reader::open([&path]).expect("open"));
+            // A raw segment cut where the damage is.
+            let raw = Reader::from_memory([("raw".into(), seg[..kept].to_vec())]);
+            let (want, _, _) = outcome(raw);
+            assert!(!want.is_empty(), "{what}");
+            assert_eq!(msgs, want, "{what}");
+            assert_eq!(msgs[..], all[..want.len()], "{what}");
+            assert_eq!(tails, [tail], "{what}");
+            // The lz4 damage is the last thing reported, at the offset where the loss begins.
+            match errs.last() {
+                Some(ReadError::Corrupt {
+                    path: p, offset, ..
+                }) => {
+                    assert_eq!(p, &path, "{what}");
+                    assert_eq!(*offset, kept as u64, "{what}");
+                }
+                other => panic!("{what}: {other:?}"),
+            }
+            // Following the directory reads it the same way.
+            let (fmsgs, ferrs, ftails) = outcome(follow::Follower::new(dir.path()).expect("dir"));
+            assert_eq!(fmsgs, msgs, "{what}: follow");
+            assert_eq!(ftails, tails, "{what}: follow");
+            assert_eq!(
+                ferrs.last().map(ToString::to_string),
+                errs.last().map(ToString::to_string),
+                "{what}: follow"
+            );
+        }
     }
 }

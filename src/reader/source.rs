@@ -1,9 +1,15 @@
 //! Loading a whole segment into memory, raw (`*.tlog`) or lz4-compressed (`*.tlog.lz4`).
 //!
-//! A compressed segment is an lz4 frame (with a content checksum) holding the exact bytes of
-//! the sealed raw segment. Decompression is bounded: first the 128-byte segment header, then at
-//! most the `segment_size` that header declares (itself capped at [`MAX_SEGMENT_BYTES`]), so a
-//! hostile file cannot make the reader allocate more than the writer could have produced.
+//! A compressed segment is an lz4 frame holding the exact bytes of the sealed raw segment
+//! (docs/FORMAT.md, "Compressed segments"). Decompression is bounded: first the 128-byte
+//! segment header, then at most the `segment_size` that header declares (itself capped at
+//! [`MAX_SEGMENT_BYTES`]), so a hostile file cannot make the reader allocate more than the
+//! writer could have produced.
+//!
+//! A compressed segment whose lz4 data is damaged or cut short yields the bytes of every block
+//! before the damage, with an [`Lz4Damage`] saying what is wrong: the walker reads them as it
+//! reads a raw segment cut at that point. Only when not even the segment header comes out of it
+//! does the whole file fail.
 use super::ReadError;
 use crate::wire::{FormatError, HEADER_LEN, SegmentHeader};
 use std::fs::File;
@@ -56,50 +62,92 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), ReadError> {
 }
 
 /// Reads the segment at `path`, decompressing it if its name ends with `.lz4`. Only a regular
-/// file is read (see [`ReadError::NotASegment`]).
+/// file is read (see [`ReadError::NotASegment`]). A compressed segment whose lz4 data is damaged
+/// or cut short is an error ([`ReadError::Corrupt`]) here, though a [`Reader`](super::Reader)
+/// still decodes the part before the damage.
 pub fn load_segment(path: &Path) -> Result<Vec<u8>, ReadError> {
+    match load_with_damage(path)? {
+        (data, None) => Ok(data),
+        (_, Some(damage)) => Err(damage.error),
+    }
+}
+
+/// Reads the segment at `path` as [`load_segment`] does, but a compressed segment whose lz4
+/// data is damaged or cut short yields the bytes before the damage, and what is wrong.
+pub(crate) fn load_with_damage(path: &Path) -> Result<(Vec<u8>, Option<Lz4Damage>), ReadError> {
     let (file, len) = open_regular(path)?;
     load_opened(path, file, len)
 }
 
-fn load_opened(path: &Path, file: File, len: u64) -> Result<Vec<u8>, ReadError> {
+fn is_compressed(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(COMPRESSED_SUFFIX))
+}
+
+fn load_opened(
+    path: &Path,
+    file: File,
+    len: u64,
+) -> Result<(Vec<u8>, Option<Lz4Damage>), ReadError> {
+    if is_compressed(path) {
+        return load_compressed(path, file, len);
+    }
+    if len > MAX_SEGMENT_BYTES {
+        return Err(ReadError::NotASegment {
+            path: path.to_owned(),
+            reason: format!("{len} bytes, more than the {MAX_SEGMENT_BYTES} a segment can hold"),
+        });
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    (&file)
+        .take(MAX_SEGMENT_BYTES)
+        .read_to_end(&mut data)
+        .map_err(|source| ReadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok((data, None))
+}
+
+/// What is wrong with a compressed segment whose bytes (those before the damage) were loaded
+/// all the same.
+#[derive(Debug)]
+pub(crate) struct Lz4Damage {
+    /// The report: [`ReadError::Corrupt`] at the offset (in the segment's bytes) where what is
+    /// lost begins.
+    pub(crate) error: ReadError,
+    /// Whether the bytes may stop before the segment's end: the lz4 frame's end mark was not
+    /// reached, so blocks may be missing. False when every block decoded and only what follows
+    /// them (the end mark, the content checksum, bytes after the frame) is wrong.
+    pub(crate) cut: bool,
+    /// Where the segment's bytes would end: its header's committed length, clamped to what
+    /// the header allows and to at least the bytes there are.
+    pub(crate) end: u64,
+}
+
+fn load_compressed(
+    path: &Path,
+    file: File,
+    len: u64,
+) -> Result<(Vec<u8>, Option<Lz4Damage>), ReadError> {
+    let corrupt = |offset: u64, reason: String| ReadError::Corrupt {
+        path: path.to_owned(),
+        offset,
+        reason,
+    };
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,
     };
-    let compressed = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(COMPRESSED_SUFFIX));
-    if !compressed {
-        if len > MAX_SEGMENT_BYTES {
-            return Err(ReadError::NotASegment {
-                path: path.to_owned(),
-                reason: format!(
-                    "{len} bytes, more than the {MAX_SEGMENT_BYTES} a segment can hold"
-                ),
-            });
-        }
-        let mut data = Vec::with_capacity(len as usize);
-        (&file)
-            .take(MAX_SEGMENT_BYTES)
-            .read_to_end(&mut data)
-            .map_err(io)?;
-        return Ok(data);
-    }
-    let corrupt = |reason: String| ReadError::Corrupt {
-        path: path.to_owned(),
-        offset: 0,
-        reason,
-    };
-    let mut dec = lz4_flex::frame::FrameDecoder::new(std::io::BufReader::new(file));
+    let mut dec = lz4_flex::frame::FrameDecoder::new(Tracked::new(std::io::BufReader::new(file)));
     let mut data = Vec::with_capacity(HEADER_LEN);
-    (&mut dec)
-        .take(HEADER_LEN as u64)
-        .read_to_end(&mut data)
-        .map_err(|e| corrupt(format!("lz4 data: {e}")))?;
-    let declared = match SegmentHeader::parse(&data) {
-        Ok(p) => p.header.segment_size,
+    let head = (&mut dec).take(HEADER_LEN as u64).read_to_end(&mut data);
+    if let Some(e) = dec.get_mut().io_error.take() {
+        return Err(io(e));
+    }
+    let header = match SegmentHeader::parse(&data) {
+        Ok(p) => p.header,
         // Not worth decompressing: the reader could not read it.
         Err(FormatError::UnsupportedVersion(version)) => {
             return Err(ReadError::UnsupportedVersion {
@@ -108,28 +156,314 @@ fn load_opened(path: &Path, file: File, len: u64) -> Result<Vec<u8>, ReadError> 
             });
         }
         Err(_) => {
-            return Err(ReadError::NotASegment {
-                path: path.to_owned(),
-                reason: "the decompressed data does not start with a segment header".into(),
+            let t = dec.get_ref();
+            // Not even the header came out: the whole file fails.
+            let why = match head {
+                Err(e) => Some(t.describe(&e, len)),
+                // The frame stopped short of the header: cut, or simply too short.
+                Ok(_) if data.len() < HEADER_LEN && t.pos > 0 && !t.ended() => {
+                    Some(t.describe_cut(len))
+                }
+                Ok(_) => None,
+            };
+            return Err(match why {
+                Some(why) => corrupt(0, format!("{why}; not even the segment header decodes")),
+                None => ReadError::NotASegment {
+                    path: path.to_owned(),
+                    reason: "the decompressed data does not start with a segment header".into(),
+                },
             });
         }
     };
-    let cap = declared.clamp(HEADER_LEN as u64, MAX_SEGMENT_BYTES);
-    (&mut dec)
-        .take(cap - HEADER_LEN as u64 + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| corrupt(format!("lz4 data: {e}")))?;
+    let cap = header
+        .segment_size
+        .clamp(HEADER_LEN as u64, MAX_SEGMENT_BYTES);
+    let rest = match head {
+        Ok(_) => (&mut dec)
+            .take(cap - HEADER_LEN as u64 + 1)
+            .read_to_end(&mut data)
+            .map(drop),
+        Err(e) => Err(e),
+    };
     if data.len() as u64 > cap {
-        return Err(corrupt(format!(
-            "decompresses to more than the {cap} bytes its header declares"
-        )));
+        return Err(corrupt(
+            0,
+            format!("decompresses to more than the {cap} bytes its header declares"),
+        ));
     }
-    // Reading on to the end of the lz4 frame verifies its content checksum.
-    let mut rest = [0u8; 1];
-    match dec.read(&mut rest) {
-        Ok(0) => Ok(data),
-        Ok(_) => Err(corrupt("trailing data after the segment".into())),
-        Err(e) => Err(corrupt(format!("lz4 data: {e}"))),
+    let part = dec.get_ref().part;
+    let why = match rest {
+        Err(e) => Some(dec.get_ref().describe(&e, len)),
+        Ok(()) if part == Part::Untracked => {
+            // A frame this does not follow (legacy lz4): the decoder's word goes. Reading on
+            // past its end finds bytes after it, if any.
+            match dec.read(&mut [0u8; 1]) {
+                Ok(0) => None,
+                Ok(_) => Some("bytes after the lz4 frame".to_string()),
+                Err(e) => Some(format!("after the lz4 frame: {}", lz4_error(&e))),
+            }
+        }
+        Ok(()) if part != Part::End => Some(dec.get_ref().describe_cut(len)),
+        // The frame is whole: anything after it?
+        Ok(()) => {
+            let t = dec.get_mut();
+            match t.read(&mut [0u8; 1]) {
+                Ok(0) => None,
+                Ok(_) => Some(format!(
+                    "{} bytes after the end of the lz4 frame (at byte {})",
+                    len.saturating_sub(t.pos - 1),
+                    t.pos - 1
+                )),
+                Err(_) => None,
+            }
+        }
+    };
+    if let Some(e) = dec.get_mut().io_error.take() {
+        return Err(io(e));
+    }
+    let Some(why) = why else {
+        return Ok((data, None));
+    };
+    let t = dec.get_ref();
+    let cut = !t.ended();
+    let at = data.len() as u64;
+    let end = header.committed.clamp(at, cap.max(at));
+    let reason = if at < end {
+        format!("{why}; the segment's bytes from here on are lost")
+    } else {
+        why
+    };
+    Ok((
+        data,
+        Some(Lz4Damage {
+            error: corrupt(at, reason),
+            cut,
+            end,
+        }),
+    ))
+}
+
+/// An lz4 decoding error in words.
+fn lz4_error(e: &std::io::Error) -> String {
+    use lz4_flex::frame::Error;
+    match e.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+        Some(Error::BlockChecksumError) => "block checksum mismatch".into(),
+        Some(Error::ContentChecksumError) => "content checksum mismatch".into(),
+        Some(Error::HeaderChecksumError) => "frame descriptor checksum mismatch".into(),
+        Some(Error::WrongMagicNumber) => "not an lz4 frame (wrong magic number)".into(),
+        Some(Error::BlockTooBig) => "block larger than the frame's block size".into(),
+        Some(Error::DecompressionError(d)) => format!("invalid compressed data ({d})"),
+        Some(other) => other.to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// The lz4 frame format's magic number.
+const LZ4_MAGIC: u32 = 0x184D_2204;
+
+/// Where [`Tracked`] is in the lz4 frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The magic number and the flags byte (`field` collects them).
+    Magic,
+    /// Bytes to pass over (the rest of the frame descriptor, a block's data and checksum, the
+    /// content checksum), then the next part: a block size field, or the frame's end.
+    Skip { left: u64, end: bool },
+    /// A block size field, or the end mark (`field` collects it).
+    Size,
+    /// Past the end of the frame.
+    End,
+    /// Not a frame this follows (a legacy lz4 frame).
+    Untracked,
+}
+
+/// Follows the structure of an lz4 frame in the compressed bytes its decoder reads: where each
+/// block starts, and whether the frame's end was reached. lz4_flex's decoder takes a file that
+/// stops at a block boundary, or inside the end mark, for a complete frame; this tells the two
+/// apart, and names the block where decoding stopped. It sees exactly the bytes the decoder
+/// takes, so its position is the decoder's.
+struct Tracked<R> {
+    inner: R,
+    /// Bytes read so far.
+    pos: u64,
+    part: Part,
+    /// The field being collected, and how many of its bytes are in (at most 5).
+    field: [u8; 5],
+    have: usize,
+    block_checksums: bool,
+    content_checksum: bool,
+    /// Block size fields read (the end mark not counted): the number of the current block,
+    /// from 1; and the offset of its size field.
+    blocks: u64,
+    block_at: u64,
+    /// The first error the file itself gave (not the decoder: a damaged block is not an I/O
+    /// error).
+    io_error: Option<std::io::Error>,
+}
+
+impl<R: Read> Tracked<R> {
+    fn new(inner: R) -> Self {
+        Tracked {
+            inner,
+            pos: 0,
+            part: Part::Magic,
+            field: [0; 5],
+            have: 0,
+            block_checksums: false,
+            content_checksum: false,
+            blocks: 0,
+            block_at: 0,
+            io_error: None,
+        }
+    }
+
+    /// Whether the frame's end mark and content checksum were read.
+    fn ended(&self) -> bool {
+        self.part == Part::End
+    }
+
+    /// Takes the decoder's reading of `bytes`.
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let n = match self.part {
+                Part::Magic | Part::Size => {
+                    let need = if self.part == Part::Magic { 5 } else { 4 };
+                    let n = (need - self.have).min(bytes.len());
+                    self.field[self.have..self.have + n].copy_from_slice(&bytes[..n]);
+                    self.have += n;
+                    if self.have == need {
+                        self.have = 0;
+                        self.field_read(self.pos + n as u64);
+                    }
+                    n
+                }
+                Part::Skip { left, end } => {
+                    let n = left.min(bytes.len() as u64);
+                    self.part = match (left - n, end) {
+                        (0, false) => Part::Size,
+                        (0, true) => Part::End,
+                        (left, end) => Part::Skip { left, end },
+                    };
+                    n as usize
+                }
+                Part::End | Part::Untracked => bytes.len(),
+            };
+            self.pos += n as u64;
+            bytes = &bytes[n..];
+        }
+    }
+
+    /// A field is complete; `pos` is where it ends.
+    fn field_read(&mut self, pos: u64) {
+        let f = self.field;
+        self.part = if self.part == Part::Magic {
+            if u32::from_le_bytes([f[0], f[1], f[2], f[3]]) != LZ4_MAGIC {
+                Part::Untracked
+            } else {
+                // FLG: block checksums (bit 4), content size (bit 3), content checksum
+                // (bit 2), dictionary id (bit 0); then BD, the optional fields, and HC.
+                let flg = f[4];
+                self.block_checksums = flg & 0x10 != 0;
+                self.content_checksum = flg & 0x04 != 0;
+                let rest = 2 + 8 * u64::from(flg & 0x08 != 0) + 4 * u64::from(flg & 0x01);
+                Part::Skip {
+                    left: rest,
+                    end: false,
+                }
+            }
+        } else {
+            let size = u32::from_le_bytes([f[0], f[1], f[2], f[3]]);
+            if size == 0 {
+                Part::Skip {
+                    left: 4 * u64::from(self.content_checksum),
+                    end: true,
+                }
+            } else {
+                self.blocks += 1;
+                self.block_at = pos - 4;
+                Part::Skip {
+                    left: u64::from(size & 0x7FFF_FFFF) + 4 * u64::from(self.block_checksums),
+                    end: false,
+                }
+            }
+        };
+        self.part = match self.part {
+            Part::Skip { left: 0, end: true } => Part::End,
+            Part::Skip {
+                left: 0,
+                end: false,
+            } => Part::Size,
+            p => p,
+        };
+    }
+
+    /// What the decoder's error `e` means, where it happened (`len`: the file's length).
+    fn describe(&self, e: &std::io::Error, len: u64) -> String {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof && self.pos == len {
+            return self.describe_cut(len);
+        }
+        let what = lz4_error(e);
+        match self.part {
+            Part::Magic | Part::Untracked => format!("lz4 frame: {what}"),
+            Part::Skip { end: true, .. } | Part::End => {
+                format!("lz4 frame, after its last block: {what}")
+            }
+            _ if self.blocks == 0 => format!("lz4 frame descriptor: {what}"),
+            _ => format!(
+                "lz4 block {} (at byte {} of the compressed file) is damaged: {what}",
+                self.blocks, self.block_at
+            ),
+        }
+    }
+
+    /// Where the file ends, when the frame did not (`len`: the file's length).
+    fn describe_cut(&self, len: u64) -> String {
+        let inside = match self.part {
+            Part::Magic => "the lz4 frame descriptor".to_string(),
+            Part::Skip { end: true, .. } => "the lz4 content checksum".to_string(),
+            Part::Skip { .. } if self.blocks == 0 => "the lz4 frame descriptor".to_string(),
+            Part::Size if self.have == 0 && self.blocks == 0 => {
+                return format!(
+                    "the compressed file ends after the lz4 frame descriptor (at byte {len}), \
+                     before any block"
+                );
+            }
+            Part::Size if self.have == 0 => {
+                return format!(
+                    "the compressed file ends after lz4 block {} (at byte {len}), before the \
+                     frame's end mark",
+                    self.blocks
+                );
+            }
+            Part::Size => format!(
+                "the size field (or end mark) after lz4 block {}",
+                self.blocks
+            ),
+            Part::End | Part::Untracked => "the lz4 frame".to_string(),
+            Part::Skip { .. } => format!(
+                "lz4 block {} (which starts at byte {})",
+                self.blocks, self.block_at
+            ),
+        };
+        format!("the compressed file is cut short: it ends at byte {len}, inside {inside}")
+    }
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.feed(&buf[..n]);
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                // Kept for the loader, which reports it as the I/O error it is.
+                let copy = std::io::Error::new(e.kind(), e.to_string());
+                self.io_error.get_or_insert(e);
+                Err(copy)
+            }
+        }
     }
 }
 
@@ -162,17 +496,16 @@ impl std::ops::Deref for Loaded {
 /// Loads the segment at `path` to be decoded once. A raw segment the writer has sealed and
 /// cut to its final length is mapped instead of copied: that is about a third of the decoder's
 /// time saved on large inputs. Anything else (compressed, unsealed, possibly still being
-/// written) is read into memory, as [`load_segment`] does.
-pub(crate) fn load_for_reading(path: &Path) -> Result<Loaded, ReadError> {
-    let compressed = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(COMPRESSED_SUFFIX));
+/// written) is read into memory, as [`load_segment`] does; a compressed one whose lz4 data is
+/// damaged yields what comes before the damage, and the damage.
+pub(crate) fn load_for_reading(path: &Path) -> Result<(Loaded, Option<Lz4Damage>), ReadError> {
     let (file, len) = open_regular(path)?;
-    if !compressed && let Some(map) = map_if_final(&file, len) {
-        return Ok(Loaded::Mapped(map));
+    if !is_compressed(path)
+        && let Some(map) = map_if_final(&file, len)
+    {
+        return Ok((Loaded::Mapped(map), None));
     }
-    load_opened(path, file, len).map(Loaded::Read)
+    load_opened(path, file, len).map(|(data, damage)| (Loaded::Read(data), damage))
 }
 
 /// Maps the raw segment at `path` if its header says it is sealed and the file is exactly its
@@ -197,7 +530,7 @@ fn map_if_final(file: &File, len: u64) -> Option<memmap2::Mmap> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::wire;
     use zerocopy::{FromBytes, IntoBytes};
@@ -228,7 +561,8 @@ mod tests {
         let open = file(d, "c.tlog", 0, n, HEADER_LEN);
         // Whether `p` was mapped; its bytes must be those of `raw` either way.
         let mapped_as = |p: &Path, raw: &Path| {
-            let loaded = load_for_reading(p).expect("load");
+            let (loaded, damage) = load_for_reading(p).expect("load");
+            assert!(damage.is_none());
             assert_eq!(&loaded[..], &std::fs::read(raw).expect("read")[..]);
             matches!(loaded, Loaded::Mapped(_))
         };
@@ -274,6 +608,307 @@ mod tests {
         for bytes in [&b"not a segment"[..], &[0u8; HEADER_LEN]] {
             let err = load_segment(&lz4("other.tlog.lz4", bytes)).unwrap_err();
             assert!(matches!(err, ReadError::NotASegment { .. }), "{err}");
+        }
+    }
+
+    /// A sealed segment of `len` bytes (varied text after the header, which compresses about
+    /// as log data does), its header declaring `len` as its size and committed length.
+    fn segment_of(len: usize) -> Vec<u8> {
+        let mut seg = SegmentHeader::encode(&wire::NewHeader {
+            seq: 1,
+            created_unix_ns: 0,
+            anchor_ticks: 0,
+            anchor_unix_ns: 0,
+            ticks_per_sec: 1e9,
+            segment_size: len as u64,
+            pid: 1,
+        })
+        .to_vec();
+        let mut x = 1u32;
+        while seg.len() < len {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seg.extend_from_slice(format!("record {} took {} us; ", x >> 22, x % 977).as_bytes());
+        }
+        seg.truncate(len);
+        seg[wire::COMMITTED_OFFSET..wire::COMMITTED_OFFSET + 8]
+            .copy_from_slice(&(len as u64).to_le_bytes());
+        seg[wire::FLAGS_OFFSET..wire::FLAGS_OFFSET + 4]
+            .copy_from_slice(&wire::FLAG_SEALED.to_le_bytes());
+        seg
+    }
+
+    /// What the compressor writes since block checksums came in (`storage::compress`, which
+    /// the reader does not import; `tools/tests/lz4.rs` checks the compressor's own files).
+    pub(in crate::reader) fn new_settings() -> lz4_flex::frame::FrameInfo {
+        lz4_flex::frame::FrameInfo::new()
+            .block_size(lz4_flex::frame::BlockSize::Max64KB)
+            .block_checksums(true)
+            .content_checksum(true)
+    }
+
+    /// `data` compressed as the compressor did before block checksums: a content checksum,
+    /// the block size lz4_flex picks from the first write (the raw file was copied through a
+    /// 1 MiB buffer).
+    fn old_lz4(data: &[u8]) -> Vec<u8> {
+        let info = lz4_flex::frame::FrameInfo::new().content_checksum(true);
+        let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+        let mut src = std::io::BufReader::with_capacity(1 << 20, data);
+        std::io::copy(&mut src, &mut enc).expect("lz4");
+        enc.finish().expect("finish")
+    }
+
+    pub(in crate::reader) fn lz4_with(info: lz4_flex::frame::FrameInfo, data: &[u8]) -> Vec<u8> {
+        let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+        std::io::Write::write_all(&mut enc, data).expect("lz4");
+        enc.finish().expect("finish")
+    }
+
+    /// The blocks of the lz4 frame `c` (each from its size field to the end of its checksum),
+    /// and where its end mark is: parsed here independently of the reader's own tracking.
+    pub(in crate::reader) fn blocks(c: &[u8]) -> (Vec<std::ops::Range<usize>>, usize) {
+        let flg = c[4];
+        let sum = if flg & 0x10 != 0 { 4 } else { 0 };
+        let mut at = 7 + if flg & 0x08 != 0 { 8 } else { 0 };
+        let mut v = Vec::new();
+        loop {
+            let size = u32::from_le_bytes(c[at..at + 4].try_into().expect("4 bytes"));
+            if size == 0 {
+                return (v, at);
+            }
+            let end = at + 4 + (size & 0x7FFF_FFFF) as usize + sum;
+            v.push(at..end);
+            at = end;
+        }
+    }
+
+    /// Loads `bytes` as a compressed segment file.
+    fn load(dir: &Path, bytes: &[u8]) -> Result<(Vec<u8>, Option<Lz4Damage>), ReadError> {
+        let p = dir.join("x-0000000001.tlog.lz4");
+        std::fs::write(&p, bytes).expect("write");
+        load_with_damage(&p)
+    }
+
+    #[test]
+    fn damaged_lz4_yields_every_block_before_the_damage() {
+        const BLOCK: usize = 64 << 10;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seg = segment_of(600_000);
+        let c = lz4_with(new_settings(), &seg);
+        let (b, end_mark) = blocks(&c);
+        assert_eq!(b.len(), seg.len().div_ceil(BLOCK));
+        let (data, damage) = load(dir.path(), &c).expect("intact");
+        assert!(damage.is_none());
+        assert_eq!(data, seg);
+
+        let cut = |n: usize| c[..n].to_vec();
+        let flip = |at: usize| {
+            let mut d = c.clone();
+            d[at] ^= 0x20;
+            d
+        };
+        let mut trailing = c.clone();
+        trailing.extend_from_slice(b"xyz");
+        // (what, the file, segment bytes kept, whether the end may be missing, message)
+        let cases: [(&str, Vec<u8>, usize, bool, &str); 8] = [
+            (
+                "cut in block 2",
+                cut(b[1].start + 10),
+                BLOCK,
+                true,
+                "inside lz4 block 2 ",
+            ),
+            (
+                "cut in the last block",
+                cut(b[9].end - 3),
+                9 * BLOCK,
+                true,
+                "inside lz4 block 10 ",
+            ),
+            (
+                "cut after block 3",
+                cut(b[2].end),
+                3 * BLOCK,
+                true,
+                "ends after lz4 block 3 ",
+            ),
+            (
+                "cut in the end mark",
+                cut(end_mark + 2),
+                seg.len(),
+                true,
+                "inside the size field (or end mark) after lz4 block 10",
+            ),
+            (
+                "cut in the content checksum",
+                cut(end_mark + 6),
+                seg.len(),
+                true,
+                "inside the lz4 content checksum",
+            ),
+            (
+                "byte flipped in block 5",
+                flip(b[4].start + 100),
+                4 * BLOCK,
+                true,
+                "lz4 block 5 (at byte",
+            ),
+            (
+                "content checksum flipped",
+                flip(c.len() - 1),
+                seg.len(),
+                false,
+                "content checksum mismatch",
+            ),
+            (
+                "bytes after the frame",
+                trailing,
+                seg.len(),
+                false,
+                "3 bytes after the end of the lz4 frame",
+            ),
+        ];
+        for (what, file, kept, cut, says) in cases {
+            let (data, damage) = load(dir.path(), &file).expect(what);
+            assert_eq!(data.len(), kept, "{what}");
+            assert!(data == seg[..kept], "{what}: the bytes kept differ");
+            let d = damage.unwrap_or_else(|| panic!("{what}: no damage reported"));
+            assert_eq!(d.cut, cut, "{what}");
+            assert_eq!(d.end, seg.len() as u64, "{what}");
+            match &d.error {
+                ReadError::Corrupt {
+                    path,
+                    offset,
+                    reason,
+                } => {
+                    assert!(path.ends_with("x-0000000001.tlog.lz4"), "{what}");
+                    assert_eq!(*offset, kept as u64, "{what}");
+                    assert!(reason.contains(says), "{what}: {reason}");
+                    let lost = kept < seg.len();
+                    assert_eq!(reason.contains("from here on are lost"), lost, "{what}");
+                }
+                e => panic!("{what}: {e}"),
+            }
+            // The public loader still takes the file whole or not at all.
+            let p = dir.path().join("x-0000000001.tlog.lz4");
+            let err = load_segment(&p).expect_err(what);
+            assert!(matches!(err, ReadError::Corrupt { .. }), "{what}: {err}");
+        }
+    }
+
+    #[test]
+    fn any_cut_or_flipped_byte_yields_a_prefix_of_the_segment_and_a_report() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seg = segment_of(150_000);
+        let c = lz4_with(new_settings(), &seg);
+        let check = |what: String, file: &[u8]| match load(dir.path(), file) {
+            Ok((data, damage)) => {
+                assert!(seg.starts_with(&data), "{what}: not a prefix");
+                assert!(
+                    data.len() % (64 << 10) == 0 || data.len() == seg.len(),
+                    "{what}: {} bytes, not whole blocks",
+                    data.len()
+                );
+                assert!(damage.is_some(), "{what}: no damage reported");
+            }
+            // Only damage that leaves no header fails the file.
+            Err(ReadError::Corrupt { offset: 0, .. }) => {}
+            Err(e) => panic!("{what}: {e}"),
+        };
+        for len in (0..c.len()).step_by(331).skip(1) {
+            check(format!("cut at {len}"), &c[..len]);
+        }
+        for at in (0..c.len()).step_by(337) {
+            let mut d = c.clone();
+            d[at] ^= 0x81;
+            check(format!("byte {at} flipped"), &d);
+        }
+    }
+
+    #[test]
+    fn lz4_damage_before_the_header_is_out_fails_the_whole_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seg = segment_of(200_000);
+        let c = lz4_with(new_settings(), &seg);
+        let (b, _) = blocks(&c);
+        let mut first = c.clone();
+        first[b[0].start + 50] ^= 1;
+        let cases: [(&str, &[u8], &str); 4] = [
+            ("byte flipped in block 1", &first, "lz4 block 1 "),
+            (
+                "cut in block 1",
+                &c[..b[0].start + 60],
+                "inside lz4 block 1 ",
+            ),
+            (
+                "cut after the descriptor",
+                &c[..b[0].start],
+                "ends after the lz4 frame descriptor (at byte 7), before any block",
+            ),
+            (
+                "cut in the descriptor",
+                &c[..5],
+                "inside the lz4 frame descriptor",
+            ),
+        ];
+        for (what, file, says) in cases {
+            match load(dir.path(), file) {
+                Err(ReadError::Corrupt { offset, reason, .. }) => {
+                    assert_eq!(offset, 0, "{what}");
+                    assert!(reason.contains(says), "{what}: {reason}");
+                    assert!(reason.contains("not even the segment header"), "{what}");
+                }
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        // Nothing at all, as before: not a segment.
+        let err = load(dir.path(), b"").expect_err("empty");
+        assert!(matches!(err, ReadError::NotASegment { .. }), "{err}");
+    }
+
+    #[test]
+    fn compressed_segments_of_the_previous_release_still_decode() {
+        const OLD_BLOCK: usize = 4 << 20;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seg = segment_of(OLD_BLOCK + 300_000);
+        let c = old_lz4(&seg);
+        // No block checksums, 4 MiB blocks: what the previous release wrote for segments over
+        // 256 KiB (smaller ones got 64 or 256 KiB blocks).
+        assert_eq!(c[4] & 0x10, 0);
+        assert_eq!(c[5] >> 4, 7, "4 MiB blocks");
+        let (data, damage) = load(dir.path(), &c).expect("old file");
+        assert!(damage.is_none());
+        assert_eq!(data, seg);
+        // Damage in its second block: the first block's 4 MiB still come out. Without block
+        // checksums, the damaged block may decode to wrong bytes, which the content checksum
+        // (and the frames' own checksums) then catch.
+        let (b, _) = blocks(&c);
+        assert_eq!(b.len(), 2);
+        for (what, file) in [
+            ("cut in block 2", c[..b[1].start + 1000].to_vec()),
+            ("byte flipped in block 2", {
+                let mut d = c.clone();
+                d[b[1].start + 1000] ^= 0x20;
+                d
+            }),
+        ] {
+            let (data, damage) = load(dir.path(), &file).expect(what);
+            assert!(data.len() >= OLD_BLOCK, "{what}: {}", data.len());
+            assert!(data[..OLD_BLOCK] == seg[..OLD_BLOCK], "{what}");
+            assert!(damage.is_some(), "{what}: no damage reported");
+        }
+    }
+
+    #[test]
+    fn decompression_stops_at_the_size_the_header_declares() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut seg = segment_of(64 << 10);
+        seg.resize(1 << 20, b'x');
+        match load(dir.path(), &lz4_with(new_settings(), &seg)) {
+            Err(ReadError::Corrupt { reason, .. }) => assert!(
+                reason.contains("more than the 65536 bytes its header declares"),
+                "{reason}"
+            ),
+            other => panic!("{other:?}"),
         }
     }
 }

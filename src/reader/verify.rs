@@ -34,9 +34,11 @@ impl SegmentReport {
 }
 
 /// Checks every frame of the segment at `path`. `Err` if it cannot be used at all (unreadable,
-/// not a segment, unknown version, undecompressable).
+/// not a segment, unknown version, a compressed segment whose lz4 data does not yield even
+/// the segment header). Damaged lz4 data after the header is a damaged range of its own: the
+/// bytes lost, listed after any damage in the bytes before them.
 pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
-    let data = super::source::load_for_reading(path)?;
+    let (data, lz4) = super::source::load_for_reading(path)?;
     let bytes = data.len() as u64;
     if data.iter().all(|&b| b == 0) {
         // Created, but the writer stopped before writing its header: nothing to check, as the
@@ -53,6 +55,11 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
         });
     }
     let (mut st, warn) = SegmentState::new(path.to_owned(), data)?;
+    // Damaged lz4 data: the bytes lost are reported here, as a range, not by the walker.
+    let lost = lz4.map(|d| {
+        st.cut = d.cut;
+        (d.end, d.error)
+    });
     let mut report = SegmentReport {
         path: path.to_owned(),
         seq: st.seq,
@@ -95,6 +102,9 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
                 Err(e) => return Err(e),
             }
         }
+    }
+    if let Some((end, ReadError::Corrupt { offset, reason, .. })) = lost {
+        report.damage.push((offset, end.max(offset), reason));
     }
     report.frames = st.frames;
     Ok(report)

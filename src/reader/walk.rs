@@ -60,6 +60,12 @@ pub(super) struct SegmentState {
     /// checksums)`: built the first time a candidate claims a long payload, kept while `data`
     /// is, dropped by [`SegmentState::set_bytes`].
     ranges: Option<(usize, RangeCrc)>,
+    /// The bytes may stop before the segment's end (a compressed segment whose lz4 data is
+    /// damaged: what followed the damage is lost). Unless an END frame is read, the segment
+    /// then ends torn.
+    pub(super) cut: bool,
+    /// What was found wrong while loading the bytes, reported when the segment ends.
+    pub(super) lost: Option<ReadError>,
 }
 
 impl SegmentState {
@@ -109,6 +115,8 @@ impl SegmentState {
             frames: 0,
             live: false,
             starved: false,
+            cut: false,
+            lost: None,
         };
         Ok((st, warn))
     }
@@ -216,8 +224,21 @@ impl SegmentState {
         ranges.frame_crc(&data[o..], hb, start - o..end - o) == fh.crc
     }
 
+    /// Reports damage found in loading the bytes ([`super::source::Lz4Damage`]) where the
+    /// segment ends: `cut` (bytes may be missing at the end) and `lost` (what is wrong).
+    pub(super) fn damaged(&mut self, damage: Option<super::source::Lz4Damage>) {
+        if let Some(d) = damage {
+            self.cut = d.cut;
+            self.lost = Some(d.error);
+        }
+    }
+
     pub(super) fn finish(&mut self, tail: Tail, queue: &mut VecDeque<Result<Event, ReadError>>) {
         self.done = true;
+        if let Some(e) = self.lost.take() {
+            queue.push_back(Err(e));
+        }
+        let tail = if self.cut { Tail::Torn } else { tail };
         queue.push_back(Ok(Event::SegmentEnd {
             path: self.path.clone(),
             tail,
@@ -347,6 +368,8 @@ impl SegmentState {
                 if EndBody::read_from_bytes(payload).is_err() {
                     queue.push_back(Err(self.corrupt(off, "end frame of the wrong size")));
                 }
+                // Everything up to the END frame is there, whatever came after it.
+                self.cut = false;
                 self.finish(Tail::Sealed, queue);
             }
             Some(Kind::Records) => self.records(off, start..end, queue, &cx.seqs),

@@ -74,7 +74,8 @@ pub fn verify_paths(
                     o.damaged += !r.is_clean() as u64;
                     write_report(out, &r)?;
                 }
-                // A compressed segment whose lz4 data is damaged: nothing of it decodes.
+                // A compressed segment whose lz4 data is damaged before the end of its header:
+                // nothing of it decodes.
                 Err(e @ ReadError::Corrupt { .. }) => {
                     o.segments += 1;
                     o.damaged += 1;
