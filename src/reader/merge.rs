@@ -53,6 +53,9 @@ pub struct Merge<I> {
     /// Drop notices have no per-thread sequence; this numbers them in arrival order.
     notice_seq: u64,
     high_water: Option<i64>,
+    /// The input paused (returned `None`): what is held is emitted without asking it again,
+    /// until nothing is held.
+    paused: bool,
 }
 
 impl<I> std::fmt::Debug for Merge<I> {
@@ -81,6 +84,7 @@ impl<I: Iterator<Item = Result<Event, ReadError>>> Merge<I> {
             held: 0,
             notice_seq: 0,
             high_water: None,
+            paused: false,
         }
     }
 
@@ -190,17 +194,81 @@ impl<I: Iterator<Item = Result<Event, ReadError>>> Iterator for Merge<I> {
     type Item = Result<Ordered, ReadError>;
 
     /// The next event in order. When the input pauses (returns `None`), everything held is
-    /// emitted before this returns `None`; a later call asks the input again, so a growing
-    /// input (follow mode) can go on.
+    /// emitted, without asking the input again, before this returns `None`; a later call asks
+    /// the input again, so a growing input (follow mode) can go on.
     fn next(&mut self) -> Option<Self::Item> {
+        if self.paused {
+            let next = self.pop();
+            self.paused = next.is_some();
+            return next.map(Ok);
+        }
         if self.held <= self.window {
             match self.pull() {
                 Pulled::Full => {}
                 Pulled::Pass(Ok(event)) => return Some(Ok(Ordered { event, late: false })),
                 Pulled::Pass(Err(e)) => return Some(Err(e)),
-                Pulled::Paused => return self.pop().map(Ok),
+                Pulled::Paused => {
+                    let next = self.pop();
+                    self.paused = next.is_some();
+                    return next.map(Ok);
+                }
             }
         }
         self.pop().map(Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::walk::testing::record;
+    use super::*;
+
+    /// An input that pauses where an item is `None`, and counts the times it is asked.
+    struct Counted {
+        items: VecDeque<Option<Event>>,
+        asked: usize,
+    }
+
+    impl Iterator for Counted {
+        type Item = Result<Event, ReadError>;
+        fn next(&mut self) -> Option<Self::Item> {
+            self.asked += 1;
+            self.items.pop_front().flatten().map(Ok)
+        }
+    }
+
+    #[test]
+    fn a_paused_input_is_asked_again_only_once_everything_held_is_out() {
+        let rec = |v: u8| {
+            Some(Event::Record(record(
+                "x {}",
+                &[""],
+                0,
+                &[crate::wire::tag::U8, v],
+            )))
+        };
+        let items = [rec(1), rec(2), rec(3), None, rec(4), None];
+        let mut m = Merge::new(
+            Counted {
+                items: items.into_iter().collect(),
+                asked: 0,
+            },
+            10,
+        );
+        let poll = |m: &mut Merge<Counted>| {
+            m.by_ref()
+                .map(|o| match o.unwrap().event {
+                    Event::Record(r) => r.message(),
+                    other => format!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(poll(&mut m), ["x 1", "x 2", "x 3"]);
+        // Three records and the pause: the held records came out without asking again.
+        assert_eq!(m.input_mut().asked, 4);
+        assert_eq!(poll(&mut m), ["x 4"]);
+        assert_eq!(m.input_mut().asked, 6);
+        assert!(poll(&mut m).is_empty());
+        assert_eq!(m.input_mut().asked, 7);
     }
 }

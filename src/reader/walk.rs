@@ -40,8 +40,15 @@ pub(super) struct SegmentState {
     /// Follow mode: `data` ends at the committed length and more may come; reaching its end
     /// waits instead of finishing the segment.
     pub(super) live: bool,
-    /// Follow mode: the end of `data` was reached.
+    /// Follow mode: the end of `data` was reached, or a frame there is cut short by it.
     pub(super) starved: bool,
+    /// Follow mode: the file offset up to which bytes may be read (the committed length, or
+    /// the file's length once the writer has moved on); `data` may end before it. A frame cut
+    /// short by the end of `data` but ending within it is waited for, not called damage.
+    pub(super) avail: usize,
+    /// Follow mode: the file offset up to which the next read must reach, to complete the frame
+    /// the walker is starved on.
+    pub(super) need: usize,
     pub(super) seq: u64,
     pid: u32,
     pub(super) off: usize,
@@ -117,6 +124,8 @@ impl SegmentState {
             starved: false,
             cut: false,
             lost: None,
+            avail: 0,
+            need: 0,
         };
         Ok((st, warn))
     }
@@ -172,6 +181,18 @@ impl SegmentState {
         // A kind this reader does not know, in a frame that verifies, is skipped in `step`: a
         // newer writer may add kinds without making older readers call them damage.
         Ok((fh, start, end))
+    }
+
+    /// Follow mode: whether bytes up to `end` (an offset in `data`) are missing from `data` but
+    /// may be read from the file (up to `avail`); if so, the walker starves until they are.
+    fn wait_for(&mut self, end: usize) -> bool {
+        let wanted = self.base.saturating_add(end);
+        if end <= self.data.len() || wanted > self.avail {
+            return false;
+        }
+        self.need = wanted;
+        self.starved = true;
+        true
     }
 
     /// Finds the next offset after `from` where a frame verifies (as [`SegmentState::frame_at`]
@@ -271,6 +292,9 @@ impl SegmentState {
             self.starved = true;
             return;
         }
+        if self.live && self.wait_for(off + FRAME_HEADER_LEN) {
+            return;
+        }
         if off + FRAME_HEADER_LEN > self.data.len() {
             let tail = if off >= self.data.len() || self.data[off..].iter().all(|&b| b == 0) {
                 if self.sealed {
@@ -288,6 +312,12 @@ impl SegmentState {
         let (fh, start, end) = match self.frame_at(off) {
             Ok(f) => f,
             Err(reason) => {
+                if self.live
+                    && let Ok((fh, _)) = FrameHeader::read_from_prefix(&self.data[off..])
+                    && self.wait_for(off + FRAME_HEADER_LEN + fh.len as usize)
+                {
+                    return;
+                }
                 let zeros = self.data[off..].iter().all(|&b| b == 0);
                 if off >= self.committed && zeros {
                     return self.finish(Tail::ZeroFilled, queue);
@@ -311,7 +341,12 @@ impl SegmentState {
                 return;
             }
         };
-        self.off = wire::align_up(end).min(self.data.len().max(end));
+        // Past the padding; a live segment's padding may not be read yet.
+        self.off = if self.live {
+            wire::align_up(end)
+        } else {
+            wire::align_up(end).min(self.data.len().max(end))
+        };
         self.frames += 1;
         let data = self.data.clone();
         let payload = &data[start..end];

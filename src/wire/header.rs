@@ -159,6 +159,19 @@ impl SegmentHeader {
         Ok(ParsedHeader { header, intact })
     }
 
+    /// Whether `bytes` start with a header its writer has finished writing: the magic, a
+    /// `header_len` of 128 and a checksum over bytes 0..68 that holds, whatever the version. A
+    /// live reader waits for a file that does not start so yet (`docs/FORMAT.md`, "Reading a
+    /// live segment"): the writer may be creating it.
+    pub fn is_complete(bytes: &[u8]) -> bool {
+        let Ok((header, _)) = SegmentHeader::read_from_prefix(bytes) else {
+            return false;
+        };
+        header.magic == MAGIC
+            && header.header_len as usize == HEADER_LEN
+            && crc32c::crc32c(&bytes[..HEADER_CRC_SPAN]) == header.header_crc
+    }
+
     /// Whether the sealed flag is set.
     pub fn is_sealed(&self) -> bool {
         self.flags & FLAG_SEALED != 0
@@ -191,9 +204,13 @@ mod tests {
             (p.header.seq, p.header.pid, p.header.committed),
             (7, 42, 128)
         );
+        assert!(SegmentHeader::is_complete(&bytes));
+        assert!(!SegmentHeader::is_complete(&bytes[..HEADER_LEN - 1]));
+        assert!(!SegmentHeader::is_complete(&[0; HEADER_LEN]));
         let mut bad = bytes;
         bad[20] ^= 1;
         assert!(!SegmentHeader::parse(&bad).unwrap().intact);
+        assert!(!SegmentHeader::is_complete(&bad));
         bad[0] = b'X';
         assert_eq!(
             SegmentHeader::parse(&bad).unwrap_err(),

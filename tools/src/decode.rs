@@ -306,5 +306,8 @@ fn follow(
         std::thread::sleep(interval);
     }
     out.flush()?;
-    Ok(Status::of(decoder.summary.damaged, false))
+    Ok(Status::of(
+        decoder.summary.damaged,
+        decoder.summary.unusable,
+    ))
 }
