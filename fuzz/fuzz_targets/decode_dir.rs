@@ -62,7 +62,7 @@ fn scratch_dir() -> PathBuf {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => panic!("cannot clear {}: {e}", dir.display()),
     }
-    std::fs::create_dir(&dir).expect("create the scratch directory");
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
     dir
 }
 
@@ -104,8 +104,8 @@ fn add_entry(u: &mut Unstructured, dir: &Path, names: &mut Vec<Vec<u8>>) -> Resu
             let target = u.choose(names)?.clone();
             let _ = std::os::unix::fs::symlink(OsStr::from_bytes(&target), &path);
         }
-        10 | 11 | 12 => {
-            let target: &[u8] = *u.choose(&[
+        10..=12 => {
+            let target: &[u8] = u.choose(&[
                 &b"app-0000000099.tlog"[..],
                 b"missing/app-0000000001.tlog",
                 b".",
@@ -145,7 +145,7 @@ fn name(u: &mut Unstructured) -> Result<Vec<u8>> {
         }
         return Ok(n);
     }
-    let prefix: &[u8] = *u.choose(&[
+    let prefix: &[u8] = u.choose(&[
         &b"app"[..],
         b"app",
         b"app",
@@ -170,7 +170,7 @@ fn name(u: &mut Unstructured) -> Result<Vec<u8>> {
             .to_vec(),
     };
     let sep: &[u8] = if u.ratio(1, 10)? { b"_" } else { b"-" };
-    let suffix: &[u8] = *u.choose(&[
+    let suffix: &[u8] = u.choose(&[
         &b".tlog"[..],
         b".tlog",
         b".tlog",
@@ -404,7 +404,7 @@ fn frame(u: &mut Unstructured) -> Result<(u16, Vec<u8>)> {
 fn format_string(u: &mut Unstructured, n_args: u16) -> Result<Vec<u8>> {
     let mut s = Vec::new();
     for _ in 0..u.int_in_range(0..=5)? {
-        let piece: &[u8] = *u.choose(&[
+        let piece: &[u8] = u.choose(&[
             &b"{}"[..],
             b"{}",
             b"{:?}",
