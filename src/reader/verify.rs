@@ -17,7 +17,7 @@ pub struct SegmentReport {
     pub frames: u64,
     /// Records decoded.
     pub records: u64,
-    /// Records the writer reported lost (drop notices).
+    /// Records the writer reported lost (drop notices), at most `u64::MAX`.
     pub dropped: u64,
     /// How the segment ends.
     pub tail: Tail,
@@ -88,7 +88,8 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
                         report.damage.push((offset, end, reason));
                     }
                 }
-                Ok(Event::Dropped(d)) => report.dropped += d.count,
+                // Saturating: a forged file can claim counts that add up past `u64::MAX`.
+                Ok(Event::Dropped(d)) => report.dropped = report.dropped.saturating_add(d.count),
                 Ok(Event::SegmentEnd { tail, .. }) => report.tail = tail,
                 Ok(_) => {}
                 Err(ReadError::Corrupt { offset, reason, .. }) => {

@@ -38,7 +38,7 @@ pub struct Stats {
     pub records: u64,
     /// Bytes of encoded records.
     pub record_bytes: u64,
-    /// Records lost, as reported by drop notices.
+    /// Records lost, as reported by drop notices (at most `u64::MAX`).
     pub dropped: u64,
     /// Earliest and latest record time, ns since the Unix epoch.
     pub span: Option<(i64, i64)>,
@@ -96,7 +96,8 @@ impl Stats {
                 site.bytes += bytes;
             }
             Event::Dropped(d) => {
-                self.dropped += d.count;
+                // Saturating: a forged file can claim counts that add up past `u64::MAX`.
+                self.dropped = self.dropped.saturating_add(d.count);
                 if let Some(t) = &d.thread {
                     // Notices carry no pid; they are attributed by producer id and tid.
                     let key = self
@@ -105,10 +106,11 @@ impl Stats {
                         .find(|k| k.1 == t.producer)
                         .copied()
                         .unwrap_or((0, t.producer));
-                    self.threads
+                    let entry = self
+                        .threads
                         .entry(key)
-                        .or_insert_with(|| (label(t.name.as_deref(), t.tid), 0, 0))
-                        .2 += d.count;
+                        .or_insert_with(|| (label(t.name.as_deref(), t.tid), 0, 0));
+                    entry.2 = entry.2.saturating_add(d.count);
                 }
             }
             Event::SegmentEnd { tail, .. } => {
@@ -168,7 +170,8 @@ impl Stats {
     /// Records per second over the time span (0 with fewer than two distinct times).
     pub fn rate(&self) -> f64 {
         match self.span {
-            Some((a, b)) if b > a => self.records as f64 * 1e9 / (b - a) as f64,
+            // `abs_diff`: times from a forged anchor can be a whole `i64` apart.
+            Some((a, b)) if b > a => self.records as f64 * 1e9 / b.abs_diff(a) as f64,
             _ => 0.0,
         }
     }
@@ -215,7 +218,7 @@ impl Stats {
                 out,
                 "span          {} ({:.3} s)",
                 String::from_utf8_lossy(&s),
-                (b - a) as f64 / 1e9
+                b.abs_diff(a) as f64 / 1e9
             )?;
             writeln!(out, "rate          {:.1} records/s", self.rate())?;
         }
@@ -277,7 +280,7 @@ impl Stats {
                 let _ = write!(
                     o,
                     "\",\"span_s\":{},\"rate\":{}",
-                    (b - a) as f64 / 1e9,
+                    b.abs_diff(a) as f64 / 1e9,
                     self.rate()
                 );
             }
