@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use tachylog::reader::merge::MAX_PINNED_BYTES;
 use tachylog::reader::{MAX_MESSAGE_BYTES, TRUNCATED};
 use tachylog::wire::{
     COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader, HEADER_LEN,
@@ -471,6 +472,90 @@ fn seal(seg: &mut Vec<u8>, seq: u64, records: u64) {
     let len = seg.len() as u64;
     seg[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&len.to_le_bytes());
     seg[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&FLAG_SEALED.to_le_bytes());
+}
+
+/// Writes to `path` a segment that a writer (process `1000 + seq`) left unsealed when it died:
+/// `records` records of thread 1 at its start, committed, and the rest of its `size` bytes
+/// never written (a sparse file, as the writer's preallocated segment is). Returns the bytes
+/// of its records.
+fn forge_unsealed(path: &Path, seq: u64, records: u32, size: u64) -> u64 {
+    let mut seg = header(seq, 1000 + seq as u32, size).to_vec();
+    thread_frame(&mut seg);
+    frame(
+        &mut seg,
+        Kind::Callsite,
+        &callsite(1, "segment {} record {}: {}", 3, 0),
+    );
+    let mut batch = Batch::default();
+    for i in 0..records {
+        let mut values = vec![tag::U64];
+        values.extend_from_slice(&seq.to_le_bytes());
+        values.push(tag::U32);
+        values.extend_from_slice(&i.to_le_bytes());
+        values.push(tag::STR);
+        string(&mut values, &filler(seq, i, 100));
+        batch.record(seq, 1, &values);
+    }
+    let record_bytes = batch.records.len() as u64;
+    batch.flush(&mut seg);
+    let committed = seg.len() as u64;
+    seg[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&committed.to_le_bytes());
+    let file = std::fs::File::create(path).unwrap();
+    std::io::Write::write_all(&mut &file, &seg).unwrap();
+    file.set_len(size).unwrap();
+    record_bytes
+}
+
+#[test]
+fn records_held_from_many_unsealed_segments_keep_few_of_them_in_memory() {
+    const SEGMENTS: u64 = 40;
+    const RECORDS: u32 = 10;
+    // The segments of 40 crashed runs, whose 400 records are all held for time ordering (the
+    // window is far larger) until the input ends.
+    let size: u64 = if long() { 64 << 20 } else { 8 << 20 };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (many, one) = (dir.path().join("many"), dir.path().join("one"));
+    std::fs::create_dir(&many).unwrap();
+    std::fs::create_dir(&one).unwrap();
+    let mut record_bytes = 0;
+    for seq in 1..=SEGMENTS {
+        let name = tachylog::segment_file_name("crashed", seq);
+        record_bytes += forge_unsealed(&many.join(name), seq, RECORDS, size);
+    }
+    forge_unsealed(
+        &one.join(tachylog::segment_file_name("crashed", 1)),
+        1,
+        RECORDS,
+        size,
+    );
+    let measure = |d: &Path| {
+        let (code, rss) = peak_rss(&[OsStr::new("decode"), d.as_os_str()], &out);
+        assert_eq!(code, 0, "tachylog decode {}", d.display());
+        rss
+    };
+    let base = measure(&one);
+    let peak = measure(&many);
+    assert_eq!(count_lines(&out), SEGMENTS as usize * RECORDS as usize);
+    let growth = peak.saturating_sub(base);
+    // The segments the merge may keep for records it holds, the one being read and the next
+    // one being loaded, and a margin for the rest (the records themselves are a few KiB).
+    let bound = MAX_PINNED_BYTES as u64 + 2 * size + (16 << 20);
+    println!(
+        "reader memory: decode: {SEGMENTS} unsealed segments of {:.0} MiB, {RECORDS} records each \
+         ({:.1} KiB of records); peak RSS {:.1} MiB, baseline (one segment) {:.1} MiB, growth \
+         {:.1} MiB (limit {:.0} MiB)",
+        size as f64 / MIB,
+        record_bytes as f64 / 1024.0,
+        peak as f64 / MIB,
+        base as f64 / MIB,
+        growth as f64 / MIB,
+        bound as f64 / MIB
+    );
+    assert!(
+        growth < bound,
+        "decode of {SEGMENTS} unsealed segments of {size} bytes grew {growth} bytes over one"
+    );
 }
 
 #[test]
