@@ -285,7 +285,26 @@ pub fn render(
     names: &[&str],
     args: &[Value<'_>],
 ) -> Result<(), RenderError> {
-    render::render(out, pieces, names, args)
+    render::render(out, pieces, names, args, usize::MAX).map(drop)
+}
+
+/// [`render`], writing at most `max` bytes: returns `Ok(true)` when the rendering was longer
+/// and was cut, `Ok(false)` when it is whole (and then equal to what [`render`] writes).
+///
+/// A cut rendering is the first `max` bytes of the whole one, or fewer to end on a character
+/// boundary; the cut stops the rendering there, so its time and memory are bounded by `max`
+/// (plus the longest single value), whatever the format string asks for: a renderer of
+/// untrusted format strings needs that, as 20,000 placeholders of width 65,535 make 1.3 GB of
+/// text. Nothing after the cut is rendered or checked: an error there (a missing argument) is
+/// not reported. Never panics.
+pub fn render_capped(
+    out: &mut String,
+    pieces: &[Piece<'_>],
+    names: &[&str],
+    args: &[Value<'_>],
+    max: usize,
+) -> Result<bool, RenderError> {
+    render::render(out, pieces, names, args, max)
 }
 
 /// A format string whose placeholders are all a plain `{}` (no width, precision, sign, `#` or

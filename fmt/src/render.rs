@@ -21,16 +21,25 @@ use std::fmt::{self, Write};
 use crate::parser::MAX_COUNT;
 use crate::{Align, ArgRef, Count, Piece, RenderError, Ty, Value};
 
+/// Renders `pieces` into `out`, stopping once it would grow by more than `max` bytes: returns
+/// whether it stopped there (having written the first `max` bytes or fewer, cut at a character
+/// boundary). Nothing after the cut is rendered or checked.
 pub(crate) fn render(
     out: &mut String,
     pieces: &[Piece<'_>],
     names: &[&str],
     args: &[Value<'_>],
-) -> Result<(), RenderError> {
+    max: usize,
+) -> Result<bool, RenderError> {
+    let limit = out.len().saturating_add(max);
     let mut next = 0usize;
     for piece in pieces {
         match piece {
-            Piece::Lit(s) => out.push_str(s),
+            Piece::Lit(s) => {
+                if push_within(out, s, limit) {
+                    return Ok(true);
+                }
+            }
             Piece::Arg(ph) => {
                 let spec = &ph.spec;
                 // Same order as `std`: the width (never implicit), then a `.*` precision (takes the
@@ -46,7 +55,9 @@ pub(crate) fn render(
                 let value = resolve(ph.arg, names, args, &mut next)?;
                 // Formatted on the call site with this very spec.
                 if let Value::Formatted(s) = value {
-                    out.push_str(s);
+                    if push_within(out, s, limit) {
+                        return Ok(true);
+                    }
                     continue;
                 }
                 // A plain `{}` (fill and alignment mean nothing without a width) of a number,
@@ -57,6 +68,10 @@ pub(crate) fn render(
                     && !(spec.sign_plus || spec.alternate || spec.zero)
                     && crate::fast::display(out, value)
                 {
+                    if out.len() > limit {
+                        out.truncate(out.floor_char_boundary(limit));
+                        return Ok(true);
+                    }
                     continue;
                 }
                 let opts = Opts {
@@ -69,11 +84,44 @@ pub(crate) fn render(
                     precision,
                     ty: spec.ty,
                 };
-                render_value(out, value, &opts)?;
+                if render_value(out, value, &opts, limit)? {
+                    return Ok(true);
+                }
             }
         }
     }
-    Ok(())
+    Ok(false)
+}
+
+/// Appends `s`, or as much of it as keeps `out` within `limit` bytes (whole characters);
+/// returns whether it had to cut.
+fn push_within(out: &mut String, s: &str, limit: usize) -> bool {
+    let room = limit.saturating_sub(out.len());
+    if s.len() <= room {
+        out.push_str(s);
+        return false;
+    }
+    out.push_str(&s[..s.floor_char_boundary(room)]);
+    true
+}
+
+/// A `String` that takes at most `limit` bytes in all: a write that would pass it writes the
+/// whole characters that fit, notes the cut, and fails, which stops `std`'s formatting.
+struct Capped<'s> {
+    out: &'s mut String,
+    limit: usize,
+    cut: bool,
+}
+
+impl Write for Capped<'_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if push_within(self.out, s, self.limit) {
+            self.cut = true;
+            return Err(fmt::Error);
+        }
+        Ok(())
+    }
 }
 
 /// Finds the argument a reference names, advancing the implicit counter for `ArgRef::Next`.
@@ -226,7 +274,13 @@ fn kind(v: &Value<'_>) -> &'static str {
     }
 }
 
-fn render_value(out: &mut String, v: &Value<'_>, o: &Opts) -> Result<(), RenderError> {
+/// Renders `v` with `o`, keeping `out` within `limit` bytes: returns whether it was cut.
+fn render_value(
+    out: &mut String,
+    v: &Value<'_>,
+    o: &Opts,
+    limit: usize,
+) -> Result<bool, RenderError> {
     let unsupported = || RenderError::Unsupported {
         ty: o.ty,
         value: kind(v),
@@ -234,14 +288,23 @@ fn render_value(out: &mut String, v: &Value<'_>, o: &Opts) -> Result<(), RenderE
     if !supports(v, o.ty) {
         return Err(unsupported());
     }
-    let res = if let Value::Some(_) = v {
-        some_chain(out, v, o)
-    } else {
-        leaf(out, v, o)
+    let mut w = Capped {
+        out,
+        limit,
+        cut: false,
     };
-    // Writing to a `String` cannot fail; an error can only come from a trait `Via` lacks, which
-    // `supports` already ruled out.
-    res.map_err(|_| unsupported())
+    let res = if let Value::Some(_) = v {
+        some_chain(&mut w, v, o)
+    } else {
+        leaf(&mut w, v, o)
+    };
+    // Writing to a `String` fails only at the cap; any other error can only come from a trait
+    // `Via` lacks, which `supports` already ruled out.
+    match res {
+        Ok(()) => Ok(false),
+        Err(_) if w.cut => Ok(true),
+        Err(_) => Err(unsupported()),
+    }
 }
 
 /// `Some(Some(..(v)..))` as the derived `Debug` (`debug_tuple("Some").field(v)`) writes it: the

@@ -2,7 +2,7 @@
 
 use std::fmt::{Binary, Debug, Display, LowerExp, LowerHex, Octal, UpperExp, UpperHex};
 
-use tachylog_fmt::{RenderError, Ty, Value, parse, render};
+use tachylog_fmt::{RenderError, Ty, Value, parse, render, render_capped};
 
 /// The recorded form of a call-site value.
 trait ToValue {
@@ -69,6 +69,30 @@ fn check(fmt: &str, expected: &str, names: &[&str], values: &[Value<'_>]) {
     match rendered(fmt, names, values) {
         Ok(got) => assert_eq!(got, expected, "format {fmt:?} with {values:?}"),
         Err(e) => panic!("format {fmt:?} with {values:?}: {e} (expected {expected:?})"),
+    }
+    capped(fmt, expected, names, values);
+}
+
+/// `render_capped` at sizes around and below the whole rendering `expected`: cut exactly
+/// where the cap (or the character boundary before it) is, and whole when it fits.
+fn capped(fmt: &str, expected: &str, names: &[&str], values: &[Value<'_>]) {
+    let pieces = parse(fmt).expect("parses");
+    let n = expected.len();
+    for max in [0, 1, 2, 3, n / 2, n.saturating_sub(1), n, n + 1] {
+        let mut out = String::from("prefix:");
+        let cut = render_capped(&mut out, &pieces, names, values, max)
+            .unwrap_or_else(|e| panic!("format {fmt:?} capped at {max}: {e}"));
+        let want = &expected[..expected.floor_char_boundary(max)];
+        assert_eq!(
+            cut,
+            n > max,
+            "format {fmt:?} with {values:?} capped at {max}"
+        );
+        assert_eq!(
+            &out["prefix:".len()..],
+            want,
+            "format {fmt:?} capped at {max}"
+        );
     }
 }
 
@@ -578,4 +602,24 @@ fn plain_form_only_for_in_order_plain_placeholders_using_every_argument() {
     }
     // Fill and alignment without a width change nothing: still plain.
     assert!(plain("{:*<}", &[""]).is_some());
+}
+
+#[test]
+fn a_cap_stops_huge_widths_where_it_is() {
+    // 1.3 GB of padding asked for; the first MiB rendered, and nothing after it.
+    let fmt = "{0:65535}".repeat(20_000);
+    let pieces = parse(&fmt).expect("parses");
+    let mut out = String::new();
+    let cut = render_capped(&mut out, &pieces, &[""], &[Value::U32(7)], 1 << 20).expect("renders");
+    assert!(cut);
+    let whole = format!("{:65535}", 7).repeat((1 << 20) / 65535 + 1);
+    assert_eq!(out.len(), 1 << 20);
+    assert!(out == whole[..1 << 20]);
+    // A format string that is all text is cut the same way, at a character boundary.
+    let text = "é".repeat(1000);
+    let mut out = String::new();
+    let cut =
+        render_capped(&mut out, &parse(&text).expect("parses"), &[], &[], 999).expect("renders");
+    assert!(cut);
+    assert_eq!(out, "é".repeat(499));
 }

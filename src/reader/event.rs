@@ -210,7 +210,8 @@ pub struct SampledNotice {
 pub(super) type Keep = Mutex<Vec<Arc<CallsiteInfo>>>;
 
 /// A segment's bytes (in follow mode, the part read last), shared by the records read from
-/// them (moved in, not copied), and the segment's [`Keep`] list. A record points at its call
+/// them (moved in, not copied), and the segment's [`Keep`] list. (Or one record's bytes, copied
+/// out of the segment when the time-order merge detaches it: [`Record::detach`].) A record points at its call
 /// site's description without holding it (that would cost two atomic operations a record):
 /// the bytes it holds keep the description alive.
 #[derive(Debug)]
@@ -290,9 +291,10 @@ impl Record {
     #[inline(always)]
     pub fn callsite(&self) -> &CallsiteInfo {
         // SAFETY: the walker made `self.callsite` from an `Arc` it had put in the keep list of
-        // `self.data`'s chunk (or of an earlier chunk of the same segment, which shares the
-        // list), and that list only grows: the description lives, unchanged, at least as long
-        // as `self.data`, which `self` holds for as long as the returned borrow lasts.
+        // `self.data`'s chunk (or of an earlier chunk of the same segment, or of the chunk the
+        // record was detached from: all of them share that list), and that list only grows:
+        // the description lives, unchanged, at least as long as `self.data`, which `self`
+        // holds for as long as the returned borrow lasts.
         unsafe { self.callsite.0.as_ref() }
     }
 
@@ -306,6 +308,25 @@ impl Record {
             Arc::increment_strong_count(ptr);
             Arc::from_raw(ptr)
         }
+    }
+
+    /// Gives the record bytes of its own: a copy of its header and values in a chunk of
+    /// their own, which shares the segment's call-site descriptions and file name, so that the
+    /// record no longer keeps the segment's bytes (its mapping, or the buffer it was read
+    /// into). Everything read from the record stays the same, [`Record::source`] included.
+    pub(super) fn detach(&mut self) {
+        let (at, len) = (self.at as usize, self.len as usize);
+        let start = at.saturating_sub(RECORD_HEAD_LEN);
+        let bytes = self.data.get(start..at + len).unwrap_or_default().to_vec();
+        let (_, offset) = self.source();
+        self.data = Arc::new(Chunk {
+            bytes: bytes.into(),
+            callsites: self.data.callsites.clone(),
+            path: self.data.path.clone(),
+            base: offset,
+        });
+        // `source` is `base` plus the offset of the record's header in the chunk: 0.
+        self.at = (at - start) as u32;
     }
 
     /// The encoded values (arguments, then fields).

@@ -46,6 +46,7 @@ pub use error::{ReadError, Tail};
 pub use event::{CallsiteInfo, DropNotice, Event, Record, SampledNotice, ThreadInfo};
 pub use files::segment_files;
 pub use intern::{MAX_CALLSITE_BYTES, MAX_CALLSITES};
+pub use render::{MAX_MESSAGE_BYTES, TRUNCATED};
 pub use source::{COMPRESSED_SUFFIX, MAX_SEGMENT_BYTES, load_segment};
 pub use value::{FieldValue, ValueError};
 use walk::{Context, SegmentState};

@@ -3,8 +3,41 @@ use super::event::Record;
 use super::value::{Cursor, ValueError, Values};
 use tachylog_fmt::{Plain, Value};
 
+/// Longest message the reader renders, in bytes: 1 MiB. A longer one is cut at the last
+/// character boundary at or before this length and [`TRUNCATED`] is appended. That is the one
+/// way a message can differ from what `format!` made on the call site: a program's messages
+/// are far shorter (log pipelines commonly cut lines at tens or hundreds of KiB), while a
+/// forged call site can ask for gigabytes (20,000 placeholders of width 65,535 make 1.3 GB
+/// from 180 KB). Rendering stops at the cut, so a message costs time and memory in proportion
+/// to at most this (plus its longest value), whatever its format string asks for. Widths and
+/// precisions keep `std`'s own limit of 65,535, as the grammar does: each placeholder is at
+/// most that many characters of padding, and no message is more than this in all.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// What ends a message cut at [`MAX_MESSAGE_BYTES`].
+pub const TRUNCATED: &str = "…[truncated]";
+
+/// Cuts what was written to `out` after `start` to [`MAX_MESSAGE_BYTES`] and marks it, if it
+/// is longer; returns whether it was.
+#[inline]
+fn cap(out: &mut String, start: usize) -> bool {
+    if out.len() - start <= MAX_MESSAGE_BYTES {
+        return false;
+    }
+    cut(out, start);
+    true
+}
+
+#[cold]
+#[inline(never)]
+fn cut(out: &mut String, start: usize) {
+    out.truncate(out.floor_char_boundary(start + MAX_MESSAGE_BYTES));
+    out.push_str(TRUNCATED);
+}
+
 impl Record {
-    /// Appends the formatted message to `out`, as `format!` would have produced it.
+    /// Appends the formatted message to `out`, as `format!` would have produced it, up to
+    /// [`MAX_MESSAGE_BYTES`] (a longer one is cut there and ends with [`TRUNCATED`]).
     pub fn write_message(&self, out: &mut String) -> Result<(), ValueError> {
         self.write_message_ascii(out).map(drop)
     }
@@ -18,15 +51,22 @@ impl Record {
     #[inline]
     pub fn write_message_ascii(&self, out: &mut String) -> Result<bool, ValueError> {
         let cs = self.callsite();
+        let start = out.len();
         if let Some(plain) = cs.parsed.plain()
             && let Some(ascii) = self.write_plain(out, plain, None)
         {
-            return Ok(ascii);
+            return Ok(!cap(out, start) && ascii);
         }
         let pieces = cs.parsed.pieces().map_err(|e| ValueError(e.to_string()))?;
         let names = cs.parsed.arg_names();
-        self.with_values(|args, _| tachylog_fmt::render(out, pieces, names, args))?
+        let cut = self
+            .with_values(|args, _| {
+                tachylog_fmt::render_capped(out, pieces, names, args, MAX_MESSAGE_BYTES)
+            })?
             .map_err(|e| ValueError(e.to_string()))?;
+        if cut {
+            out.push_str(TRUNCATED);
+        }
         Ok(false)
     }
 
@@ -40,12 +80,13 @@ impl Record {
         mut field: impl FnMut(&'a str, Value<'a>),
     ) -> Result<bool, ValueError> {
         let cs = self.callsite();
+        let start = out.len();
         // Most call sites have no fields: then there is no buffer to make and drop.
         let mut fields = (!cs.field_names.is_empty()).then(Values::new);
         let message = if let Some(plain) = cs.parsed.plain()
             && let Some(ascii) = self.write_plain(out, plain, fields.as_mut())
         {
-            Ok(ascii)
+            Ok(!cap(out, start) && ascii)
         } else {
             let (mut args, fields) = (Values::new(), fields.get_or_insert_with(Values::new));
             let decoded = self.values_into(&mut args, fields);
@@ -57,9 +98,17 @@ impl Record {
                 (Err(e), _) => Err(ValueError(e.to_string())),
                 (Ok(_), Err(e)) => Err(e),
                 (Ok(pieces), Ok(())) => {
-                    tachylog_fmt::render(out, pieces, cs.parsed.arg_names(), &args)
-                        .map(|()| false)
-                        .map_err(|e| ValueError(e.to_string()))
+                    let names = cs.parsed.arg_names();
+                    match tachylog_fmt::render_capped(out, pieces, names, &args, MAX_MESSAGE_BYTES)
+                    {
+                        Ok(cut) => {
+                            if cut {
+                                out.push_str(TRUNCATED);
+                            }
+                            Ok(false)
+                        }
+                        Err(e) => Err(ValueError(e.to_string())),
+                    }
                 }
             }
         };
@@ -140,7 +189,9 @@ impl Record {
     /// Appends the stand-in for a message that cannot be rendered because of `e` (what
     /// [`Record::message`] gives then): the format string followed by a bracketed explanation.
     pub fn write_undecodable(&self, out: &mut String, e: &ValueError) {
+        let start = out.len();
         out.push_str(&self.callsite().format);
+        cap(out, start);
         out.push_str(" [undecodable arguments: ");
         out.push_str(&e.0);
         out.push(']');
@@ -297,5 +348,63 @@ mod tests {
         assert!(!ascii("tab\t{}", &i32b(1)));
         // Not a plain format string: rendered the general way, not known.
         assert!(!ascii("{:>5}", &i32b(1)));
+    }
+
+    #[test]
+    fn messages_longer_than_the_cap_are_cut_and_marked() {
+        let str_b = |x: &str| {
+            let mut b = vec![tag::STR];
+            b.extend_from_slice(&(x.len() as u32).to_le_bytes());
+            b.extend_from_slice(x.as_bytes());
+            b
+        };
+        // Every way a message is written gives the same text.
+        let check = |r: &Record, want: &str| {
+            assert!(r.message() == want);
+            let mut s = String::from("prefix ");
+            let ascii = r.write_message_ascii(&mut s).expect("renders");
+            assert!(s.strip_prefix("prefix ") == Some(want));
+            assert!(!ascii || !want.ends_with(TRUNCATED));
+            let mut s = String::from("prefix ");
+            r.write_message_and_fields(&mut s, |_, _| {})
+                .expect("renders");
+            assert!(s.strip_prefix("prefix ") == Some(want));
+        };
+        // A plain `{}` of a long string: cut after the cap's first bytes, and marked.
+        let long = "ab".repeat(MAX_MESSAGE_BYTES);
+        let r = record("m {}", &[""], 0, &str_b(&long));
+        assert!(r.callsite().parsed.plain().is_some());
+        let want = format!("m {}", &long[..MAX_MESSAGE_BYTES - 2]) + TRUNCATED;
+        check(&r, &want);
+        // Exactly the cap: whole, and known to be plain text.
+        let r = record("m {}", &[""], 0, &str_b(&long[..MAX_MESSAGE_BYTES - 2]));
+        check(&r, &format!("m {}", &long[..MAX_MESSAGE_BYTES - 2]));
+        assert!(r.write_message_ascii(&mut String::new()).expect("renders"));
+        // Placeholders that pad to 65,535 characters, on the general path; cut at a character
+        // boundary when the fill takes two bytes.
+        for (fmt, unit) in [("{0:65535}", ' '), ("{0:é>65535}", 'é')] {
+            let r = record(
+                Box::leak(fmt.repeat(40).into_boxed_str()),
+                &[""],
+                0,
+                &[tag::U8, 7],
+            );
+            assert!(r.callsite().parsed.plain().is_none());
+            let one: String = std::iter::repeat_n(unit, 65534).chain(['7']).collect();
+            let whole = one.repeat(40);
+            let cut = whole.floor_char_boundary(MAX_MESSAGE_BYTES);
+            check(&r, &(whole[..cut].to_owned() + TRUNCATED));
+        }
+        // The stand-in for an undecodable message is cut too.
+        let r = record(
+            Box::leak("{}".repeat(MAX_MESSAGE_BYTES).into_boxed_str()),
+            &[""],
+            0,
+            &[],
+        );
+        let m = r.message();
+        assert!(m.starts_with("{}{}"));
+        assert!(m.contains(&format!("{TRUNCATED} [undecodable arguments: ")));
+        assert!(m.len() < MAX_MESSAGE_BYTES + 200);
     }
 }

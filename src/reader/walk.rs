@@ -746,16 +746,27 @@ pub(super) mod testing {
 
     /// A records frame of producer 1: one record of call site `id` per item of `values`.
     pub(crate) fn records(id: u32, values: &[&[u8]]) -> (Kind, Vec<u8>) {
+        let timed: Vec<(u64, &[u8])> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as u64, *v))
+            .collect();
+        records_at(1, id, &timed)
+    }
+
+    /// A records frame of `producer`: one record of call site `id` per item of `values`, each
+    /// taken at its ticks (nanoseconds, in [`segment`]'s clock).
+    pub(crate) fn records_at(producer: u32, id: u32, values: &[(u64, &[u8])]) -> (Kind, Vec<u8>) {
         let mut p = zerocopy::IntoBytes::as_bytes(&RecordsHead {
-            producer: 1,
+            producer,
             count: values.len() as u32,
         })
         .to_vec();
-        for (i, v) in values.iter().enumerate() {
+        for (ticks, v) in values {
             let head = RecordHead {
                 len: (RECORD_HEAD_LEN + v.len()) as u32,
                 callsite: id,
-                ticks: i as u64,
+                ticks: *ticks,
             };
             p.extend_from_slice(zerocopy::IntoBytes::as_bytes(&head));
             p.extend_from_slice(v);

@@ -36,8 +36,9 @@ pub enum Command {
     /// Decode segments to stdout, in time order, filtered.
     ///
     /// Records from every thread and segment come out in timestamp order (ties: writer pid, then
-    /// thread, then the thread's own order). The merge holds at most --window records, so memory
-    /// stays bounded on any input; a record that reaches it after later ones were already written
+    /// thread, then the thread's own order). The merge holds at most --window records (64 MiB
+    /// of them at most) and keeps at most 16 segments open for them, so memory stays bounded
+    /// on any input; a record that reaches it after later ones were already written
     /// is still written, marked late ("late":true in JSON, `~` after the time in text, late=true
     /// in logfmt). Damage is reported on stderr with the file and byte offset; decoding continues
     /// after it.    ///
@@ -192,7 +193,8 @@ pub struct DecodeArgs {
     /// Keep records whose formatted message matches this regular expression.
     #[arg(long, value_name = "REGEX")]
     grep: Option<regex::Regex>,
-    /// Records held for time ordering (the bound on the merge's memory).
+    /// Records held for time ordering (with 64 MiB of records, the bound on the merge's
+    /// memory).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_WINDOW)]
     window: usize,
     /// Follow a directory: write its records, then new ones as the writer commits them,

@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use tachylog::reader::merge::MAX_PINNED_BYTES;
+use tachylog::reader::{MAX_MESSAGE_BYTES, TRUNCATED};
 use tachylog::wire::{
-    CallsiteHead, EndBody, HEADER_LEN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, ThreadHead,
-    tag,
+    COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, HEADER_LEN, Kind,
+    NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, tag,
 };
 
 const MIB: f64 = (1 << 20) as f64;
@@ -77,6 +79,59 @@ impl Batch {
     }
 }
 
+/// A segment header of sequence `seq`, written by process `pid`, as the writer starts one.
+fn started_header(seq: u64, pid: u32, segment_size: u64) -> [u8; HEADER_LEN] {
+    SegmentHeader::encode(&NewHeader {
+        seq,
+        created_unix_ns: 1_800_000_000_000_000_000,
+        anchor_ticks: 0,
+        anchor_unix_ns: 1_800_000_000_000_000_000,
+        ticks_per_sec: 1e9,
+        segment_size,
+        pid,
+    })
+}
+
+/// The payload of a call-site frame: call site `id` of `format`, with `n_args` positional
+/// arguments and `n_fields` fields named `k`.
+fn callsite(id: u32, format: &str, n_args: u16, n_fields: u16) -> Vec<u8> {
+    let head = CallsiteHead {
+        id,
+        line: id,
+        level: 3,
+        _pad: [0; 3],
+        n_args,
+        n_fields,
+    };
+    let mut p = bytemuck::bytes_of(&head).to_vec();
+    string(&mut p, &format!("forge::t{}", id % 64));
+    string(&mut p, "forge");
+    string(&mut p, "src/forge.rs");
+    string(&mut p, format);
+    for _ in 0..n_args {
+        string(&mut p, "");
+    }
+    for _ in 0..n_fields {
+        string(&mut p, "k");
+    }
+    p
+}
+
+/// The frame of thread 1 (producer 1, named `forge`).
+fn thread_frame(seg: &mut Vec<u8>) {
+    let thread = ThreadHead {
+        producer: 1,
+        tid: 7,
+        has_name: 1,
+        name_len: 5,
+    };
+    frame(
+        seg,
+        Kind::Thread,
+        &[bytemuck::bytes_of(&thread), b"forge"].concat(),
+    );
+}
+
 /// What the forged call sites look like.
 #[derive(Debug, Clone, Copy)]
 enum Shape {
@@ -103,39 +158,7 @@ fn forge(path: &Path, seq: u64, call_sites: u32, shape: Shape) -> u64 {
         *len += seg.len() as u64;
         seg.clear();
     };
-    let thread = ThreadHead {
-        producer: 1,
-        tid: 7,
-        has_name: 1,
-        name_len: 5,
-    };
-    frame(
-        &mut seg,
-        Kind::Thread,
-        &[bytemuck::bytes_of(&thread), b"forge"].concat(),
-    );
-    let callsite = |id: u32, format: &str, n_args: u16, n_fields: u16| {
-        let head = CallsiteHead {
-            id,
-            line: id,
-            level: 3,
-            _pad: [0; 3],
-            n_args,
-            n_fields,
-        };
-        let mut p = bytemuck::bytes_of(&head).to_vec();
-        string(&mut p, &format!("forge::t{}", id % 64));
-        string(&mut p, "forge");
-        string(&mut p, "src/forge.rs");
-        string(&mut p, format);
-        for _ in 0..n_args {
-            string(&mut p, "");
-        }
-        for _ in 0..n_fields {
-            string(&mut p, "k");
-        }
-        p
-    };
+    thread_frame(&mut seg);
     let marker = call_sites;
     let mut batch = Batch::default();
     for i in 0..call_sites {
@@ -199,7 +222,24 @@ fn forge(path: &Path, seq: u64, call_sites: u32, shape: Shape) -> u64 {
 /// from its parent's peak at the time it was started: this process keeps small, and the
 /// baseline run shows what that floor is.)
 fn peak_rss(args: &[&OsStr], out: &Path) -> (i32, u64) {
-    let child = Command::new(bin())
+    let run = run_within(args, out, Duration::MAX).unwrap_or_else(|| unreachable!("no time limit"));
+    (run.code, run.peak_rss)
+}
+
+/// How a run of `tachylog` ended.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    code: i32,
+    /// Peak resident set size in bytes, as `wait4` reports it (see [`peak_rss`]).
+    peak_rss: u64,
+    wall: Duration,
+}
+
+/// Runs `tachylog ARGS`, its stdout to `out`, as [`peak_rss`] does; kills it if it runs for
+/// longer than `limit`, and then returns `None`.
+fn run_within(args: &[&OsStr], out: &Path, limit: Duration) -> Option<Run> {
+    let started = Instant::now();
+    let mut child = Command::new(bin())
         .args(args)
         .stdout(std::fs::File::create(out).unwrap())
         .stderr(Stdio::inherit())
@@ -209,14 +249,35 @@ fn peak_rss(args: &[&OsStr], out: &Path) -> (i32, u64) {
     let mut status = 0;
     // SAFETY: all-zero bytes are a valid `rusage` (integers and `timeval`s).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our child, not reaped yet (`Child` waits only when asked to); `status`
-    // and `usage` are valid for writes for the duration of the call.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(rc, pid, "wait4: {}", std::io::Error::last_os_error());
-    assert!(libc::WIFEXITED(status), "{args:?}: status {status:#x}");
+    let mut killed = false;
+    loop {
+        // SAFETY: `pid` is our child, not reaped yet (`Child` waits only when asked to, and
+        // this loop stops once `wait4` has reaped it); `status` and `usage` are valid for
+        // writes for the duration of the call.
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if rc == pid {
+            break;
+        }
+        assert_eq!(rc, 0, "wait4: {}", std::io::Error::last_os_error());
+        if !killed && started.elapsed() > limit {
+            // Not reaped yet, so the pid is still this child's.
+            child.kill().unwrap();
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let wall = started.elapsed();
     drop(child);
-    // ru_maxrss is in KiB on Linux.
-    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+    if killed {
+        return None;
+    }
+    assert!(libc::WIFEXITED(status), "{args:?}: status {status:#x}");
+    Some(Run {
+        code: libc::WEXITSTATUS(status),
+        // ru_maxrss is in KiB on Linux.
+        peak_rss: usage.ru_maxrss as u64 * 1024,
+        wall,
+    })
 }
 
 /// Lines in the file at `path`, counted without holding it in memory.
@@ -370,5 +431,183 @@ fn a_follower_does_not_grow_with_the_segments_it_has_read() {
     assert!(
         growth < 8 << 20,
         "the follower grew by {growth} bytes from segment 20 to segment {SEGMENTS}"
+    );
+}
+
+/// Marks `seg` (a whole segment in memory) sealed and cut to its length, after an end frame,
+/// as the writer leaves a segment it is done with.
+fn seal(seg: &mut Vec<u8>, seq: u64, records: u64) {
+    let end = EndBody {
+        next_seq: seq + 1,
+        records,
+    };
+    frame(seg, Kind::End, bytemuck::bytes_of(&end));
+    let len = seg.len() as u64;
+    seg[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&len.to_le_bytes());
+    seg[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&FLAG_SEALED.to_le_bytes());
+}
+
+/// Writes to `path` a segment that a writer (process `1000 + seq`) left unsealed when it died:
+/// `records` records of thread 1 at its start, committed, and the rest of its `size` bytes
+/// never written (a sparse file, as the writer's preallocated segment is). Returns the bytes
+/// of its records.
+fn forge_unsealed(path: &Path, seq: u64, records: u32, size: u64) -> u64 {
+    let mut seg = started_header(seq, 1000 + seq as u32, size).to_vec();
+    thread_frame(&mut seg);
+    frame(
+        &mut seg,
+        Kind::Callsite,
+        &callsite(1, "segment {} record {}: {}", 3, 0),
+    );
+    let mut batch = Batch::default();
+    for i in 0..records {
+        let mut values = vec![tag::U64];
+        values.extend_from_slice(&seq.to_le_bytes());
+        values.push(tag::U32);
+        values.extend_from_slice(&i.to_le_bytes());
+        values.push(tag::STR);
+        string(&mut values, &filler(seq, i, 100));
+        batch.record(seq, 1, &values);
+    }
+    let record_bytes = batch.records.len() as u64;
+    batch.flush(&mut seg);
+    let committed = seg.len() as u64;
+    seg[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&committed.to_le_bytes());
+    let file = std::fs::File::create(path).unwrap();
+    std::io::Write::write_all(&mut &file, &seg).unwrap();
+    file.set_len(size).unwrap();
+    record_bytes
+}
+
+#[test]
+fn records_held_from_many_unsealed_segments_keep_few_of_them_in_memory() {
+    const SEGMENTS: u64 = 40;
+    const RECORDS: u32 = 10;
+    // The segments of 40 crashed runs, whose 400 records are all held for time ordering (the
+    // window is far larger) until the input ends.
+    let size: u64 = if long() { 64 << 20 } else { 8 << 20 };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (many, one) = (dir.path().join("many"), dir.path().join("one"));
+    std::fs::create_dir(&many).unwrap();
+    std::fs::create_dir(&one).unwrap();
+    let mut record_bytes = 0;
+    for seq in 1..=SEGMENTS {
+        let name = tachylog::segment_file_name("crashed", seq);
+        record_bytes += forge_unsealed(&many.join(name), seq, RECORDS, size);
+    }
+    forge_unsealed(
+        &one.join(tachylog::segment_file_name("crashed", 1)),
+        1,
+        RECORDS,
+        size,
+    );
+    let measure = |d: &Path| {
+        let (code, rss) = peak_rss(&[OsStr::new("decode"), d.as_os_str()], &out);
+        assert_eq!(code, 0, "tachylog decode {}", d.display());
+        rss
+    };
+    let base = measure(&one);
+    let peak = measure(&many);
+    assert_eq!(count_lines(&out), SEGMENTS as usize * RECORDS as usize);
+    let growth = peak.saturating_sub(base);
+    // The segments the merge may keep for records it holds, the one being read and the next
+    // one being loaded, and a margin for the rest (the records themselves are a few KiB).
+    let bound = MAX_PINNED_BYTES as u64 + 2 * size + (16 << 20);
+    println!(
+        "reader memory: decode: {SEGMENTS} unsealed segments of {:.0} MiB, {RECORDS} records each \
+         ({:.1} KiB of records); peak RSS {:.1} MiB, baseline (one segment) {:.1} MiB, growth \
+         {:.1} MiB (limit {:.0} MiB)",
+        size as f64 / MIB,
+        record_bytes as f64 / 1024.0,
+        peak as f64 / MIB,
+        base as f64 / MIB,
+        growth as f64 / MIB,
+        bound as f64 / MIB
+    );
+    assert!(
+        growth < bound,
+        "decode of {SEGMENTS} unsealed segments of {size} bytes grew {growth} bytes over one"
+    );
+}
+
+#[test]
+fn a_format_string_of_huge_widths_renders_a_capped_message_in_linear_time() {
+    const PLACEHOLDERS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (forged, linear) = (dir.path().join("forged"), dir.path().join("linear"));
+    std::fs::create_dir(&forged).unwrap();
+    std::fs::create_dir(&linear).unwrap();
+    // One record of a call site that pads its one argument to 65,535 characters 20,000 times:
+    // 1.3 GB of message from 180 KB of segment.
+    let mut seg = started_header(1, 4242, 0).to_vec();
+    thread_frame(&mut seg);
+    let format = "{0:65535}".repeat(PLACEHOLDERS);
+    frame(&mut seg, Kind::Callsite, &callsite(1, &format, 1, 0));
+    let mut batch = Batch::default();
+    batch.record(1, 1, &[&[tag::U32][..], &7u32.to_le_bytes()].concat());
+    batch.flush(&mut seg);
+    seal(&mut seg, 1, 1);
+    let input = seg.len() as u64;
+    std::fs::write(forged.join(tachylog::segment_file_name("forge", 1)), &seg).unwrap();
+    // A segment of the same size with ordinary records: the linear pass to compare with.
+    let linear_seg = linear.join(tachylog::segment_file_name("forge", 1));
+    forge(&linear_seg, 1, (input / 1100) as u32, Shape::Text(1000));
+    let decode = |d: &Path, limit: Duration| {
+        let run = run_within(&[OsStr::new("decode"), d.as_os_str()], &out, limit);
+        if let Some(r) = run {
+            assert_eq!(r.code, 0, "tachylog decode {}", d.display());
+        }
+        run
+    };
+    // The quicker of two runs: the machine may be busy.
+    let base = (0..2)
+        .map(|_| decode(&linear, Duration::MAX).unwrap())
+        .min_by_key(|r| r.wall)
+        .unwrap();
+    // Twenty times the linear pass, and at least two seconds (a loaded machine's noise): the
+    // message asked for took 12 s to render before it was capped.
+    let limit = (base.wall * 20).max(Duration::from_secs(2));
+    let run = decode(&forged, limit);
+    let Some(run) = run else {
+        panic!(
+            "decoding {input} bytes of huge widths took more than {limit:?} ({:?} for {} bytes \
+             of ordinary records)",
+            base.wall,
+            std::fs::metadata(&linear_seg).unwrap().len()
+        );
+    };
+    let growth = run.peak_rss.saturating_sub(base.peak_rss);
+    let bound = 16 * MAX_MESSAGE_BYTES as u64 + 10 * input;
+    println!(
+        "reader memory: decode: {PLACEHOLDERS} placeholders of width 65535 ({:.0} KiB) in {:.0} \
+         ms, peak RSS {:.1} MiB; ordinary records of the same size in {:.0} ms, peak RSS {:.1} \
+         MiB; growth {:.1} MiB (limit {:.0} MiB)",
+        input as f64 / 1024.0,
+        run.wall.as_secs_f64() * 1e3,
+        run.peak_rss as f64 / MIB,
+        base.wall.as_secs_f64() * 1e3,
+        base.peak_rss as f64 / MIB,
+        growth as f64 / MIB,
+        bound as f64 / MIB
+    );
+    assert!(
+        growth < bound,
+        "decoding {input} bytes of huge widths grew {growth} bytes over ordinary records"
+    );
+    // The message: as `format!` writes it, up to the cap, then the marker.
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+    let msg = line["msg"].as_str().unwrap();
+    let body = msg
+        .strip_suffix(TRUNCATED)
+        .unwrap_or_else(|| panic!("no truncation marker at the end of {} bytes", msg.len()));
+    let whole = format!("{:65535}", 7u32).repeat(MAX_MESSAGE_BYTES / 65535 + 1);
+    assert_eq!(body.len(), MAX_MESSAGE_BYTES);
+    assert!(
+        body == &whole[..MAX_MESSAGE_BYTES],
+        "the message differs from format!'s"
     );
 }
