@@ -1,11 +1,15 @@
-//! The reader's memory on forged segments with many distinct call sites: `decode`, `stats` and
-//! `verify` of one such segment stay within a small multiple of its size, and a follower fed
-//! one such segment after another does not grow with the number of segments.
+//! The reader's memory on hostile directories. Forged segments with many distinct call sites:
+//! `decode`, `stats` and `verify` of one such segment stay within a small multiple of its size,
+//! and a follower fed one such segment after another does not grow with the number of
+//! segments. Many segments whose records the time-order merge holds (one-record sealed ones,
+//! unsealed ones a crashed writer left): `decode` keeps few of them open. A format string whose
+//! placeholders ask for gigabytes: a capped message, in time linear in the input.
 //!
-//! Each test prints its figures on lines starting with `reader memory:`. The forged segments
-//! are small by default (5,000 call sites, about 6 MB); `TACHYLOG_LONG=1` uses 50,000 call
-//! sites (about 55 MB). `TACHYLOG_MEMORY_BIN=PATH` measures another build of `tachylog` (an
-//! older one, to compare).
+//! Each test prints its figures on lines starting with `reader memory:`. The inputs are small
+//! by default (5,000 call sites, about 6 MB; 2,000 one-record segments; 40 unsealed segments of
+//! 8 MiB); `TACHYLOG_LONG=1` uses 50,000 call sites (about 55 MB), 70,000 one-record segments
+//! and 40 unsealed segments of 64 MiB. `TACHYLOG_MEMORY_BIN=PATH` measures another build of
+//! `tachylog` (an older one, to compare).
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -636,5 +640,62 @@ fn a_format_string_of_huge_widths_renders_a_capped_message_in_linear_time() {
     assert!(
         body == &whole[..MAX_MESSAGE_BYTES],
         "the message differs from format!'s"
+    );
+}
+
+#[test]
+fn many_one_record_sealed_segments_decode_with_few_of_them_open() {
+    // A quiet service rotating every second makes such a directory in a day: 70,000 segments of
+    // one record, each mapped to be read. Held for time ordering, each record kept its
+    // segment mapped, until `decode` died past `vm.max_map_count` (65,530 by default).
+    let segments: u64 = if long() { 70_000 } else { 2_000 };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (many, one) = (dir.path().join("many"), dir.path().join("one"));
+    std::fs::create_dir(&many).unwrap();
+    std::fs::create_dir(&one).unwrap();
+    let mut input = 0;
+    for seq in 1..=segments {
+        input += forge(
+            &many.join(tachylog::segment_file_name("quiet", seq)),
+            seq,
+            0,
+            Shape::Text(0),
+        );
+    }
+    forge(
+        &one.join(tachylog::segment_file_name("quiet", 1)),
+        1,
+        0,
+        Shape::Text(0),
+    );
+    let measure = |d: &Path| {
+        let (code, rss) = peak_rss(&[OsStr::new("decode"), d.as_os_str()], &out);
+        assert_eq!(code, 0, "tachylog decode {}", d.display());
+        rss
+    };
+    let base = measure(&one);
+    let started = Instant::now();
+    let peak = measure(&many);
+    let took = started.elapsed();
+    assert_eq!(count_lines(&out), segments as usize);
+    let growth = peak.saturating_sub(base);
+    // Each segment kept mapped costs at least a page of it resident, and a mapping; a record
+    // held, copied out of its segment, with its place in the window and what it shares with
+    // its segment (thread, call-site list, file name), takes well under a KiB.
+    let bound = segments * 1024 + (2 << 20);
+    println!(
+        "reader memory: decode: {segments} sealed segments of one record ({:.1} MiB) in {:.1} s, \
+         peak RSS {:.1} MiB, baseline {:.1} MiB, growth {:.1} MiB (limit {:.1} MiB)",
+        input as f64 / MIB,
+        took.as_secs_f64(),
+        peak as f64 / MIB,
+        base as f64 / MIB,
+        growth as f64 / MIB,
+        bound as f64 / MIB
+    );
+    assert!(
+        growth < bound,
+        "decode of {segments} one-record segments grew {growth} bytes over one"
     );
 }
