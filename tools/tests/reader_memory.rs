@@ -123,12 +123,17 @@ fn header(seq: u64, pid: u32, segment_size: u64) -> [u8; HEADER_LEN] {
 /// The payload of a call-site frame: call site `id` of `format`, with `n_args` positional
 /// arguments and `n_fields` fields named `k`.
 fn callsite(id: u32, format: &str, n_args: u16, n_fields: u16) -> Vec<u8> {
+    callsite_named(id, format, &vec![String::new(); n_args.into()], n_fields)
+}
+
+/// [`callsite`], with arguments named `names` (`""` for a positional one).
+fn callsite_named(id: u32, format: &str, names: &[String], n_fields: u16) -> Vec<u8> {
     let head = CallsiteHead {
         id,
         line: id,
         level: 3,
         _pad: [0; 3],
-        n_args,
+        n_args: names.len() as u16,
         n_fields,
     };
     let mut p = bytemuck::bytes_of(&head).to_vec();
@@ -136,8 +141,8 @@ fn callsite(id: u32, format: &str, n_args: u16, n_fields: u16) -> Vec<u8> {
     string(&mut p, "forge");
     string(&mut p, "src/forge.rs");
     string(&mut p, format);
-    for _ in 0..n_args {
-        string(&mut p, "");
+    for name in names {
+        string(&mut p, name);
     }
     for _ in 0..n_fields {
         string(&mut p, "k");
@@ -698,4 +703,74 @@ fn many_one_record_sealed_segments_decode_with_few_of_them_open() {
         growth < bound,
         "decode of {segments} one-record segments grew {growth} bytes over one"
     );
+}
+
+#[test]
+fn named_placeholders_render_in_linear_time() {
+    const ARGS: usize = 20_000;
+    const RECORDS: u32 = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (forged, linear) = (dir.path().join("forged"), dir.path().join("linear"));
+    std::fs::create_dir(&forged).unwrap();
+    std::fs::create_dir(&linear).unwrap();
+    // A call site of 20,000 named arguments whose format string names the last one 20,000
+    // times: looking each name up among the arguments is 400 million comparisons a record.
+    let mut seg = header(1, 4242, 0).to_vec();
+    thread_frame(&mut seg);
+    let names: Vec<String> = (0..ARGS).map(|i| format!("a{i}")).collect();
+    let format = format!("{{a{}}}", ARGS - 1).repeat(ARGS);
+    frame(
+        &mut seg,
+        Kind::Callsite,
+        &callsite_named(1, &format, &names, 0),
+    );
+    let mut batch = Batch::default();
+    let values: Vec<u8> = (0..ARGS as u32)
+        .flat_map(|v| [&[tag::U32][..], &v.to_le_bytes()].concat())
+        .collect();
+    for _ in 0..RECORDS {
+        batch.record(1, 1, &values);
+    }
+    batch.flush(&mut seg);
+    seal(&mut seg, 1, RECORDS.into());
+    let input = seg.len() as u64;
+    std::fs::write(forged.join(tachylog::segment_file_name("forge", 1)), &seg).unwrap();
+    // A segment of the same size with ordinary records: the linear pass to compare with.
+    let linear_seg = linear.join(tachylog::segment_file_name("forge", 1));
+    forge(&linear_seg, 1, (input / 1100) as u32, Shape::Text(1000));
+    let decode = |d: &Path, limit: Duration| {
+        let run = run_within(&[OsStr::new("decode"), d.as_os_str()], &out, limit);
+        if let Some(r) = run {
+            assert_eq!(r.code, 0, "tachylog decode {}", d.display());
+        }
+        run
+    };
+    let base = (0..2)
+        .map(|_| decode(&linear, Duration::MAX).unwrap())
+        .min_by_key(|r| r.wall)
+        .unwrap();
+    // Twenty times the linear pass, and at least two seconds (a loaded machine's noise).
+    let limit = (base.wall * 20).max(Duration::from_secs(2));
+    let Some(run) = decode(&forged, limit) else {
+        panic!(
+            "decoding {input} bytes of named placeholders took more than {limit:?} ({:?} for \
+             the same size of ordinary records)",
+            base.wall
+        );
+    };
+    println!(
+        "reader memory: decode: {RECORDS} records of {ARGS} named placeholders ({:.0} KiB) in \
+         {:.0} ms; ordinary records of the same size in {:.0} ms (limit {:.0} ms)",
+        input as f64 / 1024.0,
+        run.wall.as_secs_f64() * 1e3,
+        base.wall.as_secs_f64() * 1e3,
+        limit.as_secs_f64() * 1e3
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), RECORDS as usize);
+    for line in text.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(line["msg"] == format!("{}", ARGS - 1).repeat(ARGS));
+    }
 }
