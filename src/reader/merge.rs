@@ -159,9 +159,16 @@ pub struct Merge<I> {
     /// The input paused (returned `None`): what is held is emitted without asking it again,
     /// until nothing is held.
     paused: bool,
-    /// The run records arrive in now, and the address of its chunk (0 before the first).
-    run: Option<Run>,
+    /// The address of the chunk of the current run (0 before the first).
     run_chunk: usize,
+    /// The runs, out of line: they change only when a record comes from another chunk.
+    pins: Box<Pins>,
+}
+
+/// The runs of records whose chunks held records keep.
+struct Pins {
+    /// The run records arrive in now.
+    run: Option<Run>,
     /// Runs before it whose records may still be held, oldest first, and their chunks' bytes.
     left: VecDeque<Run>,
     left_bytes: usize,
@@ -203,12 +210,14 @@ impl<I: Iterator<Item = Result<Event, ReadError>>> Merge<I> {
             notice_seq: 0,
             high_water: None,
             paused: false,
-            run: None,
             run_chunk: 0,
-            left: VecDeque::new(),
-            left_bytes: 0,
-            max_pinned: MAX_PINNED_SEGMENTS,
-            max_pinned_bytes: MAX_PINNED_BYTES,
+            pins: Box::new(Pins {
+                run: None,
+                left: VecDeque::new(),
+                left_bytes: 0,
+                max_pinned: MAX_PINNED_SEGMENTS,
+                max_pinned_bytes: MAX_PINNED_BYTES,
+            }),
         }
     }
 
@@ -289,7 +298,7 @@ impl<I: Iterator<Item = Result<Event, ReadError>>> Merge<I> {
             self.queues.push(Queue::default());
         }
         self.last = Some((key, q));
-        if let Some(run) = &mut self.run {
+        if let Some(run) = &mut self.pins.run {
             let queue = &mut self.queues[q];
             if queue.run != run.serial {
                 queue.run = run.serial;
@@ -319,7 +328,8 @@ impl<I: Iterator<Item = Result<Event, ReadError>>> Merge<I> {
     #[cold]
     #[inline(never)]
     fn new_run(&mut self, chunk: &Arc<Chunk>) {
-        let serial = self.run.as_ref().map_or(0, |r| r.serial) + 1;
+        let pins = &mut *self.pins;
+        let serial = pins.run.as_ref().map_or(0, |r| r.serial) + 1;
         let run = Run {
             serial,
             chunk: Arc::downgrade(chunk),
@@ -329,25 +339,25 @@ impl<I: Iterator<Item = Result<Event, ReadError>>> Merge<I> {
         self.run_chunk = Arc::as_ptr(chunk) as usize;
         // The next record notes where the run starts on its queue.
         self.last = None;
-        if let Some(before) = self.run.replace(run) {
-            self.left_bytes += before.bytes;
-            self.left.push_back(before);
+        if let Some(before) = pins.run.replace(run) {
+            pins.left_bytes += before.bytes;
+            pins.left.push_back(before);
         }
         // Runs whose records have all gone out keep nothing.
         let (queues, mut freed) = (&self.queues, 0);
-        self.left.retain(|r| {
+        pins.left.retain(|r| {
             let holds = r.holds_any(queues);
             if !holds {
                 freed += r.bytes;
             }
             holds
         });
-        self.left_bytes -= freed;
-        while self.left.len() > self.max_pinned || self.left_bytes > self.max_pinned_bytes {
-            let Some(oldest) = self.left.pop_front() else {
+        pins.left_bytes -= freed;
+        while pins.left.len() > pins.max_pinned || pins.left_bytes > pins.max_pinned_bytes {
+            let Some(oldest) = pins.left.pop_front() else {
                 break;
             };
-            self.left_bytes -= oldest.bytes;
+            pins.left_bytes -= oldest.bytes;
             oldest.detach(&mut self.queues);
         }
     }
@@ -726,7 +736,7 @@ mod tests {
             _ => {}
         });
         let mut merge = Merge::new(reader, 1 << 20);
-        (merge.max_pinned, merge.max_pinned_bytes) = limits;
+        (merge.pins.max_pinned, merge.pins.max_pinned_bytes) = limits;
         let got = merge
             .filter_map(|o| match o.expect("no damage").event {
                 Event::Record(r) => Some(seen(&r)),

@@ -1,11 +1,15 @@
-//! The reader's memory on forged segments with many distinct call sites: `decode`, `stats` and
-//! `verify` of one such segment stay within a small multiple of its size, and a follower fed
-//! one such segment after another does not grow with the number of segments.
+//! The reader's memory on hostile directories. Forged segments with many distinct call sites:
+//! `decode`, `stats` and `verify` of one such segment stay within a small multiple of its size,
+//! and a follower fed one such segment after another does not grow with the number of
+//! segments. Many segments whose records the time-order merge holds (one-record sealed ones,
+//! unsealed ones a crashed writer left): `decode` keeps few of them open. A format string whose
+//! placeholders ask for gigabytes: a capped message, in time linear in the input.
 //!
-//! Each test prints its figures on lines starting with `reader memory:`. The forged segments
-//! are small by default (5,000 call sites, about 6 MB); `TACHYLOG_LONG=1` uses 50,000 call
-//! sites (about 55 MB). `TACHYLOG_MEMORY_BIN=PATH` measures another build of `tachylog` (an
-//! older one, to compare).
+//! Each test prints its figures on lines starting with `reader memory:`. The inputs are small
+//! by default (5,000 call sites, about 6 MB; 2,000 one-record segments; 40 unsealed segments of
+//! 8 MiB); `TACHYLOG_LONG=1` uses 50,000 call sites (about 55 MB), 70,000 one-record segments
+//! and 40 unsealed segments of 64 MiB. `TACHYLOG_MEMORY_BIN=PATH` measures another build of
+//! `tachylog` (an older one, to compare).
 mod common;
 use common::forge::{frame, header, string};
 use common::long;
@@ -95,12 +99,17 @@ fn started_header(seq: u64, pid: u32, segment_size: u64) -> [u8; HEADER_LEN] {
 /// The payload of a call-site frame: call site `id` of `format`, with `n_args` positional
 /// arguments and `n_fields` fields named `k`.
 fn callsite(id: u32, format: &str, n_args: u16, n_fields: u16) -> Vec<u8> {
+    callsite_named(id, format, &vec![String::new(); n_args.into()], n_fields)
+}
+
+/// [`callsite`], with arguments named `names` (`""` for a positional one).
+fn callsite_named(id: u32, format: &str, names: &[String], n_fields: u16) -> Vec<u8> {
     let head = CallsiteHead {
         id,
         line: id,
         level: 3,
         _pad: [0; 3],
-        n_args,
+        n_args: names.len() as u16,
         n_fields,
     };
     let mut p = bytemuck::bytes_of(&head).to_vec();
@@ -108,8 +117,8 @@ fn callsite(id: u32, format: &str, n_args: u16, n_fields: u16) -> Vec<u8> {
     string(&mut p, "forge");
     string(&mut p, "src/forge.rs");
     string(&mut p, format);
-    for _ in 0..n_args {
-        string(&mut p, "");
+    for name in names {
+        string(&mut p, name);
     }
     for _ in 0..n_fields {
         string(&mut p, "k");
@@ -610,4 +619,131 @@ fn a_format_string_of_huge_widths_renders_a_capped_message_in_linear_time() {
         body == &whole[..MAX_MESSAGE_BYTES],
         "the message differs from format!'s"
     );
+}
+
+#[test]
+fn many_one_record_sealed_segments_decode_with_few_of_them_open() {
+    // A quiet service rotating every second makes such a directory in a day: 70,000 segments of
+    // one record, each mapped to be read. Held for time ordering, each record kept its
+    // segment mapped, until `decode` died past `vm.max_map_count` (65,530 by default).
+    let segments: u64 = if long() { 70_000 } else { 2_000 };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (many, one) = (dir.path().join("many"), dir.path().join("one"));
+    std::fs::create_dir(&many).unwrap();
+    std::fs::create_dir(&one).unwrap();
+    let mut input = 0;
+    for seq in 1..=segments {
+        input += forge(
+            &many.join(tachylog::segment_file_name("quiet", seq)),
+            seq,
+            0,
+            Shape::Text(0),
+        );
+    }
+    forge(
+        &one.join(tachylog::segment_file_name("quiet", 1)),
+        1,
+        0,
+        Shape::Text(0),
+    );
+    let measure = |d: &Path| {
+        let (code, rss) = peak_rss(&[OsStr::new("decode"), d.as_os_str()], &out);
+        assert_eq!(code, 0, "tachylog decode {}", d.display());
+        rss
+    };
+    let base = measure(&one);
+    let started = Instant::now();
+    let peak = measure(&many);
+    let took = started.elapsed();
+    assert_eq!(count_lines(&out), segments as usize);
+    let growth = peak.saturating_sub(base);
+    // Each segment kept mapped costs at least a page of it resident, and a mapping; a record
+    // held, copied out of its segment, with its place in the window and what it shares with
+    // its segment (thread, call-site list, file name), takes well under a KiB.
+    let bound = segments * 1024 + (2 << 20);
+    println!(
+        "reader memory: decode: {segments} sealed segments of one record ({:.1} MiB) in {:.1} s, \
+         peak RSS {:.1} MiB, baseline {:.1} MiB, growth {:.1} MiB (limit {:.1} MiB)",
+        input as f64 / MIB,
+        took.as_secs_f64(),
+        peak as f64 / MIB,
+        base as f64 / MIB,
+        growth as f64 / MIB,
+        bound as f64 / MIB
+    );
+    assert!(
+        growth < bound,
+        "decode of {segments} one-record segments grew {growth} bytes over one"
+    );
+}
+
+#[test]
+fn named_placeholders_render_in_linear_time() {
+    const ARGS: usize = 20_000;
+    const RECORDS: u32 = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (forged, linear) = (dir.path().join("forged"), dir.path().join("linear"));
+    std::fs::create_dir(&forged).unwrap();
+    std::fs::create_dir(&linear).unwrap();
+    // A call site of 20,000 named arguments whose format string names the last one 20,000
+    // times: looking each name up among the arguments is 400 million comparisons a record.
+    let mut seg = started_header(1, 4242, 0).to_vec();
+    thread_frame(&mut seg);
+    let names: Vec<String> = (0..ARGS).map(|i| format!("a{i}")).collect();
+    let format = format!("{{a{}}}", ARGS - 1).repeat(ARGS);
+    frame(
+        &mut seg,
+        Kind::Callsite,
+        &callsite_named(1, &format, &names, 0),
+    );
+    let mut batch = Batch::default();
+    let values: Vec<u8> = (0..ARGS as u32)
+        .flat_map(|v| [&[tag::U32][..], &v.to_le_bytes()].concat())
+        .collect();
+    for _ in 0..RECORDS {
+        batch.record(1, 1, &values);
+    }
+    batch.flush(&mut seg);
+    seal(&mut seg, 1, RECORDS.into());
+    let input = seg.len() as u64;
+    std::fs::write(forged.join(tachylog::segment_file_name("forge", 1)), &seg).unwrap();
+    // A segment of the same size with ordinary records: the linear pass to compare with.
+    let linear_seg = linear.join(tachylog::segment_file_name("forge", 1));
+    forge(&linear_seg, 1, (input / 1100) as u32, Shape::Text(1000));
+    let decode = |d: &Path, limit: Duration| {
+        let run = run_within(&[OsStr::new("decode"), d.as_os_str()], &out, limit);
+        if let Some(r) = run {
+            assert_eq!(r.code, 0, "tachylog decode {}", d.display());
+        }
+        run
+    };
+    let base = (0..2)
+        .map(|_| decode(&linear, Duration::MAX).unwrap())
+        .min_by_key(|r| r.wall)
+        .unwrap();
+    // Twenty times the linear pass, and at least two seconds (a loaded machine's noise).
+    let limit = (base.wall * 20).max(Duration::from_secs(2));
+    let Some(run) = decode(&forged, limit) else {
+        panic!(
+            "decoding {input} bytes of named placeholders took more than {limit:?} ({:?} for \
+             the same size of ordinary records)",
+            base.wall
+        );
+    };
+    println!(
+        "reader memory: decode: {RECORDS} records of {ARGS} named placeholders ({:.0} KiB) in \
+         {:.0} ms; ordinary records of the same size in {:.0} ms (limit {:.0} ms)",
+        input as f64 / 1024.0,
+        run.wall.as_secs_f64() * 1e3,
+        base.wall.as_secs_f64() * 1e3,
+        limit.as_secs_f64() * 1e3
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), RECORDS as usize);
+    for line in text.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(line["msg"] == format!("{}", ARGS - 1).repeat(ARGS));
+    }
 }
