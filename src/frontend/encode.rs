@@ -383,7 +383,7 @@ mod tests {
     #[test]
     fn writing_past_the_reservation_is_reported_and_stays_inside_it() {
         for cut in [0, 3, 8] {
-            let mut buf = vec![MaybeUninit::new(0xAAu8); 8];
+            let mut buf = [MaybeUninit::new(0xAAu8); 8];
             let (a, b) = buf.split_at_mut(cut);
             let mut w = Writer::new(a, b, &[]);
             7u64.encode(&mut w);

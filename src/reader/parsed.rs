@@ -133,13 +133,17 @@ impl Parsed {
     /// The parsed pieces, or why the format string does not parse.
     #[inline(always)]
     pub(super) fn pieces(&self) -> Result<&[Piece<'_>], &ParseError> {
-        self.pieces
-            .get_or_init(|| {
-                // SAFETY: as in `new`: the pieces are kept in `self`, beside `format`.
-                let text: &'static str = unsafe { &*Arc::as_ptr(&self.format) };
-                parse(text, &self.arg_names)
-            })
-            .as_deref()
+        self.pieces.get_or_init(|| self.parse_again()).as_deref()
+    }
+
+    /// The pieces of a plain format string, parsed again (only forged records ask for them);
+    /// out of line, as the message loop that asks for them should not grow by it.
+    #[cold]
+    #[inline(never)]
+    fn parse_again(&self) -> Result<Vec<Piece<'static>>, ParseError> {
+        // SAFETY: as in `new`: the pieces are kept in `self`, beside `format`.
+        let text: &'static str = unsafe { &*Arc::as_ptr(&self.format) };
+        parse(text, &self.arg_names)
     }
 
     /// The plain form, if there is one.

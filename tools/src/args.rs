@@ -41,7 +41,8 @@ pub enum Command {
     /// on any input; a record that reaches it after later ones were already written
     /// is still written, marked late ("late":true in JSON, `~` after the time in text, late=true
     /// in logfmt). Damage is reported on stderr with the file and byte offset; decoding continues
-    /// after it.    ///
+    /// after it.
+    ///
     /// Exit status: 0 all clean; 1 damage found and skipped, the rest read (a frame that fails
     /// its checksum or structure, a segment ending in a torn frame, damaged compressed data,
     /// record values that cannot be decoded); 2 an input could not be used at all (missing
