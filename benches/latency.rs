@@ -323,10 +323,11 @@ impl Subject for Empty {
 /// rank over the bursts, printed as Quill prints them.
 ///
 /// The ring is 128 KiB, the size of Quill's default first queue. With tachylog's default 8 MiB
-/// ring, one run (10,000 bursts, 8.6 MB of records) goes once through ring memory never
-/// touched before, and about one burst in five pays a page fault: p50 61 ns and p99 1,134 ns
-/// against Quill's 32 and 259 in one such sitting on a 2-core guest. That is the default
-/// ring's first pass, not the call; a program that logs this way sees it once per 8 MiB.
+/// ring, one run (10,000 bursts, 8.6 MB of records) goes once through ring pages never
+/// touched before (one burst in about five starts a new page): p50 61 ns and p99 1,134 ns
+/// against Quill's 32 and 259 in one sitting on a 2-core guest, and p50 21 and p99 128 with
+/// this ring in the next run. That points at the default ring's first pass (first-touch page
+/// faults, not counted), not at the call.
 fn quill_method(tpn: f64) {
     const ITERATIONS: usize = 10_000;
     let dir = tempfile::tempdir().expect("tempdir");
