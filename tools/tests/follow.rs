@@ -148,30 +148,11 @@ fn stderr_of(child: &mut Child) -> std::thread::JoinHandle<String> {
 
 /// Forged segments: built frame by frame with the format's own types, as a writer makes them.
 mod forged {
+    use super::common::forge::{frame, string};
     use tachylog::wire::{
-        COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader, Kind,
-        NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, align_up,
-        frame_crc, tag,
+        COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, Kind, NewHeader,
+        RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, tag,
     };
-
-    fn frame(seg: &mut Vec<u8>, kind: Kind, payload: &[u8]) {
-        let mut head = FrameHeader {
-            len: payload.len() as u32,
-            kind: kind as u16,
-            flags: 0,
-            crc: 0,
-            _pad: 0,
-        };
-        head.crc = frame_crc(&bytemuck::bytes_of(&head)[..8], payload);
-        seg.extend_from_slice(bytemuck::bytes_of(&head));
-        seg.extend_from_slice(payload);
-        seg.resize(align_up(seg.len()), 0);
-    }
-
-    fn string(p: &mut Vec<u8>, s: &str) {
-        p.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        p.extend_from_slice(s.as_bytes());
-    }
 
     /// Segment `seq` holding one record, `segment {seq}`, of thread `forge`; sealed (END
     /// frame, sealed flag, `committed` = its length) unless `committed` says otherwise.
