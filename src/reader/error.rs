@@ -63,8 +63,9 @@ pub enum ReadError {
 pub enum Tail {
     /// Sealed: an END frame closes it.
     Sealed,
-    /// Unsealed, and the file ends exactly where its last frame ends (a copy of the published
-    /// part of a segment, or a segment truncated without its END frame).
+    /// The file ends exactly where its last frame ends, without an END frame: unsealed (a copy
+    /// of the published part of a segment), or sealed and then cut, which is also reported as
+    /// damage.
     Clean,
     /// Unsealed, and the space after the last frame is zero: preallocated space the writer had
     /// not reached (a live segment, or one whose writer stopped between frames, as after

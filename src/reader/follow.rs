@@ -445,6 +445,7 @@ impl Follower {
         };
         let limit = limit.min(super::MAX_SEGMENT_BYTES) as usize;
         st.avail = limit;
+        st.claimed = committed;
         // The first byte still needed (the walker may have stepped past the end of `data`,
         // over a frame's padding), and where reading goes on.
         let start = st.base + st.off;
@@ -525,6 +526,14 @@ impl Follower {
         live.report_past_end(&mut self.queue);
         let tail = match (fill.sealed, live.state.data.len() > live.state.off) {
             (_, true) => Tail::Torn,
+            // Sealed, everything read, and no END frame (`step` ends the segment at one): the
+            // file was cut after it was sealed, unless that was already said (a `committed`
+            // past the file, or damaged lz4 data).
+            (true, false) if !live.past_end_reported && !live.state.cut => {
+                let off = live.state.off;
+                self.queue.push_back(Err(live.state.missing_end(off)));
+                Tail::Clean
+            }
             (true, false) => Tail::Sealed,
             (false, false) => Tail::Clean,
         };
@@ -553,18 +562,28 @@ impl Iterator for Follower {
 
 #[cfg(test)]
 mod tests {
-    use super::super::walk::testing::{build_callsite, records, segment};
+    use super::super::walk::testing::{build_callsite, records, segment, unclosed};
     use super::*;
     use crate::wire::{Kind, tag};
 
-    /// A sealed segment of one call site `n {}` and one record per value of `values`.
-    fn sealed(values: &[u8]) -> Vec<u8> {
+    /// The frames of a segment of one call site `n {}` and one record per value of `values`.
+    fn frames(values: &[u8]) -> [(Kind, Vec<u8>); 2] {
         let vals: Vec<[u8; 2]> = values.iter().map(|&v| [tag::U8, v]).collect();
         let refs: Vec<&[u8]> = vals.iter().map(|v| &v[..]).collect();
-        segment(&[
+        [
             (Kind::Callsite, build_callsite("n {}", &[""], 0)),
             records(1, &refs),
-        ])
+        ]
+    }
+
+    /// A sealed segment of [`frames`], closed by its END frame.
+    fn sealed(values: &[u8]) -> Vec<u8> {
+        segment(&frames(values))
+    }
+
+    /// The segment of [`frames`] without its END frame, for [`unsealed`].
+    fn open(values: &[u8]) -> Vec<u8> {
+        unclosed(&frames(values))
     }
 
     /// `seg` (no END frame) as a live writer leaves it: not sealed, `committed` = `committed`
@@ -647,7 +666,7 @@ mod tests {
     #[test]
     fn an_unsealed_segment_ends_only_when_a_later_one_has_a_header() {
         let dir = tempfile::tempdir().unwrap();
-        let live = unsealed(sealed(&[1, 2]), None, 4096);
+        let live = unsealed(open(&[1, 2]), None, 4096);
         std::fs::write(dir.path().join(name(1)), &live).unwrap();
         let mut f = Follower::new(dir.path()).unwrap();
         assert_eq!(poll(&mut f), ["n 1", "n 2"]);
@@ -674,7 +693,7 @@ mod tests {
         // Two records frames; `committed` covers only the first.
         let one = [tag::U8, 1];
         let two = [tag::U8, 2];
-        let seg = segment(&[
+        let seg = unclosed(&[
             (Kind::Callsite, build_callsite("n {}", &[""], 0)),
             records(1, &[&one]),
             records(1, &[&two]),
@@ -704,6 +723,23 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_segment_without_its_end_frame_is_reported_as_a_plain_reader_reports_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name(1)), open(&[4])).unwrap();
+        let mut f = Follower::new(dir.path()).unwrap();
+        let got = poll(&mut f);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], "n 4");
+        assert!(got[1].contains("without the END frame"), "{got:?}");
+        assert_eq!(got[2], format!("end of {} Clean", name(1)));
+        let plain: Vec<String> = super::super::Reader::open([dir.path()])
+            .unwrap()
+            .filter_map(|e| e.err().map(|e| e.to_string()))
+            .collect();
+        assert_eq!(plain, got[1..2]);
+    }
+
+    #[test]
     fn frames_cut_by_a_read_are_completed_by_the_next() {
         let dir = tempfile::tempdir().unwrap();
         let values: Vec<u8> = (0..200).collect();
@@ -722,7 +758,7 @@ mod tests {
     #[test]
     fn a_committed_length_past_the_file_reads_what_the_file_holds_then_reports_it() {
         let dir = tempfile::tempdir().unwrap();
-        let lie = unsealed(sealed(&[5]), Some(4_000_000_000), 0);
+        let lie = unsealed(open(&[5]), Some(4_000_000_000), 0);
         std::fs::write(dir.path().join(name(1)), &lie).unwrap();
         let mut f = Follower::new(dir.path()).unwrap();
         assert_eq!(poll(&mut f), ["n 5"]);
@@ -781,11 +817,7 @@ mod tests {
         }
         assert_eq!(f.listings, 6);
         // A live segment with nothing new: one listing per poll, to look for a newer segment.
-        std::fs::write(
-            dir.path().join(name(51)),
-            unsealed(sealed(&[51]), None, 4096),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join(name(51)), unsealed(open(&[51]), None, 4096)).unwrap();
         assert_eq!(poll(&mut f), ["n 51"]);
         let before = f.listings;
         for _ in 0..5 {

@@ -275,8 +275,8 @@ mod tests {
             (Kind::Callsite, build_callsite("x {}", &[""], 0)),
             records(1, &[&one]),
         ]);
-        // The records frame's checksum, wrong.
-        let at = seg.len() - 48 + 8;
+        // The records frame's checksum (the frame before the 32-byte END frame), wrong.
+        let at = seg.len() - 32 - 48 + 8;
         seg[at] ^= 1;
         let outcomes = |r: Reader| {
             r.map(|e| match e {
@@ -364,7 +364,8 @@ mod tests {
         };
         // (what, the file, segment bytes kept, the tail)
         let cases = [
-            // Cut at a frame boundary: a raw segment cut there would look whole (`Sealed`).
+            // Cut at a frame boundary: a raw segment cut there reports its missing END frame;
+            // here the lz4 frame's structure tells first.
             (
                 "cut after block 1",
                 c[..b[0].end].to_vec(),

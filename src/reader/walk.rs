@@ -53,6 +53,8 @@ pub(super) struct SegmentState {
     pid: u32,
     pub(super) off: usize,
     pub(super) committed: usize,
+    /// The committed length the header claims, not clamped to the bytes there are.
+    pub(super) claimed: u64,
     sealed: bool,
     anchor: (u64, u64, f64),
     callsites: HashMap<u32, Arc<CallsiteInfo>>,
@@ -109,6 +111,7 @@ impl SegmentState {
             pid: h.pid,
             off: HEADER_LEN,
             committed,
+            claimed: h.committed,
             sealed: h.is_sealed(),
             anchor: (h.anchor_ticks, h.anchor_unix_ns, h.ticks_per_sec),
             callsites: HashMap::new(),
@@ -148,6 +151,28 @@ impl SegmentState {
             offset: (self.base + offset) as u64,
             reason: reason.into(),
         }
+    }
+
+    /// The damage a sealed segment shows when its frames stop at `off` before an END frame.
+    pub(super) fn missing_end(&self, off: usize) -> ReadError {
+        let held = self.base + self.data.len();
+        let short = if self.claimed > held as u64 {
+            format!(
+                ", {} bytes short of the {} its header says were written",
+                self.claimed - held as u64,
+                self.claimed
+            )
+        } else {
+            String::new()
+        };
+        self.corrupt(
+            off,
+            format!(
+                "the segment is marked sealed but its frames stop here without the END frame \
+                 that closes it{short}: the file was cut after it was sealed, and whatever \
+                 followed is lost"
+            ),
+        )
     }
 
     /// The frame header at `off` and its payload range, if the payload lies within the data;
@@ -297,7 +322,13 @@ impl SegmentState {
         }
         if off + FRAME_HEADER_LEN > self.data.len() {
             let tail = if off >= self.data.len() || self.data[off..].iter().all(|&b| b == 0) {
-                if self.sealed {
+                if self.sealed && !self.live && !self.cut {
+                    // A sealed segment ends with its END frame: the file was cut after sealing
+                    // (a copy that stopped, a truncation), at a frame boundary, so every frame
+                    // before the cut reads well and only this tells that the rest is gone.
+                    queue.push_back(Err(self.missing_end(off)));
+                    Tail::Clean
+                } else if self.sealed {
                     Tail::Sealed
                 } else if off >= self.data.len() {
                     Tail::Clean
@@ -320,6 +351,10 @@ impl SegmentState {
                 }
                 let zeros = self.data[off..].iter().all(|&b| b == 0);
                 if off >= self.committed && zeros {
+                    if self.sealed && !self.live && !self.cut {
+                        queue.push_back(Err(self.missing_end(off)));
+                        return self.finish(Tail::Clean, queue);
+                    }
                     return self.finish(Tail::ZeroFilled, queue);
                 }
                 if off >= self.committed {
@@ -715,8 +750,21 @@ pub(super) mod testing {
         p
     }
 
-    /// A sealed segment holding `frames` (kind and payload each), checksums and all.
+    /// A sealed segment holding `frames` (kind and payload each), checksums and all, closed by
+    /// its END frame.
     pub(crate) fn segment(frames: &[(Kind, Vec<u8>)]) -> Vec<u8> {
+        let end = wire::EndBody {
+            next_seq: 2,
+            records: 0,
+        };
+        let end = (Kind::End, zerocopy::IntoBytes::as_bytes(&end).to_vec());
+        let mut seg = unclosed(frames);
+        append(&mut seg, std::slice::from_ref(&end));
+        seg
+    }
+
+    /// What [`segment`] makes, without the END frame: a sealed segment cut after its frames.
+    pub(crate) fn unclosed(frames: &[(Kind, Vec<u8>)]) -> Vec<u8> {
         let mut seg = SegmentHeader::encode(&wire::NewHeader {
             seq: 1,
             created_unix_ns: 0,
@@ -727,6 +775,14 @@ pub(super) mod testing {
             pid: 1,
         })
         .to_vec();
+        seg[wire::FLAGS_OFFSET..wire::FLAGS_OFFSET + 4]
+            .copy_from_slice(&wire::FLAG_SEALED.to_le_bytes());
+        append(&mut seg, frames);
+        seg
+    }
+
+    /// Appends `frames` to the segment `seg` and sets its committed length to its end.
+    fn append(seg: &mut Vec<u8>, frames: &[(Kind, Vec<u8>)]) {
         for (kind, payload) in frames {
             let mut head = [0u8; FRAME_HEADER_LEN];
             head[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -739,9 +795,6 @@ pub(super) mod testing {
         }
         let len = seg.len() as u64;
         seg[wire::COMMITTED_OFFSET..wire::COMMITTED_OFFSET + 8].copy_from_slice(&len.to_le_bytes());
-        seg[wire::FLAGS_OFFSET..wire::FLAGS_OFFSET + 4]
-            .copy_from_slice(&wire::FLAG_SEALED.to_le_bytes());
-        seg
     }
 
     /// A records frame of producer 1: one record of call site `id` per item of `values`.
@@ -777,7 +830,7 @@ pub(super) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{build_callsite, records, segment};
+    use super::testing::{build_callsite, records, segment, unclosed};
     use super::*;
     use crate::wire::tag;
 
@@ -808,7 +861,7 @@ mod tests {
             &vec![b'p'; filler],
         ]
         .concat();
-        let head = segment(&[
+        let head = unclosed(&[
             (Kind::Callsite, build_callsite("v {}", &[""], 0)),
             records(1, &[&one]),
         ]);
@@ -848,8 +901,9 @@ mod tests {
                 good.push(off);
             }
         }
-        // The frames before and after the filler, each found twice; none inside it.
-        assert_eq!(good.len(), 2 * 6 - 2, "{good:?}");
+        // The frames before and after the filler (END included), each found twice; none
+        // inside it.
+        assert_eq!(good.len(), 2 * 7 - 2, "{good:?}");
         assert!(good.iter().all(|o| !filler.contains(o)), "{good:?}");
         assert!(
             st.ranges.is_some(),
@@ -883,6 +937,57 @@ mod tests {
                 "v 1", &damage, "v xx", "v 1", "v 1", "v xx", "v xx", "v xx", "Sealed"
             ]
         );
+    }
+
+    /// Messages, damage and the tail, as the reader yields them.
+    fn read_all(seg: Vec<u8>) -> Vec<String> {
+        super::super::Reader::from_memory([(PathBuf::from("s"), seg)])
+            .map(|e| match e {
+                Ok(Event::Record(r)) => r.message(),
+                Ok(Event::SegmentEnd { tail, .. }) => format!("{tail:?}"),
+                Ok(_) => "other".into(),
+                Err(e) => e.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sealed_segment_cut_at_a_frame_boundary_is_damage_not_a_whole_segment() {
+        let frames = [
+            (Kind::Callsite, build_callsite("v {}", &[""], 0)),
+            records(1, &[&[tag::U8, 1]]),
+            records(1, &[&[tag::U8, 2]]),
+        ];
+        assert_eq!(read_all(segment(&frames)), ["v 1", "v 2", "Sealed"]);
+        let cut = unclosed(&frames);
+        let at = cut.len();
+        let got = read_all(cut.clone());
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[..2], ["v 1", "v 2"]);
+        assert!(
+            got[2].starts_with(&format!("s: corrupt data at byte offset {at}: the segment is marked sealed but its frames stop here without the END frame")),
+            "{got:?}"
+        );
+        assert!(!got[2].contains("short of"), "{got:?}");
+        assert_eq!(got[3], "Clean");
+        // The header still claims the bytes that were cut off: the report says how many.
+        let mut claims = cut;
+        let claimed = at as u64 + 4096;
+        claims[wire::COMMITTED_OFFSET..wire::COMMITTED_OFFSET + 8]
+            .copy_from_slice(&claimed.to_le_bytes());
+        let got = read_all(claims);
+        assert!(
+            got[2].contains(&format!(
+                "4096 bytes short of the {claimed} its header says were written"
+            )),
+            "{got:?}"
+        );
+        // Zeros after the last frame (a sealed file that was never cut, then lost its END):
+        // the same damage.
+        let mut zeros = unclosed(&frames);
+        zeros.resize(at + 512, 0);
+        let got = read_all(zeros);
+        assert!(got[2].contains("without the END frame"), "{got:?}");
     }
 
     #[test]

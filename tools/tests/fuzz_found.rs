@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use tachylog::wire::{
-    COMMITTED_OFFSET, CallsiteHead, DroppedBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader, Kind,
-    NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, align_up,
+    COMMITTED_OFFSET, CallsiteHead, DroppedBody, EndBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader,
+    Kind, NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, align_up,
     frame_crc, tag,
 };
 
@@ -44,8 +44,14 @@ fn header(anchor_ticks: u64, anchor_unix_ns: u64, ticks_per_sec: f64) -> Vec<u8>
     .to_vec()
 }
 
-/// Seals `seg` with `committed` in its header (its true length when `None`).
-fn seal(seg: &mut [u8], committed: Option<u64>) {
+/// Seals `seg` as a writer does: appends its END frame, then sets `committed` in its header
+/// (its true length when `None`) and the sealed flag.
+fn seal(seg: &mut Vec<u8>, committed: Option<u64>) {
+    let end = EndBody {
+        next_seq: 2,
+        records: 0,
+    };
+    frame(seg, Kind::End, bytemuck::bytes_of(&end));
     let committed = committed.unwrap_or(seg.len() as u64);
     seg[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&committed.to_le_bytes());
     seg[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&FLAG_SEALED.to_le_bytes());

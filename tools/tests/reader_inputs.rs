@@ -271,3 +271,34 @@ fn a_damaged_frame_and_a_torn_tail_are_damage_in_all_three() {
     assert!(stderr(&outs[2].1).contains("the last frame is incomplete"));
     assert!(stdout(&outs[1].1).contains("tail torn"));
 }
+
+#[test]
+fn a_sealed_segment_cut_before_its_end_frame_is_damage_and_its_records_are_read() {
+    let dir = copy_of_good();
+    let first = tachylog::reader::segment_files(dir.path()).unwrap()[0].clone();
+    let mut bytes = std::fs::read(&first).unwrap();
+    // The engine sealed it: its last frame is END, 16 bytes of header and 16 of body.
+    let end = bytes.len() - 32;
+    let head: tachylog::wire::FrameHeader =
+        bytemuck::pod_read_unaligned(&bytes[end..end + tachylog::wire::FRAME_HEADER_LEN]);
+    assert_eq!(head.kind, tachylog::wire::Kind::End as u16);
+    assert_ne!(
+        bytes[tachylog::wire::FLAGS_OFFSET] as u32 & tachylog::wire::FLAG_SEALED,
+        0
+    );
+    // Cut exactly there, as a copy that stopped would: every frame left verifies.
+    bytes.truncate(end);
+    std::fs::write(&first, &bytes).unwrap();
+    let outs = all_three(dir.path());
+    assert_code(&outs, 1, "without the END frame");
+    let says = stderr(&outs[0].1);
+    assert!(
+        says.contains(&format!(
+            "{}: corrupt data at byte offset {end}",
+            first.display()
+        )) && says.contains("32 bytes short of the"),
+        "{says}"
+    );
+    // Nothing that is there is lost: every record still decodes.
+    assert_eq!(stdout(&outs[0].1).lines().count(), TOTAL);
+}
