@@ -229,6 +229,11 @@ impl Follower {
                 return false;
             }
         };
+        // Forget the finished segments that are gone (retention removed them): the set stays
+        // as large as the directory however long the follower runs, and a file that takes a
+        // forgotten name later (a writer that started over in an emptied directory) is read.
+        let present: HashSet<PathBuf> = files.iter().map(|p| raw_name(p)).collect();
+        self.finished.retain(|f| present.contains(f));
         let current = self.current.as_ref().map(|c| raw_name(&c.state.path));
         self.listing.clear();
         self.earlier = 0;
@@ -737,6 +742,34 @@ mod tests {
             .filter_map(|e| e.err().map(|e| e.to_string()))
             .collect();
         assert_eq!(plain, got[1..2]);
+    }
+
+    #[test]
+    fn segments_removed_from_the_directory_are_forgotten_and_a_name_taken_again_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for seq in 1..=50u64 {
+            std::fs::write(dir.path().join(name(seq)), sealed(&[seq as u8])).unwrap();
+        }
+        let mut f = Follower::new(dir.path()).unwrap();
+        assert_eq!(poll(&mut f).len(), 100);
+        assert_eq!(f.finished.len(), 50);
+        // Retention removes the oldest 45; the next idle poll lists the directory.
+        for seq in 1..=45u64 {
+            std::fs::remove_file(dir.path().join(name(seq))).unwrap();
+        }
+        assert!(poll(&mut f).is_empty());
+        assert_eq!(f.finished.len(), 5);
+        // Everything is removed and a writer starts over at sequence 1: its segment is read.
+        for seq in 46..=50u64 {
+            std::fs::remove_file(dir.path().join(name(seq))).unwrap();
+        }
+        assert!(poll(&mut f).is_empty());
+        assert!(f.finished.is_empty());
+        std::fs::write(dir.path().join(name(1)), sealed(&[99])).unwrap();
+        assert_eq!(
+            poll(&mut f),
+            ["n 99", &format!("end of {} Sealed", name(1))]
+        );
     }
 
     #[test]
