@@ -384,12 +384,6 @@ mod tests {
                 4 * BLOCK,
                 Tail::Torn,
             ),
-            (
-                "byte flipped in block 3",
-                flip(b[2].start + 99),
-                2 * BLOCK,
-                Tail::Torn,
-            ),
             // Every block decoded: all the records, sealed; the damage is still reported.
             (
                 "content checksum flipped",
@@ -427,6 +421,36 @@ mod tests {
                 errs.last().map(ToString::to_string),
                 "{what}: follow"
             );
+        }
+
+        // A damaged block in a file that goes on: the records of a raw segment whose bytes of
+        // that block are lost (zeros), in the plain reader and in follow mode, and the end of
+        // the segment is read.
+        std::fs::write(&path, flip(b[2].start + 99)).expect("write");
+        let mut holed = seg.clone();
+        holed[2 * BLOCK..3 * BLOCK].fill(0);
+        let (want, want_errs, want_tails) = outcome(Reader::from_memory([("raw".into(), holed)]));
+        assert!(want.len() < all.len() && want.len() > all.len() / 2);
+        assert_eq!(want_tails, [Tail::Sealed]);
+        for (how, (msgs, errs, tails)) in [
+            ("read", outcome(Reader::open([&path]).expect("open"))),
+            (
+                "follow",
+                outcome(follow::Follower::new(dir.path()).expect("dir")),
+            ),
+        ] {
+            assert_eq!(msgs, want, "{how}");
+            assert!(msgs.last() == all.last(), "{how}: the last record is read");
+            assert_eq!(tails, [Tail::Sealed], "{how}");
+            // The walker's own report of the frame it lost, then the lz4 block's.
+            assert_eq!(errs.len(), want_errs.len() + 1, "{how}: {errs:?}");
+            match errs.last() {
+                Some(ReadError::Corrupt { offset, reason, .. }) => {
+                    assert_eq!(*offset, 2 * BLOCK as u64, "{how}");
+                    assert!(reason.contains("lz4 block 3"), "{how}: {reason}");
+                }
+                other => panic!("{how}: {other:?}"),
+            }
         }
     }
 }

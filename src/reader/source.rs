@@ -8,8 +8,10 @@
 //!
 //! A compressed segment whose lz4 data is damaged or cut short yields the bytes of every block
 //! before the damage, with an [`Lz4Damage`] saying what is wrong: the walker reads them as it
-//! reads a raw segment cut at that point. Only when not even the segment header comes out of it
-//! does the whole file fail.
+//! reads a raw segment cut at that point. When the frame's structure leads past a damaged block
+//! to its end mark, the blocks after it are read too, and only the damaged blocks' bytes are
+//! lost ([`read_on`]). Only when not even the segment header comes out of it does the whole
+//! file fail.
 use super::ReadError;
 use crate::wire::{FormatError, HEADER_LEN, SegmentHeader};
 use std::fs::File;
@@ -121,9 +123,20 @@ pub(crate) struct Lz4Damage {
     /// reached, so blocks may be missing. False when every block decoded and only what follows
     /// them (the end mark, the content checksum, bytes after the frame) is wrong.
     pub(crate) cut: bool,
-    /// Where the segment's bytes would end: its header's committed length, clamped to what
-    /// the header allows and to at least the bytes there are.
+    /// Where the bytes lost end: the header's committed length (clamped to what the header
+    /// allows and to at least the bytes there are) when what followed the damage is lost; the
+    /// end of the damaged block when the blocks after it were read.
     pub(crate) end: u64,
+    /// Further damaged blocks after the first, each as its report and the end of its bytes,
+    /// when the blocks after the first were read.
+    pub(crate) more: Vec<(ReadError, u64)>,
+}
+
+impl Lz4Damage {
+    /// Every report with the end of the bytes it says are lost, in order.
+    pub(crate) fn ranges(self) -> impl Iterator<Item = (ReadError, u64)> {
+        std::iter::once((self.error, self.end)).chain(self.more)
+    }
 }
 
 fn load_compressed(
@@ -192,6 +205,7 @@ fn load_compressed(
         ));
     }
     let part = dec.get_ref().part;
+    let failed = rest.is_err();
     let why = match rest {
         Err(e) => Some(dec.get_ref().describe(&e, len)),
         Ok(()) if part == Part::Untracked => {
@@ -225,8 +239,40 @@ fn load_compressed(
         return Ok((data, None));
     };
     let t = dec.get_ref();
-    let cut = !t.ended();
     let at = data.len() as u64;
+    // A block that fails to decode, in a file that goes on: the blocks after it are
+    // independent, so they are read, and only its own bytes are lost.
+    if failed
+        && t.blocks > 0
+        && let Some(after) = read_on(t.inner.get_ref(), t.blocks, t.block_at, at, cap)
+    {
+        data.extend_from_slice(&after.bytes);
+        let mut lost = after.lost.into_iter().map(|b| {
+            let reason = match b.why {
+                None => format!(
+                    "{why}; its {} bytes are lost, the blocks after it are read",
+                    b.len
+                ),
+                Some(what) => format!(
+                    "lz4 block {} (at byte {} of the compressed file) is damaged: {what}; its {} \
+                     bytes are lost",
+                    b.number, b.at, b.len
+                ),
+            };
+            (corrupt(b.start, reason), b.start + b.len)
+        });
+        let (error, end) = lost.next().expect("the first damaged block is in the list");
+        return Ok((
+            data,
+            Some(Lz4Damage {
+                error,
+                cut: false,
+                end,
+                more: lost.collect(),
+            }),
+        ));
+    }
+    let cut = !t.ended();
     let end = header.committed.clamp(at, cap.max(at));
     let reason = if at < end {
         format!("{why}; the segment's bytes from here on are lost")
@@ -239,8 +285,113 @@ fn load_compressed(
             error: corrupt(at, reason),
             cut,
             end,
+            more: Vec::new(),
         }),
     ))
+}
+
+/// A block [`read_on`] could not use: it stands as `len` zero bytes at `start` in the raw
+/// bytes.
+struct LostBlock {
+    /// Its number in the frame, from 1, and the offset of its size field in the file.
+    number: u64,
+    at: u64,
+    start: u64,
+    len: u64,
+    /// What is wrong with it; `None` for the block the frame decoder stopped at.
+    why: Option<String>,
+}
+
+/// What [`read_on`] read after a damaged block.
+struct After {
+    /// The raw bytes from the damaged block's place on: zeros for each block that does not
+    /// decode, the decoded bytes of the others.
+    bytes: Vec<u8>,
+    lost: Vec<LostBlock>,
+}
+
+/// Reads on after lz4 block `number` of the frame in `file` failed to decode, its size field
+/// at `at` in the file and its raw bytes due at `start`: each later block is read on its own
+/// (they are independent, and each carries its checksum), and each block that does not
+/// decode, the first included, stands as a whole block of zeros, so that the bytes after it
+/// keep their offsets (every block but the last holds the frame's full block size). At most
+/// `cap` raw bytes in all. `None`, and nothing gained, unless the frame says its blocks are
+/// independent and checksummed, the blocks before filled whole blocks, and the end mark is
+/// reached through size fields that the frame allows: a file whose structure is lost past the
+/// damage is read only up to it.
+fn read_on(file: &File, number: u64, at: u64, start: u64, cap: u64) -> Option<After> {
+    use std::os::unix::fs::FileExt;
+    let mut desc = [0u8; 6];
+    file.read_exact_at(&mut desc, 0).ok()?;
+    let (flg, bd) = (desc[4], desc[5]);
+    // Independent blocks (bit 5) with checksums (bit 4), as the compressor writes them.
+    if u32::from_le_bytes([desc[0], desc[1], desc[2], desc[3]]) != LZ4_MAGIC || flg & 0x30 != 0x30 {
+        return None;
+    }
+    let block: u64 = match (bd >> 4) & 7 {
+        4 => 64 << 10,
+        5 => 256 << 10,
+        6 => 1 << 20,
+        7 => 4 << 20,
+        _ => return None,
+    };
+    if !start.is_multiple_of(block) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut lost = Vec::new();
+    let mut buf = vec![0u8; block as usize];
+    let (mut pos, mut n) = (at, number);
+    loop {
+        let mut field = [0u8; 4];
+        file.read_exact_at(&mut field, pos).ok()?;
+        let size = u32::from_le_bytes(field);
+        if size == 0 {
+            break;
+        }
+        let stored = u64::from(size & 0x7FFF_FFFF);
+        if stored > block {
+            return None;
+        }
+        let mut raw = vec![0u8; stored as usize + 4];
+        file.read_exact_at(&mut raw, pos + 4).ok()?;
+        let (data, sum) = raw.split_at(stored as usize);
+        let why = if n == number {
+            Some(None)
+        } else if twox_hash::XxHash32::oneshot(0, data).to_le_bytes() != sum {
+            Some(Some("block checksum mismatch".to_string()))
+        } else if size & 0x8000_0000 != 0 {
+            out.extend_from_slice(data);
+            None
+        } else {
+            match lz4_flex::block::decompress_into(data, &mut buf) {
+                Ok(k) => {
+                    out.extend_from_slice(&buf[..k]);
+                    None
+                }
+                Err(e) => Some(Some(format!("invalid compressed data ({e})"))),
+            }
+        };
+        if let Some(why) = why {
+            // A whole block, or what the header allows, if the last block is the lost one.
+            let at_raw = start + out.len() as u64;
+            let len = block.min(cap.saturating_sub(at_raw));
+            lost.push(LostBlock {
+                number: n,
+                at: pos,
+                start: at_raw,
+                len,
+                why,
+            });
+            out.resize(out.len() + len as usize, 0);
+        }
+        if start + out.len() as u64 > cap {
+            return None;
+        }
+        pos += 4 + stored + 4;
+        n += 1;
+    }
+    Some(After { bytes: out, lost })
 }
 
 /// An lz4 decoding error in words.
@@ -709,7 +860,7 @@ pub(super) mod tests {
         let mut trailing = c.clone();
         trailing.extend_from_slice(b"xyz");
         // (what, the file, segment bytes kept, whether the end may be missing, message)
-        let cases: [(&str, Vec<u8>, usize, bool, &str); 8] = [
+        let cases: [(&str, Vec<u8>, usize, bool, &str); 7] = [
             (
                 "cut in block 2",
                 cut(b[1].start + 10),
@@ -744,13 +895,6 @@ pub(super) mod tests {
                 seg.len(),
                 true,
                 "inside the lz4 content checksum",
-            ),
-            (
-                "byte flipped in block 5",
-                flip(b[4].start + 100),
-                4 * BLOCK,
-                true,
-                "lz4 block 5 (at byte",
             ),
             (
                 "content checksum flipped",
@@ -793,22 +937,100 @@ pub(super) mod tests {
             let err = load_segment(&p).expect_err(what);
             assert!(matches!(err, ReadError::Corrupt { .. }), "{what}: {err}");
         }
+
+        // A damaged block in a file that goes on: the blocks after it are read, and only its
+        // own bytes are lost, as zeros in their place. Two damaged blocks: two reports.
+        let mut two = flip(b[4].start + 100);
+        two[b[7].start + 50] ^= 0x20;
+        for (what, file, lost) in [
+            ("byte flipped in block 5", flip(b[4].start + 100), vec![5]),
+            ("bytes flipped in blocks 5 and 8", two, vec![5, 8]),
+        ] {
+            let (data, damage) = load(dir.path(), &file).expect(what);
+            let mut want = seg.clone();
+            for n in &lost {
+                want[(n - 1) * BLOCK..n * BLOCK].fill(0);
+            }
+            assert!(data == want, "{what}: not the segment less its lost blocks");
+            let d = damage.unwrap_or_else(|| panic!("{what}: no damage reported"));
+            assert!(!d.cut, "{what}");
+            let ranges: Vec<(u64, u64, String)> = d
+                .ranges()
+                .map(|(e, end)| match e {
+                    ReadError::Corrupt { offset, reason, .. } => (offset, end, reason),
+                    e => panic!("{what}: {e}"),
+                })
+                .collect();
+            assert_eq!(ranges.len(), lost.len(), "{what}");
+            for ((offset, end, reason), n) in ranges.iter().zip(&lost) {
+                assert_eq!(*offset, ((n - 1) * BLOCK) as u64, "{what}");
+                assert_eq!(*end, (n * BLOCK) as u64, "{what}");
+                assert!(
+                    reason.contains(&format!("lz4 block {n} (at byte {}", b[n - 1].start)),
+                    "{what}: {reason}"
+                );
+                assert!(reason.contains("65536 bytes are lost"), "{what}: {reason}");
+            }
+            assert!(
+                ranges[0].2.contains("the blocks after it are read"),
+                "{what}"
+            );
+            let p = dir.path().join("x-0000000001.tlog.lz4");
+            assert!(load_segment(&p).is_err(), "{what}");
+        }
+        // Without block checksums (the previous release's files) nothing is read past the
+        // damage, as before.
+        let old = lz4_with(
+            lz4_flex::frame::FrameInfo::new()
+                .block_size(lz4_flex::frame::BlockSize::Max64KB)
+                .block_mode(lz4_flex::frame::BlockMode::Independent)
+                .content_checksum(true),
+            &seg,
+        );
+        let (ob, _) = blocks(&old);
+        let mut bad = old.clone();
+        bad[ob[4].start + 100] ^= 0x20;
+        let (_, d) = load(dir.path(), &bad).expect("old settings");
+        let d = d.expect("damage reported");
+        assert!(d.more.is_empty());
+        assert!(!d.error.to_string().contains("the blocks after it are read"));
     }
 
     #[test]
-    fn any_cut_or_flipped_byte_yields_a_prefix_of_the_segment_and_a_report() {
+    fn any_cut_or_flipped_byte_yields_a_prefix_or_the_segment_less_its_lost_blocks() {
         let dir = tempfile::tempdir().expect("tempdir");
         let seg = segment_of(150_000);
         let c = lz4_with(new_settings(), &seg);
+        const BLOCK: usize = 64 << 10;
         let check = |what: String, file: &[u8]| match load(dir.path(), file) {
             Ok((data, damage)) => {
-                assert!(seg.starts_with(&data), "{what}: not a prefix");
-                assert!(
-                    data.len() % (64 << 10) == 0 || data.len() == seg.len(),
-                    "{what}: {} bytes, not whole blocks",
-                    data.len()
-                );
-                assert!(damage.is_some(), "{what}: no damage reported");
+                let d = damage.unwrap_or_else(|| panic!("{what}: no damage reported"));
+                if d.cut || data.len() < seg.len() {
+                    assert!(seg.starts_with(&data), "{what}: not a prefix");
+                    assert!(
+                        data.len() % BLOCK == 0 || data.len() == seg.len(),
+                        "{what}: {} bytes, not whole blocks",
+                        data.len()
+                    );
+                } else {
+                    // Read on past a damaged block: the segment, but for the zeros of each
+                    // block reported lost.
+                    assert_eq!(data.len(), seg.len(), "{what}");
+                    let mut want = seg.clone();
+                    for (e, end) in d.ranges() {
+                        let ReadError::Corrupt { offset, .. } = e else {
+                            panic!("{what}: {e}")
+                        };
+                        let (a, b) = (offset as usize, (end as usize).min(seg.len()));
+                        if a % BLOCK == 0 && b - a == BLOCK.min(seg.len() - a) {
+                            want[a..b].fill(0);
+                        }
+                    }
+                    assert!(
+                        data == want,
+                        "{what}: not the segment with its lost blocks zeroed"
+                    );
+                }
             }
             // Only damage that leaves no header fails the file.
             Err(ReadError::Corrupt { offset: 0, .. }) => {}

@@ -56,9 +56,9 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
     }
     let (mut st, warn) = SegmentState::new(path.to_owned(), data)?;
     // Damaged lz4 data: the bytes lost are reported here, as a range, not by the walker.
-    let lost = lz4.map(|d| {
+    let lost: Vec<(ReadError, u64)> = lz4.map_or_else(Vec::new, |d| {
         st.cut = d.cut;
-        (d.end, d.error)
+        d.ranges().collect()
     });
     let mut report = SegmentReport {
         path: path.to_owned(),
@@ -104,8 +104,10 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
             }
         }
     }
-    if let Some((end, ReadError::Corrupt { offset, reason, .. })) = lost {
-        report.damage.push((offset, end.max(offset), reason));
+    for (e, end) in lost {
+        if let ReadError::Corrupt { offset, reason, .. } = e {
+            report.damage.push((offset, end.max(offset), reason));
+        }
     }
     report.frames = st.frames;
     Ok(report)

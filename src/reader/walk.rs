@@ -74,7 +74,7 @@ pub(super) struct SegmentState {
     /// then ends torn.
     pub(super) cut: bool,
     /// What was found wrong while loading the bytes, reported when the segment ends.
-    pub(super) lost: Option<ReadError>,
+    pub(super) lost: Vec<ReadError>,
 }
 
 impl SegmentState {
@@ -126,7 +126,7 @@ impl SegmentState {
             live: false,
             starved: false,
             cut: false,
-            lost: None,
+            lost: Vec::new(),
             avail: 0,
             need: 0,
         };
@@ -275,15 +275,13 @@ impl SegmentState {
     pub(super) fn damaged(&mut self, damage: Option<super::source::Lz4Damage>) {
         if let Some(d) = damage {
             self.cut = d.cut;
-            self.lost = Some(d.error);
+            self.lost = d.ranges().map(|(e, _)| e).collect();
         }
     }
 
     pub(super) fn finish(&mut self, tail: Tail, queue: &mut VecDeque<Result<Event, ReadError>>) {
         self.done = true;
-        if let Some(e) = self.lost.take() {
-            queue.push_back(Err(e));
-        }
+        queue.extend(std::mem::take(&mut self.lost).into_iter().map(Err));
         let tail = if self.cut { Tail::Torn } else { tail };
         queue.push_back(Ok(Event::SegmentEnd {
             path: self.path.clone(),
