@@ -6,7 +6,8 @@
 //! whole burst and record its mean, as Quill's `hot_path_latency` benchmark reports. Separate
 //! rows fill tachylog's ring on purpose (no pauses, smallest ring) under `Drop` and `Block`.
 //!
-//! `cargo bench --bench latency [-- --threads 1,2,4 --bursts N --quick --console]`. Prints a
+//! `cargo bench --bench latency [-- --threads 1,2,4 --bursts N --quick --console --pin]`
+//! (`--pin`: producer `t` on core `t`, the drain on the last core). Prints a
 //! Markdown table and writes `target/bench/latency.json` and `target/bench/latency.svg`.
 //! `--console` runs tachylog with its development console on stderr (`Builder::console`;
 //! redirect it, `2>console.txt`): the call's latency should not change, since the console
@@ -204,13 +205,23 @@ impl Part {
 }
 
 /// Starts `S`, runs `threads` producers for `bursts` bursts (or the flood), stops `S`.
-fn measure<S: Subject>(shape: Shape, threads: usize, mode: Mode, bursts: usize) -> Part {
+fn measure<S: Subject>(
+    shape: Shape,
+    threads: usize,
+    mode: Mode,
+    bursts: usize,
+    opts: &Opts,
+) -> Part {
     let dir = common::scratch(&format!("latency-{}", S::NAME.replace(' ', "_")));
     let setup = match mode {
-        Mode::Bursts => Setup::default(),
+        Mode::Bursts => Setup {
+            drain_core: opts.drain_core(),
+            ..Setup::default()
+        },
         Mode::Flood { block } => Setup {
             block,
             ring: tachylog_min_ring(),
+            drain_core: opts.drain_core(),
             ..Setup::default()
         },
     };
@@ -220,12 +231,19 @@ fn measure<S: Subject>(shape: Shape, threads: usize, mode: Mode, bursts: usize) 
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (s, barrier, n) = (&s, &barrier, bursts);
-                sc.spawn(move || match (mode, shape) {
-                    (Mode::Bursts, Shape::IntIntDouble) => bursts_thread::<S, 0>(s, t, n, barrier),
-                    (Mode::Bursts, Shape::Str20Int) => bursts_thread::<S, 1>(s, t, n, barrier),
-                    (Mode::Bursts, Shape::Str200) => bursts_thread::<S, 2>(s, t, n, barrier),
-                    (Mode::Bursts, Shape::Fields5) => bursts_thread::<S, 3>(s, t, n, barrier),
-                    (Mode::Flood { .. }, _) => flood_thread::<S, 0>(s, t, n * BURST / 2, barrier),
+                sc.spawn(move || {
+                    opts.pin_to(t);
+                    match (mode, shape) {
+                        (Mode::Bursts, Shape::IntIntDouble) => {
+                            bursts_thread::<S, 0>(s, t, n, barrier)
+                        }
+                        (Mode::Bursts, Shape::Str20Int) => bursts_thread::<S, 1>(s, t, n, barrier),
+                        (Mode::Bursts, Shape::Str200) => bursts_thread::<S, 2>(s, t, n, barrier),
+                        (Mode::Bursts, Shape::Fields5) => bursts_thread::<S, 3>(s, t, n, barrier),
+                        (Mode::Flood { .. }, _) => {
+                            flood_thread::<S, 0>(s, t, n * BURST / 2, barrier)
+                        }
+                    }
                 })
             })
             .collect();
@@ -248,7 +266,7 @@ fn measure<S: Subject>(shape: Shape, threads: usize, mode: Mode, bursts: usize) 
 }
 
 /// A logger's name and its measuring function.
-type Runner = (&'static str, fn(Shape, usize, Mode, usize) -> Part);
+type Runner = (&'static str, fn(Shape, usize, Mode, usize, &Opts) -> Part);
 
 /// Measures every runner for `shape` and `threads` in `rounds` stretches, rotating their order
 /// each round, so that a noisy stretch of the machine falls on all of them alike.
@@ -267,7 +285,7 @@ fn interleaved(
         let bursts = opts.bursts / rounds + usize::from(round < opts.bursts % rounds);
         for k in 0..runners.len() {
             let i = (k + round) % runners.len();
-            let part = (runners[i].1)(shape, threads, mode, bursts);
+            let part = (runners[i].1)(shape, threads, mode, bursts, opts);
             match &mut parts[i] {
                 Some(p) => p.merge(part),
                 slot => *slot = Some(part),
