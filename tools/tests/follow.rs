@@ -148,10 +148,10 @@ fn stderr_of(child: &mut Child) -> std::thread::JoinHandle<String> {
 
 /// Forged segments: built frame by frame with the format's own types, as a writer makes them.
 mod forged {
-    use super::common::forge::{frame, string};
+    use super::common::forge::{descriptions, end, frame};
     use tachylog::wire::{
-        COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, Kind, NewHeader,
-        RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, tag,
+        COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, Kind, NewHeader, RECORD_HEAD_LEN, RecordHead,
+        RecordsHead, SegmentHeader, tag,
     };
 
     /// Segment `seq` holding one record, `segment {seq}`, of thread `forge`; sealed (END
@@ -167,30 +167,7 @@ mod forged {
             pid: 4242,
         })
         .to_vec();
-        let thread = ThreadHead {
-            producer: 1,
-            tid: 7,
-            has_name: 1,
-            name_len: 5,
-        };
-        frame(
-            &mut seg,
-            Kind::Thread,
-            &[bytemuck::bytes_of(&thread), b"forge"].concat(),
-        );
-        let head = CallsiteHead {
-            id: 1,
-            line: 1,
-            level: 3,
-            _pad: [0; 3],
-            n_args: 1,
-            n_fields: 0,
-        };
-        let mut cs = bytemuck::bytes_of(&head).to_vec();
-        for s in ["forge", "forge", "src/forge.rs", "segment {}", ""] {
-            string(&mut cs, s);
-        }
-        frame(&mut seg, Kind::Callsite, &cs);
+        descriptions(&mut seg, "segment {}");
         let values = [&[tag::U64][..], &seq.to_le_bytes()].concat();
         let record = RecordHead {
             len: (RECORD_HEAD_LEN + values.len()) as u32,
@@ -213,11 +190,7 @@ mod forged {
         );
         let sealed = committed.is_none();
         if sealed {
-            let end = EndBody {
-                next_seq: seq + 1,
-                records: 1,
-            };
-            frame(&mut seg, Kind::End, bytemuck::bytes_of(&end));
+            end(&mut seg, seq + 1, 1);
         }
         let committed = committed.unwrap_or(seg.len() as u64);
         seg[COMMITTED_OFFSET..COMMITTED_OFFSET + 8].copy_from_slice(&committed.to_le_bytes());

@@ -10,15 +10,12 @@
 //! default, 64 MiB with `TACHYLOG_LONG=1`. `TACHYLOG_TIME_BIN=PATH` times another build of
 //! `tachylog` (an older one, to compare).
 mod common;
-use common::forge::{frame, header, string};
+use common::forge::{descriptions, end, frame, header};
 use common::{long, measured_bin};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tachylog::wire::{
-    CallsiteHead, EndBody, FRAME_ALIGN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, ThreadHead,
-    tag,
-};
+use tachylog::wire::{FRAME_ALIGN, Kind, RECORD_HEAD_LEN, RecordHead, RecordsHead, tag};
 
 const MIB: usize = 1 << 20;
 
@@ -57,43 +54,6 @@ fn records(seg: &mut Vec<u8>, from: u64, to: u64) -> u64 {
     frames
 }
 
-/// The frames a segment starts with: its thread and its call site.
-fn descriptions(seg: &mut Vec<u8>) {
-    let thread = ThreadHead {
-        producer: 1,
-        tid: 7,
-        has_name: 1,
-        name_len: 5,
-    };
-    frame(
-        seg,
-        Kind::Thread,
-        &[bytemuck::bytes_of(&thread), b"forge"].concat(),
-    );
-    let head = CallsiteHead {
-        id: 1,
-        line: 1,
-        level: 3,
-        _pad: [0; 3],
-        n_args: 1,
-        n_fields: 0,
-    };
-    let mut p = bytemuck::bytes_of(&head).to_vec();
-    for s in ["forge", "forge", "src/forge.rs", "record {}", ""] {
-        string(&mut p, s);
-    }
-    frame(seg, Kind::Callsite, &p);
-}
-
-/// Appends the END frame of a segment of `records` records.
-fn end(seg: &mut Vec<u8>, records: u64) {
-    let end = EndBody {
-        next_seq: 2,
-        records,
-    };
-    frame(seg, Kind::End, bytemuck::bytes_of(&end));
-}
-
 /// Seals `seg` (its header first, as yet unsealed) at its length and writes it to `path`.
 fn seal_and_write(mut seg: Vec<u8>, path: &Path) {
     let len = seg.len() as u64;
@@ -114,11 +74,11 @@ struct Hostile {
 /// after.
 fn hostile(path: &Path, filler: usize) -> Hostile {
     let mut seg = header(1, None).to_vec();
-    descriptions(&mut seg);
+    descriptions(&mut seg, "record {}");
     let mut frames = 2 + records(&mut seg, 0, BEFORE);
     let mut after = Vec::new();
     frames += records(&mut after, BEFORE, BEFORE + AFTER) + 1;
-    end(&mut after, BEFORE + AFTER);
+    end(&mut after, 2, BEFORE + AFTER);
     let start = seg.len();
     let resume = start + filler;
     let total = resume + after.len();
@@ -143,13 +103,13 @@ fn hostile(path: &Path, filler: usize) -> Hostile {
 /// in [`hostile`] filled with records). Returns its record count.
 fn undamaged(path: &Path, len: usize) -> u64 {
     let mut seg = header(1, None).to_vec();
-    descriptions(&mut seg);
+    descriptions(&mut seg, "record {}");
     let mut n = 0;
     while seg.len() < len {
         records(&mut seg, n, n + 1000);
         n += 1000;
     }
-    end(&mut seg, n);
+    end(&mut seg, 2, n);
     seal_and_write(seg, path);
     n
 }

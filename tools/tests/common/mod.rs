@@ -31,8 +31,8 @@ pub fn long() -> bool {
 /// Segments built byte by byte, as a writer could have made them (or not).
 pub mod forge {
     use tachylog::wire::{
-        COMMITTED_OFFSET, FLAG_SEALED, FLAGS_OFFSET, FrameHeader, HEADER_LEN, Kind, NewHeader,
-        SegmentHeader, align_up, frame_crc,
+        COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader,
+        HEADER_LEN, Kind, NewHeader, SegmentHeader, ThreadHead, align_up, frame_crc,
     };
 
     /// Appends one frame of `kind` with `payload`, padded to the frame alignment.
@@ -55,6 +55,41 @@ pub mod forge {
     pub fn string(p: &mut Vec<u8>, s: &str) {
         p.extend_from_slice(&(s.len() as u32).to_le_bytes());
         p.extend_from_slice(s.as_bytes());
+    }
+
+    /// Appends the frames a forged segment starts with: producer 1, thread `forge` (tid 7),
+    /// and call site 1 of target `forge` at info level, format string `fmt` with one argument.
+    pub fn descriptions(seg: &mut Vec<u8>, fmt: &str) {
+        let thread = ThreadHead {
+            producer: 1,
+            tid: 7,
+            has_name: 1,
+            name_len: 5,
+        };
+        frame(
+            seg,
+            Kind::Thread,
+            &[bytemuck::bytes_of(&thread), b"forge"].concat(),
+        );
+        let head = CallsiteHead {
+            id: 1,
+            line: 1,
+            level: 3,
+            _pad: [0; 3],
+            n_args: 1,
+            n_fields: 0,
+        };
+        let mut p = bytemuck::bytes_of(&head).to_vec();
+        for s in ["forge", "forge", "src/forge.rs", fmt, ""] {
+            string(&mut p, s);
+        }
+        frame(seg, Kind::Callsite, &p);
+    }
+
+    /// Appends the END frame of a segment of `records` records, followed by `next_seq`.
+    pub fn end(seg: &mut Vec<u8>, next_seq: u64, records: u64) {
+        let end = EndBody { next_seq, records };
+        frame(seg, Kind::End, bytemuck::bytes_of(&end));
     }
 
     /// The header of segment `seq` of writer 4242, one tick a nanosecond from
