@@ -21,6 +21,9 @@ pub struct SegmentReport {
     pub dropped: u64,
     /// How the segment ends.
     pub tail: Tail,
+    /// Recovery sealed it: its writer died without sealing it (the header's recovered flag;
+    /// docs/FORMAT.md).
+    pub recovered: bool,
     /// Damaged byte ranges (`start..end` file offsets of decompressed data) with the reason.
     /// A range ends where reading resumed (the next frame that verifies, or the end of the data).
     pub damage: Vec<(u64, u64, String)>,
@@ -51,9 +54,11 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
             records: 0,
             dropped: 0,
             tail: Tail::Empty,
+            recovered: false,
             damage: Vec::new(),
         });
     }
+    let recovered = crate::wire::SegmentHeader::parse(&data).is_ok_and(|p| p.header.is_recovered());
     let (mut st, warn) = SegmentState::new(path.to_owned(), data)?;
     // Damaged lz4 data: the bytes lost are reported here, as a range, not by the walker.
     let lost: Vec<(ReadError, u64)> = lz4.map_or_else(Vec::new, |d| {
@@ -68,6 +73,7 @@ pub fn verify_segment(path: &Path) -> Result<SegmentReport, ReadError> {
         records: 0,
         dropped: 0,
         tail: Tail::Clean,
+        recovered,
         damage: Vec::new(),
     };
     if let Some(ReadError::Corrupt { reason, .. }) = warn {

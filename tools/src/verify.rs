@@ -33,7 +33,7 @@ fn tail(t: Tail) -> &'static str {
 pub fn write_report(out: &mut impl Write, r: &SegmentReport) -> io::Result<()> {
     writeln!(
         out,
-        "{}: {} - seq {}, {} bytes, {} frames, {} records, {} dropped, tail {}",
+        "{}: {} - seq {}, {} bytes, {} frames, {} records, {} dropped, tail {}{}",
         r.path.display(),
         if r.is_clean() { "OK" } else { "DAMAGED" },
         r.seq,
@@ -41,7 +41,13 @@ pub fn write_report(out: &mut impl Write, r: &SegmentReport) -> io::Result<()> {
         r.frames,
         r.records,
         r.dropped,
-        tail(r.tail)
+        tail(r.tail),
+        // Its writer died without sealing it: what the writer had not committed is not in it.
+        if r.recovered {
+            " (recovered: its writer died unsealed)"
+        } else {
+            ""
+        }
     )?;
     for (a, b, why) in &r.damage {
         writeln!(out, "  damaged bytes {a}..{b}: {why}")?;

@@ -375,7 +375,13 @@ fn recover_seals_a_dead_writers_segment_and_reports_it() {
         std::fs::metadata(&copy).unwrap().len() < 1 << 20,
         "cut to its frames"
     );
-    bin().arg("verify").arg(dead.path()).assert().success();
+    let verified = bin().arg("verify").arg(dead.path()).assert().success();
+    let report = String::from_utf8_lossy(&verified.get_output().stdout).into_owned();
+    assert!(
+        report
+            .contains("100 records, 0 dropped, tail sealed (recovered: its writer died unsealed)"),
+        "{report}"
+    );
     let decoded = bin().arg("decode").arg(dead.path()).assert().success();
     let lines = decoded
         .get_output()
