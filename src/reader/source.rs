@@ -290,6 +290,11 @@ fn load_compressed(
     ))
 }
 
+/// Damaged lz4 blocks that [`read_on`] accepts in one file; more, and the file is read only up
+/// to the first (a file with many damaged blocks is something else than a segment with a few
+/// bad sectors).
+const MAX_LOST_BLOCKS: usize = 8;
+
 /// A block [`read_on`] could not use: it stands as `len` zero bytes at `start` in the raw
 /// bytes.
 struct LostBlock {
@@ -315,7 +320,8 @@ struct After {
 /// (they are independent, and each carries its checksum), and each block that does not
 /// decode, the first included, stands as a whole block of zeros, so that the bytes after it
 /// keep their offsets (every block but the last holds the frame's full block size). At most
-/// `cap` raw bytes in all. `None`, and nothing gained, unless the frame says its blocks are
+/// `cap` raw bytes in all, at most 256 for each byte of the file read plus the lost blocks, and
+/// at most [`MAX_LOST_BLOCKS`] of those. `None`, and nothing gained, unless the frame says its blocks are
 /// independent and checksummed, the blocks before filled whole blocks, and the end mark is
 /// reached through size fields that the frame allows: a file whose structure is lost past the
 /// damage is read only up to it.
@@ -385,11 +391,16 @@ fn read_on(file: &File, number: u64, at: u64, start: u64, cap: u64) -> Option<Af
             });
             out.resize(out.len() + len as usize, 0);
         }
-        if start + out.len() as u64 > cap {
-            return None;
-        }
         pos += 4 + stored + 4;
         n += 1;
+        // Memory grows by the file, as lz4 decoding does (at most 255 bytes from one), and by a
+        // few zero blocks: a file of many tiny "damaged" blocks is not read on.
+        if start + out.len() as u64 > cap
+            || lost.len() > MAX_LOST_BLOCKS
+            || out.len() as u64 > 256 * (pos - at) + lost.len() as u64 * block
+        {
+            return None;
+        }
     }
     Some(After { bytes: out, lost })
 }
@@ -1044,6 +1055,53 @@ pub(super) mod tests {
             d[at] ^= 0x81;
             check(format!("byte {at} flipped"), &d);
         }
+    }
+
+    #[test]
+    fn reading_on_past_damage_allocates_by_the_file_not_by_lost_blocks() {
+        const BLOCK: usize = 64 << 10;
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A header that allows 1 GiB, then a block of it as the compressor writes it.
+        let mut seg = segment_of(2 * BLOCK);
+        let head = SegmentHeader::encode(&wire::NewHeader {
+            seq: 1,
+            created_unix_ns: 0,
+            anchor_ticks: 0,
+            anchor_unix_ns: 0,
+            ticks_per_sec: 1e9,
+            segment_size: 1 << 30,
+            pid: 1,
+        });
+        seg[..HEADER_LEN].copy_from_slice(&head);
+        let c = lz4_with(new_settings(), &seg);
+        let (b, _) = blocks(&c);
+        // Block 1, then block 2 damaged, then 300 empty "blocks" (a size field and a wrong
+        // checksum: 8 bytes each), each of which would stand as 64 KiB of zeros, then the end.
+        let mut file = c[..b[1].start].to_vec();
+        let mut damaged = c[b[1].clone()].to_vec();
+        damaged[10] ^= 0x20;
+        file.extend_from_slice(&damaged);
+        for _ in 0..300 {
+            file.extend_from_slice(&0x8000_0000u32.to_le_bytes());
+            file.extend_from_slice(&[1, 2, 3, 4]);
+        }
+        file.extend_from_slice(&[0; 8]);
+        let (data, damage) = load(dir.path(), &file).expect("the header decodes");
+        let d = damage.expect("damage reported");
+        // lz4 decodes at most 255 bytes from one: nothing here may grow faster, and a handful
+        // of lost blocks at most may stand as zeros.
+        assert!(
+            data.len() <= 256 * file.len() + 16 * BLOCK,
+            "{} bytes from a {}-byte file",
+            data.len(),
+            file.len()
+        );
+        assert!(
+            d.more.len() < 16,
+            "{} lost blocks reported",
+            d.more.len() + 1
+        );
+        assert!(seg.starts_with(&data[..BLOCK]));
     }
 
     #[test]
