@@ -603,7 +603,12 @@ mod tests {
 
     /// One poll: what the follower yields until it has caught up, as text.
     fn poll(f: &mut Follower) -> Vec<String> {
-        f.by_ref()
+        as_text(f.by_ref())
+    }
+
+    /// What a reader or a follower yields, as text: messages, segment ends, errors.
+    fn as_text(items: impl Iterator<Item = Result<Event, ReadError>>) -> Vec<String> {
+        items
             .map(|e| match e {
                 Ok(Event::Record(r)) => r.message(),
                 Ok(Event::SegmentEnd { path, tail }) => {
@@ -711,17 +716,7 @@ mod tests {
         assert_eq!(poll(&mut f), ["n 1"]);
         std::fs::write(dir.path().join(name(2)), sealed(&[3])).unwrap();
         let followed = poll(&mut f);
-        let plain: Vec<String> = super::super::Reader::open([dir.path()])
-            .unwrap()
-            .map(|e| match e {
-                Ok(Event::Record(r)) => r.message(),
-                Ok(Event::SegmentEnd { path, tail }) => {
-                    format!("end of {} {tail:?}", path.file_name().unwrap().display())
-                }
-                Ok(other) => format!("{other:?}"),
-                Err(e) => e.to_string(),
-            })
-            .collect();
+        let plain = as_text(super::super::Reader::open([dir.path()]).unwrap());
         assert_eq!(plain[0], "n 1");
         assert_eq!(followed, plain[1..]);
         assert_eq!(followed[0], "n 2");

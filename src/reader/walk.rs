@@ -782,14 +782,7 @@ pub(super) mod testing {
     /// Appends `frames` to the segment `seg` and sets its committed length to its end.
     fn append(seg: &mut Vec<u8>, frames: &[(Kind, Vec<u8>)]) {
         for (kind, payload) in frames {
-            let mut head = [0u8; FRAME_HEADER_LEN];
-            head[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-            head[4..6].copy_from_slice(&(*kind as u16).to_le_bytes());
-            let crc = wire::frame_crc(&head[..8], payload);
-            head[8..12].copy_from_slice(&crc.to_le_bytes());
-            seg.extend_from_slice(&head);
-            seg.extend_from_slice(payload);
-            seg.resize(wire::align_up(seg.len()), 0);
+            wire::push_frame(seg, *kind, payload);
         }
         let len = seg.len() as u64;
         seg[wire::COMMITTED_OFFSET..wire::COMMITTED_OFFSET + 8].copy_from_slice(&len.to_le_bytes());

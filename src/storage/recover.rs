@@ -96,7 +96,8 @@ pub fn recover_file(path: &Path) -> io::Result<Option<Recovered>> {
         next_seq: parsed.header.seq.saturating_add(1),
         records,
     };
-    let frame = encode_frame(Kind::End, bytemuck::bytes_of(&end));
+    let mut frame = Vec::new();
+    wire::push_frame(&mut frame, Kind::End, bytemuck::bytes_of(&end));
     let used = cut + frame.len();
     file.write_all_at(&frame, cut as u64)?;
     // Flags and committed length: sealed, recovered, committed up to END.
@@ -146,21 +147,4 @@ fn last_valid_frame_end(data: &[u8]) -> (usize, u64) {
         off += size;
     }
     (off, records)
-}
-
-/// A whole frame: header with its checksum, payload, zero padding.
-fn encode_frame(kind: Kind, payload: &[u8]) -> Vec<u8> {
-    let mut head = FrameHeader {
-        len: payload.len() as u32,
-        kind: kind as u16,
-        flags: 0,
-        crc: 0,
-        _pad: 0,
-    };
-    head.crc = wire::frame_crc(&bytemuck::bytes_of(&head)[..8], payload);
-    let mut out = Vec::with_capacity(wire::align_up(FRAME_HEADER_LEN + payload.len()));
-    out.extend_from_slice(bytemuck::bytes_of(&head));
-    out.extend_from_slice(payload);
-    out.resize(wire::align_up(out.len()), 0);
-    out
 }

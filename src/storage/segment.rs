@@ -169,15 +169,7 @@ impl Segment {
             off += p.len();
         }
         frame[off..].fill(0);
-        let mut head = FrameHeader {
-            len: len as u32,
-            kind: kind as u16,
-            flags: 0,
-            crc: 0,
-            _pad: 0,
-        };
-        let hb = bytemuck::bytes_of(&head);
-        head.crc = wire::frame_crc(&hb[..8], &frame[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len]);
+        let head = FrameHeader::new(kind, &frame[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len]);
         frame[..FRAME_HEADER_LEN].copy_from_slice(bytemuck::bytes_of(&head));
         self.used += size;
         true

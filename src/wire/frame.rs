@@ -24,6 +24,29 @@ pub struct FrameHeader {
 /// Size of a frame header.
 pub const FRAME_HEADER_LEN: usize = size_of::<FrameHeader>();
 
+impl FrameHeader {
+    /// The header of a frame of `kind` holding `payload`, its checksum computed.
+    pub fn new(kind: Kind, payload: &[u8]) -> FrameHeader {
+        let mut head = FrameHeader {
+            len: payload.len() as u32,
+            kind: kind as u16,
+            flags: 0,
+            crc: 0,
+            _pad: 0,
+        };
+        head.crc = frame_crc(&bytemuck::bytes_of(&head)[..8], payload);
+        head
+    }
+}
+
+/// Appends a whole frame of `kind` holding `payload` to `out`: header, payload, and the zero
+/// padding to the next [`FRAME_ALIGN`] boundary (which `out`'s length is assumed to be on).
+pub fn push_frame(out: &mut Vec<u8>, kind: Kind, payload: &[u8]) {
+    out.extend_from_slice(bytemuck::bytes_of(&FrameHeader::new(kind, payload)));
+    out.extend_from_slice(payload);
+    out.resize(align_up(out.len()), 0);
+}
+
 /// Frame kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]

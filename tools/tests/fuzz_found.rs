@@ -9,25 +9,10 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use tachylog::wire::{
-    COMMITTED_OFFSET, CallsiteHead, DroppedBody, EndBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader,
-    Kind, NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, align_up,
-    frame_crc, tag,
+    COMMITTED_OFFSET, CallsiteHead, DroppedBody, EndBody, FLAG_SEALED, FLAGS_OFFSET, Kind,
+    NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead,
+    push_frame as frame, tag,
 };
-
-/// Appends one frame of `kind` with `payload`, padded to the frame alignment.
-fn frame(seg: &mut Vec<u8>, kind: Kind, payload: &[u8]) {
-    let mut head = FrameHeader {
-        len: payload.len() as u32,
-        kind: kind as u16,
-        flags: 0,
-        crc: 0,
-        _pad: 0,
-    };
-    head.crc = frame_crc(&bytemuck::bytes_of(&head)[..8], payload);
-    seg.extend_from_slice(bytemuck::bytes_of(&head));
-    seg.extend_from_slice(payload);
-    seg.resize(align_up(seg.len()), 0);
-}
 
 /// A new segment's header, as a writer makes it, with its clock anchor: `anchor_ticks` read at
 /// `anchor_unix_ns`, `ticks_per_sec`.

@@ -11,7 +11,7 @@
 //! and 40 unsealed segments of 64 MiB. `TACHYLOG_MEMORY_BIN=PATH` measures another build of
 //! `tachylog` (an older one, to compare).
 mod common;
-use common::forge::{frame, header, string};
+use common::forge::{frame, header, string, thread};
 use common::long;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
@@ -23,7 +23,7 @@ use tachylog::reader::merge::MAX_PINNED_BYTES;
 use tachylog::reader::{MAX_MESSAGE_BYTES, TRUNCATED};
 use tachylog::wire::{
     COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, HEADER_LEN, Kind,
-    NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, ThreadHead, tag,
+    NewHeader, RECORD_HEAD_LEN, RecordHead, RecordsHead, SegmentHeader, tag,
 };
 
 const MIB: f64 = (1 << 20) as f64;
@@ -126,21 +126,6 @@ fn callsite_named(id: u32, format: &str, names: &[String], n_fields: u16) -> Vec
     p
 }
 
-/// The frame of thread 1 (producer 1, named `forge`).
-fn thread_frame(seg: &mut Vec<u8>) {
-    let thread = ThreadHead {
-        producer: 1,
-        tid: 7,
-        has_name: 1,
-        name_len: 5,
-    };
-    frame(
-        seg,
-        Kind::Thread,
-        &[bytemuck::bytes_of(&thread), b"forge"].concat(),
-    );
-}
-
 /// What the forged call sites look like.
 #[derive(Debug, Clone, Copy)]
 enum Shape {
@@ -167,7 +152,7 @@ fn forge(path: &Path, seq: u64, call_sites: u32, shape: Shape) -> u64 {
         *len += seg.len() as u64;
         seg.clear();
     };
-    thread_frame(&mut seg);
+    thread(&mut seg);
     let marker = call_sites;
     let mut batch = Batch::default();
     for i in 0..call_sites {
@@ -462,7 +447,7 @@ fn seal(seg: &mut Vec<u8>, seq: u64, records: u64) {
 /// of its records.
 fn forge_unsealed(path: &Path, seq: u64, records: u32, size: u64) -> u64 {
     let mut seg = started_header(seq, 1000 + seq as u32, size).to_vec();
-    thread_frame(&mut seg);
+    thread(&mut seg);
     frame(
         &mut seg,
         Kind::Callsite,
@@ -551,7 +536,7 @@ fn a_format_string_of_huge_widths_renders_a_capped_message_in_linear_time() {
     // One record of a call site that pads its one argument to 65,535 characters 20,000 times:
     // 1.3 GB of message from 180 KB of segment.
     let mut seg = started_header(1, 4242, 0).to_vec();
-    thread_frame(&mut seg);
+    thread(&mut seg);
     let format = "{0:65535}".repeat(PLACEHOLDERS);
     frame(&mut seg, Kind::Callsite, &callsite(1, &format, 1, 0));
     let mut batch = Batch::default();
@@ -690,7 +675,7 @@ fn named_placeholders_render_in_linear_time() {
     // A call site of 20,000 named arguments whose format string names the last one 20,000
     // times: looking each name up among the arguments is 400 million comparisons a record.
     let mut seg = started_header(1, 4242, 0).to_vec();
-    thread_frame(&mut seg);
+    thread(&mut seg);
     let names: Vec<String> = (0..ARGS).map(|i| format!("a{i}")).collect();
     let format = format!("{{a{}}}", ARGS - 1).repeat(ARGS);
     frame(

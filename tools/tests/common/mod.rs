@@ -31,24 +31,12 @@ pub fn long() -> bool {
 /// Segments built byte by byte, as a writer could have made them (or not).
 pub mod forge {
     use tachylog::wire::{
-        COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, FrameHeader,
-        HEADER_LEN, Kind, NewHeader, SegmentHeader, ThreadHead, align_up, frame_crc,
+        COMMITTED_OFFSET, CallsiteHead, EndBody, FLAG_SEALED, FLAGS_OFFSET, HEADER_LEN, Kind,
+        NewHeader, SegmentHeader, ThreadHead,
     };
 
     /// Appends one frame of `kind` with `payload`, padded to the frame alignment.
-    pub fn frame(seg: &mut Vec<u8>, kind: Kind, payload: &[u8]) {
-        let mut head = FrameHeader {
-            len: payload.len() as u32,
-            kind: kind as u16,
-            flags: 0,
-            crc: 0,
-            _pad: 0,
-        };
-        head.crc = frame_crc(&bytemuck::bytes_of(&head)[..8], payload);
-        seg.extend_from_slice(bytemuck::bytes_of(&head));
-        seg.extend_from_slice(payload);
-        seg.resize(align_up(seg.len()), 0);
-    }
+    pub use tachylog::wire::push_frame as frame;
 
     /// Appends `s` with its `u32` length before it, as call-site descriptions and string
     /// values hold strings.
@@ -57,9 +45,8 @@ pub mod forge {
         p.extend_from_slice(s.as_bytes());
     }
 
-    /// Appends the frames a forged segment starts with: producer 1, thread `forge` (tid 7),
-    /// and call site 1 of target `forge` at info level, format string `fmt` with one argument.
-    pub fn descriptions(seg: &mut Vec<u8>, fmt: &str) {
+    /// Appends the frame of producer 1, thread `forge` (tid 7).
+    pub fn thread(seg: &mut Vec<u8>) {
         let thread = ThreadHead {
             producer: 1,
             tid: 7,
@@ -71,6 +58,12 @@ pub mod forge {
             Kind::Thread,
             &[bytemuck::bytes_of(&thread), b"forge"].concat(),
         );
+    }
+
+    /// Appends the frames a forged segment starts with: producer 1, thread `forge` (tid 7),
+    /// and call site 1 of target `forge` at info level, format string `fmt` with one argument.
+    pub fn descriptions(seg: &mut Vec<u8>, fmt: &str) {
+        thread(seg);
         let head = CallsiteHead {
             id: 1,
             line: 1,
